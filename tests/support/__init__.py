@@ -1,0 +1,1 @@
+"""Test support: moto extensions, event loader, an independent policy evaluator."""

@@ -1,0 +1,52 @@
+"""Lambda entry point: configure once, hand the event to the enforcer, return the result document."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from connect_lockdown.aws import AwsGateway
+from connect_lockdown.config import Settings
+from connect_lockdown.enforcer import Enforcer, RetryLater, RunReport
+
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "connect-lockdown"))
+metrics = Metrics(
+    namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "ConnectBucketLockdown"),
+    service=os.environ.get("POWERTOOLS_SERVICE_NAME", "connect-lockdown"),
+)
+
+# Validated once per execution environment: a bad variable stops the function at start-up, naming it.
+SETTINGS = Settings.from_env(os.environ)
+ENFORCER = Enforcer(SETTINGS, AwsGateway())
+
+
+def _record(report: RunReport) -> None:
+    if report.ignored is not None:
+        metrics.add_metric(name="ignored", unit=MetricUnit.Count, value=1)
+    for result in report.results:
+        metrics.add_metric(name=result.outcome, unit=MetricUnit.Count, value=1)
+        logger.info(
+            f"{result.outcome}: {result.bucket or '-'}: {result.reason}",
+            extra={"bucket": result.bucket, "outcome": result.outcome, "instances": result.instances},
+        )
+
+
+@metrics.log_metrics(raise_on_empty_metrics=False)
+def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+    event_id = event.get("id") if isinstance(event, dict) else None
+    logger.set_correlation_id(event_id if isinstance(event_id, str) else None)
+    if context is not None:
+        logger.append_keys(function_request_id=getattr(context, "aws_request_id", None))
+    try:
+        report = ENFORCER.handle_event(event)
+    except RetryLater as error:
+        # Results that did complete were published; raising lets Lambda retry the rest.
+        _record(error.report)
+        logger.error(str(error))
+        raise
+    if report.ignored is not None:
+        logger.info(f"ignored: {report.ignored}")
+    _record(report)
+    return report.to_dict()

@@ -1,0 +1,191 @@
+"""The one module that talks to AWS: S3, Connect, IAM, STS and SNS.
+
+Every call goes through `_call`, which turns botocore errors into two kinds: `RetryableAwsError` (throttling,
+5xx, network: Lambda's retry can fix it) and `AwsCallError` (access denied, missing resources: it cannot).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+T = TypeVar("T")
+
+RETRYABLE_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "SlowDown",
+        "RequestThrottled",
+        "ServiceUnavailable",
+        "InternalError",
+        "InternalFailure",
+        "InternalServiceException",
+        "ServiceException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
+)
+
+# Connect's control plane has low rate limits: adaptive mode also slows the client down when throttled.
+CONNECT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=5, read_timeout=20)
+DEFAULT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
+
+
+class AwsCallError(Exception):
+    """AWS rejected a call for a reason a retry will not fix."""
+
+    def __init__(self, operation: str, code: str, message: str) -> None:
+        super().__init__(f"{operation} failed: {code}: {message}")
+        self.operation = operation
+        self.code = code
+        self.message = message
+
+
+class RetryableAwsError(AwsCallError):
+    """A failure a retry can fix: throttling, a 5xx, the network."""
+
+
+@dataclass(frozen=True)
+class CallerIdentity:
+    account: str
+    arn: str
+    user_id: str
+
+    @property
+    def partition(self) -> str:
+        return self.arn.split(":")[1]
+
+
+def _call(operation: str, function: Callable[..., T], **kwargs: Any) -> T:
+    try:
+        return function(**kwargs)
+    except ClientError as error:
+        info = error.response.get("Error", {})
+        code = str(info.get("Code") or "Unknown")
+        message = str(info.get("Message") or "")
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        if code in RETRYABLE_CODES or status >= 500 or status == 429:
+            raise RetryableAwsError(operation, code, message) from error
+        raise AwsCallError(operation, code, message) from error
+    except BotoCoreError as error:
+        raise RetryableAwsError(operation, type(error).__name__, str(error)) from error
+
+
+class AwsGateway:
+    """boto3 clients for the five services, created once and reused across warm invocations."""
+
+    def __init__(
+        self,
+        session: boto3.session.Session | None = None,
+        clients: Mapping[str, Any] | None = None,
+    ) -> None:
+        session = session or boto3.session.Session()
+        clients = dict(clients or {})
+
+        def client(name: str, config: Config = DEFAULT_CONFIG) -> Any:
+            return clients.get(name) or session.client(name, config=config)
+
+        self.s3 = client("s3")
+        self.connect = client("connect", CONNECT_CONFIG)
+        self.iam = client("iam")
+        self.sts = client("sts")
+        self.sns = client("sns")
+        self.region: str = self.connect.meta.region_name
+
+    # --- identity ---------------------------------------------------------------------------------
+
+    def caller_identity(self) -> CallerIdentity:
+        response = _call("GetCallerIdentity", self.sts.get_caller_identity)
+        return CallerIdentity(account=response["Account"], arn=response["Arn"], user_id=response["UserId"])
+
+    def role_id(self, role_name: str) -> str:
+        return str(_call("GetRole", self.iam.get_role, RoleName=role_name)["Role"]["RoleId"])
+
+    def user_id(self, user_name: str) -> str:
+        return str(_call("GetUser", self.iam.get_user, UserName=user_name)["User"]["UserId"])
+
+    # --- Connect ----------------------------------------------------------------------------------
+
+    def storage_resource_types(self) -> list[str]:
+        """Every storage resource type the SDK's service model knows: AWS keeps adding them."""
+        shape = self.connect.meta.service_model.shape_for("InstanceStorageResourceType")
+        return list(shape.enum)
+
+    def list_instances(self) -> Iterator[dict[str, Any]]:
+        paginator = self.connect.get_paginator("list_instances")
+        pages = iter(paginator.paginate())
+        while (page := _next_page("ListInstances", pages)) is not None:
+            yield from page.get("InstanceSummaryList", [])
+
+    def describe_instance(self, instance_id: str) -> dict[str, Any] | None:
+        try:
+            response = _call("DescribeInstance", self.connect.describe_instance, InstanceId=instance_id)
+        except AwsCallError as error:
+            if error.code == "ResourceNotFoundException" and not isinstance(error, RetryableAwsError):
+                return None
+            raise
+        return dict(response.get("Instance") or {})
+
+    def s3_storage_buckets(self, instance_id: str, resource_type: str) -> set[str]:
+        paginator = self.connect.get_paginator("list_instance_storage_configs")
+        pages = iter(paginator.paginate(InstanceId=instance_id, ResourceType=resource_type))
+        buckets: set[str] = set()
+        while (page := _next_page("ListInstanceStorageConfigs", pages)) is not None:
+            for config in page.get("StorageConfigs", []):
+                if config.get("StorageType") != "S3":
+                    continue
+                bucket = (config.get("S3Config") or {}).get("BucketName")
+                if isinstance(bucket, str) and bucket:
+                    buckets.add(bucket)
+        return buckets
+
+    # --- S3 ---------------------------------------------------------------------------------------
+
+    def get_bucket_policy(self, bucket: str, account: str) -> str | None:
+        """The policy text, or None when the bucket has none."""
+        try:
+            response = _call("GetBucketPolicy", self.s3.get_bucket_policy, Bucket=bucket, ExpectedBucketOwner=account)
+        except AwsCallError as error:
+            if error.code == "NoSuchBucketPolicy":
+                return None
+            raise
+        return str(response["Policy"])
+
+    def put_bucket_policy(self, bucket: str, account: str, policy_text: str) -> None:
+        _call(
+            "PutBucketPolicy",
+            self.s3.put_bucket_policy,
+            Bucket=bucket,
+            Policy=policy_text,
+            ExpectedBucketOwner=account,
+        )
+
+    # --- SNS --------------------------------------------------------------------------------------
+
+    def publish(self, topic_arn: str, subject: str, body: Mapping[str, Any], attributes: Mapping[str, str]) -> str:
+        response = _call(
+            "Publish",
+            self.sns.publish,
+            TopicArn=topic_arn,
+            Subject=subject,
+            Message=json.dumps(body, default=str),
+            MessageAttributes={
+                name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
+            },
+        )
+        return str(response.get("MessageId", ""))
+
+
+def _next_page(operation: str, pages: Iterator[dict[str, Any]]) -> dict[str, Any] | None:
+    """The next page of a paginator, with its errors translated like any other call."""
+    return _call(operation, lambda: next(pages, None))

@@ -1,0 +1,88 @@
+"""The enforcer's configuration: read once at start-up, validated, then passed down as values."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .policy import MergeMode
+
+PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
+_PARTITION = r"aws|aws-cn|aws-us-gov"
+# IAM names: letters, digits and +=,.@_- ; paths: / then segments of printable ASCII ending with /.
+_IAM_PATH = r"/(?:[\x21-\x7e]*/)?"
+_IAM_NAME = r"[\w+=,.@-]{1,128}"
+ROLE_ARN = re.compile(
+    rf"^arn:(?P<partition>{_PARTITION}):iam::(?P<account>\d{{12}}):role{_IAM_PATH}(?P<name>{_IAM_NAME})$"
+)
+USER_ARN = re.compile(
+    rf"^arn:(?P<partition>{_PARTITION}):iam::(?P<account>\d{{12}}):user{_IAM_PATH}(?P<name>{_IAM_NAME})$"
+)
+TOPIC_ARN = re.compile(rf"^arn:(?:{_PARTITION}):sns:[a-z0-9-]+:\d{{12}}:[A-Za-z0-9_-]{{1,256}}(?:\.fifo)?$")
+
+TRUE_VALUES = {"true": True, "false": False}
+MERGE_MODES: tuple[MergeMode, ...] = ("preserve", "replace")
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or malformed. The message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    topic_arn: str
+    admin_role_arns: tuple[str, ...] = ()
+    extra_principal_arns: tuple[str, ...] = ()
+    dry_run: bool = False
+    merge_mode: MergeMode = "preserve"
+    enforcer_role_arn: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Validate the variables of CONTRACT.md; raise ConfigError naming the first bad one."""
+        topic_arn = environ.get("NOTIFICATION_TOPIC_ARN", "").strip()
+        if not topic_arn:
+            raise ConfigError("NOTIFICATION_TOPIC_ARN is required: the ARN of the SNS topic that receives results")
+        if not TOPIC_ARN.match(topic_arn):
+            raise ConfigError(f"NOTIFICATION_TOPIC_ARN is not an SNS topic ARN: {topic_arn!r}")
+
+        admin_role_arns = _arn_list(environ, "ADMIN_ROLE_ARNS", roles_only=True)
+        extra_principal_arns = _arn_list(environ, "EXTRA_PRINCIPAL_ARNS", roles_only=False)
+
+        dry_run_text = environ.get("DRY_RUN", "false").strip().lower() or "false"
+        if dry_run_text not in TRUE_VALUES:
+            raise ConfigError(f"DRY_RUN must be 'true' or 'false', not {environ.get('DRY_RUN')!r}")
+
+        merge_mode = environ.get("MERGE_MODE", "preserve").strip().lower() or "preserve"
+        if merge_mode not in MERGE_MODES:
+            raise ConfigError(f"MERGE_MODE must be 'preserve' or 'replace', not {environ.get('MERGE_MODE')!r}")
+
+        enforcer_role_arn = environ.get("ENFORCER_ROLE_ARN", "").strip() or None
+        if enforcer_role_arn is not None and not ROLE_ARN.match(enforcer_role_arn):
+            raise ConfigError(f"ENFORCER_ROLE_ARN is not an IAM role ARN: {enforcer_role_arn!r}")
+
+        return cls(
+            topic_arn=topic_arn,
+            admin_role_arns=admin_role_arns,
+            extra_principal_arns=extra_principal_arns,
+            dry_run=TRUE_VALUES[dry_run_text],
+            merge_mode="replace" if merge_mode == "replace" else "preserve",
+            enforcer_role_arn=enforcer_role_arn,
+        )
+
+
+def _arn_list(environ: Mapping[str, str], name: str, *, roles_only: bool) -> tuple[str, ...]:
+    raw = environ.get(name, "")
+    arns: list[str] = []
+    for item in raw.split(","):
+        arn = item.strip()
+        if not arn:
+            continue
+        if ROLE_ARN.match(arn) or (not roles_only and USER_ARN.match(arn)):
+            if arn not in arns:
+                arns.append(arn)
+            continue
+        kind = "an IAM role ARN" if roles_only else "an IAM role or user ARN"
+        raise ConfigError(f"{name} has an entry that is not {kind}: {arn!r}")
+    return tuple(arns)

@@ -1,0 +1,154 @@
+"""Turn any JSON value into a hint of where to look, or a reason to ignore it.
+
+The event is untrusted and only says where to look: the enforcer reads the state from AWS. Nothing here
+raises, whatever the input.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import unquote
+
+CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
+SCHEDULED_DETAIL_TYPE = "Scheduled Event"
+
+S3_EVENTS = frozenset({"PutBucketPolicy", "DeleteBucketPolicy"})
+CONNECT_STORAGE_EVENTS = frozenset(
+    {"AssociateInstanceStorageConfig", "UpdateInstanceStorageConfig", "DisassociateInstanceStorageConfig"}
+)
+CONNECT_EVENTS = CONNECT_STORAGE_EVENTS | {"CreateInstance"}
+EVENT_SOURCES = {"aws.s3": ("s3.amazonaws.com", S3_EVENTS), "aws.connect": ("connect.amazonaws.com", CONNECT_EVENTS)}
+
+# S3 bucket naming rules (general purpose buckets): 3-63 characters, lower case, digits, dots, hyphens.
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_INSTANCE_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_INSTANCE_ARN = re.compile(
+    r"^arn:(?:aws|aws-cn|aws-us-gov):connect:[a-z0-9-]+:\d{12}:instance/"
+    r"(?P<id>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
+)
+# CloudTrail hides some Connect fields; these stand where a value was redacted.
+_REDACTED = {"***", "HIDDEN_DUE_TO_SECURITY_REASONS"}
+
+
+@dataclass(frozen=True)
+class Trigger:
+    event_id: str | None
+    event_name: str | None
+    actor: str | None
+    time: str | None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"event_id": self.event_id, "event_name": self.event_name, "actor": self.actor, "time": self.time}
+
+
+ScopeKind = Literal["bucket", "instance", "all"]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where to look: one bucket, one instance's buckets, or every Connect bucket in the region."""
+
+    kind: ScopeKind
+    bucket: str | None = None
+    instance_id: str | None = None
+
+
+@dataclass(frozen=True)
+class EventHint:
+    scope: Scope | None
+    trigger: Trigger | None
+    ignored: str | None = None
+
+
+# Untrusted text is carried into results and alerts: keep it bounded.
+_MAX_TEXT = 1024
+
+
+def _string(value: Any) -> str | None:
+    return value[:_MAX_TEXT] if isinstance(value, str) and value else None
+
+
+def _trigger(envelope: dict[str, Any], detail: dict[str, Any] | None) -> Trigger:
+    detail = detail or {}
+    identity = detail.get("userIdentity")
+    actor = _string(identity.get("arn")) if isinstance(identity, dict) else None
+    return Trigger(
+        event_id=_string(detail.get("eventID")) or _string(envelope.get("id")),
+        event_name=_string(detail.get("eventName")) or _string(envelope.get("detail-type")),
+        actor=actor,
+        time=_string(detail.get("eventTime")) or _string(envelope.get("time")),
+    )
+
+
+def _ignore(reason: str, trigger: Trigger | None = None) -> EventHint:
+    return EventHint(scope=None, trigger=trigger, ignored=reason)
+
+
+def instance_id_from(value: Any) -> str | None:
+    """A Connect instance id from a plain UUID or a (possibly URL-encoded) instance ARN."""
+    if not isinstance(value, str) or len(value) > 512:
+        return None
+    text = unquote(value).strip()
+    if _INSTANCE_ID.match(text):
+        return text
+    match = _INSTANCE_ARN.match(text)
+    return match.group("id") if match else None
+
+
+def classify(event: Any) -> EventHint:
+    """Decide what an incoming event asks the enforcer to look at."""
+    if not isinstance(event, dict):
+        return _ignore(f"the event is a JSON {type(event).__name__}, not an EventBridge event object")
+    detail_type = event.get("detail-type")
+    if detail_type == SCHEDULED_DETAIL_TYPE:
+        return EventHint(scope=Scope("all"), trigger=_trigger(event, None))
+    if not isinstance(detail_type, str):
+        return _ignore("not an EventBridge event: 'detail-type' is missing or not a string")
+    detail = event.get("detail")
+    if not isinstance(detail, dict):
+        return _ignore("not an EventBridge event: 'detail' is missing or not an object", _trigger(event, None))
+    trigger = _trigger(event, detail)
+    if detail_type != CLOUDTRAIL_DETAIL_TYPE:
+        return _ignore(f"'{detail_type[:100]}' events are not acted on", trigger)
+
+    source = event.get("source")
+    event_name = detail.get("eventName")
+    if not isinstance(event_name, str):
+        return _ignore("the CloudTrail record has no eventName", trigger)
+    expected = EVENT_SOURCES.get(source) if isinstance(source, str) else None
+    if expected is None or detail.get("eventSource") != expected[0]:
+        return _ignore(f"events from {str(detail.get('eventSource'))[:100]} are not acted on", trigger)
+    if event_name not in expected[1]:
+        return _ignore(f"{event_name[:100]} events are not acted on", trigger)
+    if detail.get("errorCode") is not None or detail.get("errorMessage") is not None:
+        code = detail.get("errorCode") or "an error"
+        return _ignore(f"the {event_name} call failed ({str(code)[:100]}), so nothing changed", trigger)
+
+    parameters = detail.get("requestParameters")
+    if event_name in S3_EVENTS:
+        bucket = parameters.get("bucketName") if isinstance(parameters, dict) else None
+        if not isinstance(bucket, str) or not bucket:
+            return _ignore(f"the {event_name} record names no bucket", trigger)
+        if not _BUCKET_NAME.match(bucket) or ".." in bucket:
+            return _ignore(f"the {event_name} record names an invalid bucket: {bucket[:70]!r}", trigger)
+        return EventHint(scope=Scope("bucket", bucket=bucket), trigger=trigger)
+
+    if event_name == "CreateInstance":
+        response = detail.get("responseElements")
+        instance_id = None
+        if isinstance(response, dict):
+            instance_id = instance_id_from(response.get("Id")) or instance_id_from(response.get("Arn"))
+        if instance_id is None:
+            # CloudTrail may redact the new instance's id: look at every instance instead.
+            return EventHint(scope=Scope("all"), trigger=trigger)
+        return EventHint(scope=Scope("instance", instance_id=instance_id), trigger=trigger)
+
+    raw_id = parameters.get("InstanceId") if isinstance(parameters, dict) else None
+    if isinstance(raw_id, str) and raw_id in _REDACTED:
+        return EventHint(scope=Scope("all"), trigger=trigger)
+    instance_id = instance_id_from(raw_id)
+    if instance_id is None:
+        return _ignore(f"the {event_name} record has no valid InstanceId", trigger)
+    return EventHint(scope=Scope("instance", instance_id=instance_id), trigger=trigger)

@@ -1,0 +1,210 @@
+"""The policy algebra: build, normalise, compare and merge bucket policies.
+
+Pure functions over JSON-like dicts. Nothing here knows about boto3, so every rule can be tested and
+property-checked without AWS.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+LOCKDOWN_SID = "ConnectBucketLockdown"
+POLICY_VERSION = "2012-10-17"
+# S3 rejects bucket policies larger than 20 KB.
+MAX_POLICY_BYTES = 20 * 1024
+
+MergeMode = Literal["preserve", "replace"]
+Policy = dict[str, Any]
+Statement = dict[str, Any]
+
+
+class PolicyError(ValueError):
+    """The bucket's current policy cannot be understood, so it cannot be merged without losing data."""
+
+
+def allowed_user_id_pattern(unique_id: str) -> str:
+    """The `aws:userId` pattern that admits a principal with this unique ID.
+
+    A role session's userId is `AROA...:<session>`, so roles need the `:*` suffix; a user's userId is its
+    bare `AIDA...` ID, and the account root's is the account ID.
+    """
+    if unique_id.startswith("AROA"):
+        return f"{unique_id}:*"
+    return unique_id
+
+
+def bucket_arns(bucket: str, partition: str) -> list[str]:
+    return [f"arn:{partition}:s3:::{bucket}", f"arn:{partition}:s3:::{bucket}/*"]
+
+
+def lockdown_statement(bucket: str, partition: str, allowed_patterns: Iterable[str]) -> Statement:
+    """The one Deny statement of AWS's guidance for the Amazon Connect bucket."""
+    patterns = sorted(set(allowed_patterns))
+    if not patterns:
+        raise ValueError("a lockdown statement needs at least one allowed principal")
+    return {
+        "Sid": LOCKDOWN_SID,
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": bucket_arns(bucket, partition),
+        "Condition": {"StringNotLike": {"aws:userId": patterns}},
+    }
+
+
+def parse_policy(text: str | None) -> Policy | None:
+    """Parse a policy document as S3 returns it. None means the bucket has no policy."""
+    if text is None:
+        return None
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        raise PolicyError(f"the current bucket policy is not valid JSON ({error})") from error
+    if not isinstance(document, dict):
+        raise PolicyError("the current bucket policy is not a JSON object")
+    statements = document.get("Statement")
+    if isinstance(statements, dict):
+        statements = [statements]
+    if not isinstance(statements, list) or not all(isinstance(s, dict) for s in statements):
+        raise PolicyError("the current bucket policy has no list of statement objects")
+    return document
+
+
+def statements_of(policy: Mapping[str, Any] | None) -> list[Statement]:
+    if policy is None:
+        return []
+    statements = policy.get("Statement", [])
+    if isinstance(statements, dict):
+        return [statements]
+    return list(statements)
+
+
+def is_lockdown_statement(statement: Mapping[str, Any]) -> bool:
+    return statement.get("Sid") == LOCKDOWN_SID
+
+
+def merge(current: Policy | None, statement: Statement, mode: MergeMode) -> Policy:
+    """The policy the bucket should carry.
+
+    `preserve` keeps every foreign statement unchanged and in order, puts ours where the first copy of it
+    stood (or last), and collapses duplicates of our Sid. `replace` keeps our statement alone.
+    """
+    if mode == "replace" or current is None:
+        return {"Version": POLICY_VERSION, "Statement": [statement]}
+    # Keep the document's own Version and Id: foreign statements may rely on them.
+    merged: Policy = {"Version": current.get("Version", POLICY_VERSION)}
+    if "Id" in current:
+        merged["Id"] = current["Id"]
+    result: list[Statement] = []
+    placed = False
+    for existing in statements_of(current):
+        if is_lockdown_statement(existing):
+            if not placed:
+                result.append(statement)
+                placed = True
+            continue
+        result.append(existing)
+    if not placed:
+        result.append(statement)
+    merged["Statement"] = result
+    return merged
+
+
+def foreign_statements(policy: Mapping[str, Any] | None) -> list[Statement]:
+    return [s for s in statements_of(policy) if not is_lockdown_statement(s)]
+
+
+# Element values whose comparison ignores case (IAM treats action names and condition keys that way).
+_CASE_INSENSITIVE_VALUES = {"Action", "NotAction"}
+
+
+def _canonical_value(value: Any, *, lower: bool = False) -> Any:
+    """A string and a one-item list mean the same; list order and duplicates don't matter."""
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return sorted({v.strip().lower() if lower else v.strip() for v in value})
+    if isinstance(value, list):
+        return sorted((_canonical_value(v) for v in value), key=_sort_key)
+    if isinstance(value, dict):
+        return {k: _canonical_value(v) for k, v in value.items()}
+    return value
+
+
+def _sort_key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def _canonical_principal(principal: Any) -> Any:
+    if principal == "*" or principal == {"AWS": "*"} or principal == {"AWS": ["*"]}:
+        return "*"
+    return _canonical_value(principal)
+
+
+def _canonical_condition(condition: Any) -> Any:
+    if not isinstance(condition, dict):
+        return _canonical_value(condition)
+    canonical: dict[str, Any] = {}
+    for operator, block in condition.items():
+        if isinstance(block, dict):
+            # Condition key names are case-insensitive in IAM.
+            canonical[operator] = {key.lower(): _canonical_value(values) for key, values in block.items()}
+        else:
+            canonical[operator] = _canonical_value(block)
+    return canonical
+
+
+def canonical_statement(statement: Mapping[str, Any]) -> dict[str, Any]:
+    canonical: dict[str, Any] = {}
+    for key, value in statement.items():
+        if key in ("Principal", "NotPrincipal"):
+            canonical[key] = _canonical_principal(value)
+        elif key == "Condition":
+            canonical[key] = _canonical_condition(value)
+        elif key in _CASE_INSENSITIVE_VALUES:
+            canonical[key] = _canonical_value(value, lower=True)
+        elif key in ("Sid", "Effect"):
+            canonical[key] = value.strip() if isinstance(value, str) else value
+        else:
+            canonical[key] = _canonical_value(value)
+    return canonical
+
+
+def canonical_policy(policy: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A form in which two policies are equal exactly when they mean the same.
+
+    Statement order, list order, a string versus a one-item list, and whitespace do not matter.
+    """
+    if policy is None:
+        return None
+    canonical: dict[str, Any] = {k: v for k, v in policy.items() if k != "Statement"}
+    canonical["Statement"] = sorted((canonical_statement(s) for s in statements_of(policy)), key=_sort_key)
+    return canonical
+
+
+def equivalent(left: Mapping[str, Any] | None, right: Mapping[str, Any] | None) -> bool:
+    return canonical_policy(left) == canonical_policy(right)
+
+
+def serialise(policy: Mapping[str, Any]) -> str:
+    """The compact text that is written to S3 and measured against its size limit."""
+    return json.dumps(policy, separators=(",", ":"), ensure_ascii=False)
+
+
+def policy_size(policy: Mapping[str, Any]) -> int:
+    return len(serialise(policy).encode("utf-8"))
+
+
+def allowed_patterns_of(statement: Mapping[str, Any]) -> set[str]:
+    """The `aws:userId` patterns a lockdown statement admits."""
+    condition = statement.get("Condition")
+    if not isinstance(condition, dict):
+        return set()
+    for operator, block in condition.items():
+        if operator == "StringNotLike" and isinstance(block, dict):
+            for key, values in block.items():
+                if key.lower() == "aws:userid":
+                    return set(values) if isinstance(values, list) else {values}
+    return set()

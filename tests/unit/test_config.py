@@ -1,0 +1,65 @@
+"""The configuration of CONTRACT.md: every bad value stops start-up with a message naming the variable."""
+
+import pytest
+from connect_lockdown.config import ConfigError, Settings
+
+TOPIC = "arn:aws:sns:us-east-1:123456789012:connect-lockdown"
+
+
+def test_defaults():
+    settings = Settings.from_env({"NOTIFICATION_TOPIC_ARN": TOPIC})
+    assert settings == Settings(topic_arn=TOPIC)
+    assert settings.dry_run is False
+    assert settings.merge_mode == "preserve"
+    assert settings.admin_role_arns == ()
+    assert settings.enforcer_role_arn is None
+
+
+def test_all_values():
+    settings = Settings.from_env(
+        {
+            "NOTIFICATION_TOPIC_ARN": "arn:aws-us-gov:sns:us-gov-west-1:123456789012:alerts",
+            "ADMIN_ROLE_ARNS": " arn:aws:iam::123456789012:role/Admin , arn:aws:iam::123456789012:role/ops/team/Ops,",
+            "EXTRA_PRINCIPAL_ARNS": "arn:aws:iam::123456789012:user/break-glass,arn:aws-cn:iam::123456789012:role/backup",
+            "DRY_RUN": "TRUE",
+            "MERGE_MODE": "replace",
+            "ENFORCER_ROLE_ARN": "arn:aws:iam::123456789012:role/connect-lockdown-EnforcerRole-1",
+        }
+    )
+    assert settings.admin_role_arns == (
+        "arn:aws:iam::123456789012:role/Admin",
+        "arn:aws:iam::123456789012:role/ops/team/Ops",
+    )
+    assert settings.extra_principal_arns == (
+        "arn:aws:iam::123456789012:user/break-glass",
+        "arn:aws-cn:iam::123456789012:role/backup",
+    )
+    assert settings.dry_run is True
+    assert settings.merge_mode == "replace"
+    assert settings.enforcer_role_arn == "arn:aws:iam::123456789012:role/connect-lockdown-EnforcerRole-1"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("NOTIFICATION_TOPIC_ARN", ""),
+        ("NOTIFICATION_TOPIC_ARN", "arn:aws:sqs:us-east-1:123456789012:queue"),
+        ("ADMIN_ROLE_ARNS", "arn:aws:iam::123456789012:user/alice"),
+        ("ADMIN_ROLE_ARNS", "Admin"),
+        ("ADMIN_ROLE_ARNS", "arn:aws:iam::12345:role/Admin"),
+        ("EXTRA_PRINCIPAL_ARNS", "arn:aws:iam::123456789012:group/admins"),
+        ("EXTRA_PRINCIPAL_ARNS", "arn:aws:sts::123456789012:assumed-role/Admin/alice"),
+        ("DRY_RUN", "yes"),
+        ("MERGE_MODE", "merge"),
+        ("ENFORCER_ROLE_ARN", "arn:aws:iam::123456789012:user/laptop"),
+    ],
+)
+def test_bad_values_name_the_variable(variable, value):
+    environ = {"NOTIFICATION_TOPIC_ARN": TOPIC, variable: value}
+    with pytest.raises(ConfigError, match=variable):
+        Settings.from_env(environ)
+
+
+def test_missing_topic_is_named():
+    with pytest.raises(ConfigError, match="NOTIFICATION_TOPIC_ARN is required"):
+        Settings.from_env({})

@@ -521,6 +521,8 @@ def _parse_conditions(block: object, version: str | None) -> tuple[_Condition, .
                 values = tuple(v.lower() for v in values)
                 if not set(values) <= {"true", "false"}:
                     raise InvalidPolicy(f"{raw_operator}.{key} takes 'true' or 'false', got {list(values)}")
+                if operator == "Null" and len(values) != 1:
+                    raise UnsupportedPolicyElement(f"{raw_operator}.{key}: several Null values are not implemented")
             else:
                 _check_no_variables(values, f"{raw_operator}.{key}", version)
             if operator.startswith("Arn"):
@@ -619,8 +621,8 @@ def _principal_applies(stmt: _Statement, request: Request) -> bool:
 def _condition_holds(cond: _Condition, ctx: Mapping[str, str]) -> bool:
     present = cond.key in ctx
     if cond.operator == "Null":
-        # "true" = the key must be absent; "false" = it must be present. Several values are ORed.
-        return any((v == "true") != present for v in cond.values)
+        # "true" = the key must be absent; "false" = it must be present.
+        return (cond.values[0] == "true") != present
     if not present:
         negated = _OPERATORS[cond.operator][0]
         return cond.if_exists or negated

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -88,7 +89,27 @@ class Enforcer:
         hint = classify(event)
         if hint.ignored is not None or hint.scope is None:
             return RunReport(ignored=hint.ignored or "nothing to do", trigger=hint.trigger)
+        if hint.trigger is not None and self._is_own_call(hint.trigger.actor):
+            # The enforcer's own write: it wrote the expected policy, so there is nothing to look at.
+            return RunReport(ignored="the call was made by the enforcer's own role", trigger=hint.trigger)
         return self.reconcile(hint)
+
+    def _is_own_call(self, actor: str | None) -> bool:
+        actor_role = role_of_session(actor)
+        if actor_role is None:
+            return False
+        try:
+            identity = self.identity()
+        except RetryableAwsError:
+            raise
+        except AwsCallError:
+            return False
+        own_roles = {role_of_session(identity.arn)}
+        if self.settings.enforcer_role_arn:
+            match = ROLE_ARN.match(self.settings.enforcer_role_arn)
+            if match:
+                own_roles.add((match.group("account"), match.group("name")))
+        return actor_role in own_roles
 
     def reconcile(self, hint: EventHint) -> RunReport:
         report = RunReport(trigger=hint.trigger)
@@ -295,6 +316,15 @@ class Enforcer:
             identity.account, self.gateway.region, report.trigger, result.to_dict()
         )
         self.gateway.publish(self.settings.topic_arn, subject, body, attributes)
+
+
+_ASSUMED_ROLE = re.compile(r"^arn:[\w-]+:sts::(?P<account>\d{12}):assumed-role/(?P<name>[^/]+)/[^/]+$")
+
+
+def role_of_session(arn: str | None) -> tuple[str, str] | None:
+    """(account, role name) of an assumed-role session ARN; None for anything else."""
+    match = _ASSUMED_ROLE.match(arn or "")
+    return (match.group("account"), match.group("name")) if match else None
 
 
 def _pending(instance: ConnectInstance) -> BucketResult:

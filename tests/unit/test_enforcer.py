@@ -1,0 +1,610 @@
+"""The enforcer end to end on in-process moto: events in, bucket policies and alerts out."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from connect_lockdown import policy as policies
+from connect_lockdown.aws import AwsGateway
+from connect_lockdown.config import Settings
+from connect_lockdown.enforcer import Enforcer, RetryLater
+from moto import mock_aws
+from tests.support import connect_storage
+from tests.support.events import load_event
+from tests.support.policy_eval import Request, is_denied
+from tests.support.world import ACCOUNT, World
+
+BUCKET = "amazon-connect-25fd0a3be3ef"
+PUBLIC_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "PublicRead",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{BUCKET}/*",
+        }
+    ],
+}
+TLS_ONLY = {
+    "Sid": "DenyInsecureTransport",
+    "Effect": "Deny",
+    "Principal": "*",
+    "Action": "s3:*",
+    "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
+    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+}
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    with mock_aws():
+        yield World(boto3.session.Session()).setup()
+
+
+class CallRecorder:
+    """Counts the AWS operations a gateway makes, and can make chosen ones fail."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        self.failures: dict[str, str] = {}
+
+    def attach(self, gateway: AwsGateway) -> None:
+        for client in (gateway.s3, gateway.connect, gateway.iam, gateway.sts, gateway.sns):
+            client.meta.events.register("before-call.*.*", self._before_call)
+
+    def _before_call(self, model: Any, **_: Any) -> Any:
+        self.calls[model.name] += 1
+        code = self.failures.get(model.name)
+        if code is None:
+            return None
+        status = 503 if code in ("SlowDown", "ThrottlingException", "ServiceUnavailable") else 403
+        return (
+            type("Response", (), {"status_code": status, "headers": {}, "content": b""})(),
+            {"Error": {"Code": code, "Message": f"injected {code}"}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        )
+
+
+def enforcer_for(world: World, recorder: CallRecorder | None = None, **overrides: Any) -> Enforcer:
+    gateway = AwsGateway(session=world.enforcer_session())
+    if recorder is not None:
+        recorder.attach(gateway)
+    return Enforcer(Settings(topic_arn=world.topic_arn, **overrides), gateway)
+
+
+def put_event(bucket: str = BUCKET) -> dict[str, Any]:
+    return load_event("s3-PutBucketPolicy", bucket=bucket)
+
+
+def statement_of(policy: dict[str, Any]) -> dict[str, Any]:
+    ours = [s for s in policies.statements_of(policy) if policies.is_lockdown_statement(s)]
+    assert len(ours) == 1
+    return ours[0]
+
+
+# --- the lock and its effect ----------------------------------------------------------------------
+
+
+def test_unlocked_bucket_is_locked_and_the_lock_admits_exactly_the_allowed(world: World) -> None:
+    # Given a Connect instance storing in a bucket with no policy, and an admin role
+    world.create_bucket(BUCKET)
+    instance = world.create_instance("contact-centre", BUCKET)
+    admin_arn, admin_id = world.create_role("Admin")
+    enforcer = enforcer_for(world, admin_role_arns=(admin_arn,))
+
+    # When the policy is deleted
+    report = enforcer.handle_event(load_event("s3-DeleteBucketPolicy", bucket=BUCKET))
+
+    # Then the expected lockdown is written
+    [result] = report.results
+    assert result.outcome == "remediated"
+    assert result.instances == [instance.id]
+    assert result.previous_policy is None
+    written = world.policy(BUCKET)
+    assert written == result.applied_policy
+    assert statement_of(written)["Condition"]["StringNotLike"]["aws:userId"] == sorted(
+        [f"{instance.role_id}:*", f"{admin_id}:*", f"{world.enforcer_role_id}:*", ACCOUNT]
+    )
+
+    # And it denies outsiders on bucket and object actions, and admits every allowed principal
+    outsider_arn, outsider_id = world.create_role("Outsider")
+    user = world.client("iam").create_user(UserName="mallory")["User"]
+    for action, resource in [("s3:GetObject", f"arn:aws:s3:::{BUCKET}/rec.wav"), ("s3:ListBucket", f"arn:aws:s3:::{BUCKET}"),
+                             ("s3:PutBucketPolicy", f"arn:aws:s3:::{BUCKET}"), ("s3:DeleteObject", f"arn:aws:s3:::{BUCKET}/a/b")]:
+        assert is_denied(written, Request.for_role(ACCOUNT, "Outsider", outsider_id, action, resource))
+        assert is_denied(written, Request.for_user(ACCOUNT, "mallory", user["UserId"], action, resource))
+        assert is_denied(written, Request.for_role("999999999999", "Admin", "AROAOTHERACCOUNT1", action, resource))
+        role_name = instance.role_arn.rsplit("/", 1)[1]
+        assert not is_denied(written, Request.for_role(ACCOUNT, role_name, instance.role_id, action, resource))
+        assert not is_denied(written, Request.for_role(ACCOUNT, "Admin", admin_id, action, resource))
+        assert not is_denied(
+            written, Request.for_role(ACCOUNT, "connect-lockdown-EnforcerRole-TEST", world.enforcer_role_id, action, resource)
+        )
+        assert not is_denied(written, Request.for_root(ACCOUNT, action, resource))
+    # And another bucket is not affected
+    assert not is_denied(written, Request.for_role(ACCOUNT, "Outsider", outsider_id, "s3:GetObject", "arn:aws:s3:::other/x"))
+
+
+def test_the_alert_carries_the_contract_message(world: World) -> None:
+    world.create_bucket(BUCKET)
+    instance = world.create_instance("contact-centre", BUCKET)
+    world.put_policy(BUCKET, PUBLIC_POLICY)
+    event = put_event()
+
+    report = enforcer_for(world).handle_event(event)
+
+    [alert] = world.alerts()
+    assert alert["attributes"] == {"outcome": "remediated", "bucket": BUCKET}
+    assert alert["body"] == {
+        "account": ACCOUNT,
+        "region": "us-east-1",
+        "trigger": {
+            "event_id": event["detail"]["eventID"],
+            "event_name": "PutBucketPolicy",
+            "actor": event["detail"]["userIdentity"]["arn"],
+            "time": event["detail"]["eventTime"],
+        },
+        "result": report.results[0].to_dict(),
+    }
+    assert alert["body"]["result"]["previous_policy"] == PUBLIC_POLICY
+    assert alert["body"]["result"]["instances"] == [instance.id]
+    assert alert["subject"].startswith("[connect-lockdown] remediated")
+    assert report.to_dict()["ignored"] is None
+
+
+def test_compliant_bucket_is_quiet_and_not_written(world: World) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    recorder = CallRecorder()
+    enforcer = enforcer_for(world, recorder)
+    assert enforcer.handle_event(put_event()).results[0].outcome == "remediated"
+    world.alerts()
+
+    again = enforcer.handle_event(put_event())
+
+    assert [r.outcome for r in again.results] == ["compliant"]
+    assert recorder.calls["PutBucketPolicy"] == 1
+    assert world.alerts() == []
+
+
+def test_duplicate_and_out_of_order_events_end_in_the_same_state_with_one_write(world: World) -> None:
+    world.create_bucket(BUCKET)
+    instance = world.create_instance("contact-centre", BUCKET)
+    world.put_policy(BUCKET, PUBLIC_POLICY)
+    recorder = CallRecorder()
+    enforcer = enforcer_for(world, recorder)
+    events = [
+        load_event("s3-DeleteBucketPolicy", bucket=BUCKET),
+        put_event(),
+        load_event("connect-AssociateInstanceStorageConfig", bucket=BUCKET, instance_id=instance.id),
+        put_event(),
+    ]
+    outcomes = [enforcer.handle_event(e).results[0].outcome for e in events]
+    assert outcomes == ["remediated", "compliant", "compliant", "compliant"]
+    assert recorder.calls["PutBucketPolicy"] == 1
+
+
+# --- drift and merge ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "drift",
+    [
+        lambda s: s.update(Effect="Allow"),
+        lambda s: s["Condition"]["StringNotLike"]["aws:userId"].append("AROAINTRUDER0000000:*"),
+        lambda s: s["Condition"]["StringNotLike"]["aws:userId"].pop(0),
+        lambda s: s.update(Resource=s["Resource"][:1]),
+        lambda s: s.update(Action="s3:GetObject"),
+        lambda s: s.pop("Condition"),
+    ],
+)
+def test_drifted_statement_is_restored_and_foreign_statements_survive(world: World, drift: Any) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    enforcer = enforcer_for(world)
+    enforcer.handle_event(put_event())
+    locked = world.policy(BUCKET)
+    drifted = json.loads(json.dumps(locked))
+    drift(drifted["Statement"][0])
+    drifted["Statement"].insert(0, TLS_ONLY)
+    world.put_policy(BUCKET, drifted)
+
+    [result] = enforcer.handle_event(put_event()).results
+
+    assert result.outcome == "remediated"
+    assert result.previous_policy == drifted
+    restored = world.policy(BUCKET)
+    assert restored["Statement"] == [TLS_ONLY, statement_of(locked)]
+
+
+def test_representation_changes_are_not_drift(world: World) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    recorder = CallRecorder()
+    enforcer = enforcer_for(world, recorder)
+    enforcer.handle_event(put_event())
+    statement = statement_of(world.policy(BUCKET))
+    statement["Condition"]["StringNotLike"]["aws:userId"].reverse()
+    statement["Resource"].reverse()
+    statement["Action"] = ["s3:*"]
+    world.put_policy(BUCKET, {"Statement": [TLS_ONLY, statement], "Version": "2012-10-17"})
+    enforcer.handle_event(put_event())  # adds nothing: TLS_ONLY was added by someone, ours is equivalent
+
+    assert [r.outcome for r in enforcer.handle_event(put_event()).results] == ["compliant"]
+    assert recorder.calls["PutBucketPolicy"] == 1
+
+
+def test_public_policy_is_kept_in_preserve_mode_and_dropped_in_replace_mode(world: World) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    world.put_policy(BUCKET, PUBLIC_POLICY)
+    enforcer_for(world).handle_event(put_event())
+    kept = world.policy(BUCKET)
+    assert kept["Statement"][0] == PUBLIC_POLICY["Statement"][0]
+    assert len(kept["Statement"]) == 2
+
+    world.put_policy(BUCKET, PUBLIC_POLICY)
+    [result] = enforcer_for(world, merge_mode="replace").handle_event(put_event()).results
+    assert result.outcome == "remediated"
+    assert world.policy(BUCKET)["Statement"] == [statement_of(kept)]
+
+
+def test_duplicates_of_our_statement_collapse(world: World) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    enforcer = enforcer_for(world)
+    enforcer.handle_event(put_event())
+    locked = world.policy(BUCKET)
+    ours = statement_of(locked)
+    world.put_policy(BUCKET, {"Version": "2012-10-17", "Statement": [ours, TLS_ONLY, ours]})
+
+    [result] = enforcer.handle_event(put_event()).results
+
+    assert result.outcome == "remediated"
+    assert "duplicated" in result.reason
+    assert world.policy(BUCKET)["Statement"] == [ours, TLS_ONLY]
+
+
+def test_dry_run_reports_and_writes_nothing(world: World) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    world.put_policy(BUCKET, PUBLIC_POLICY)
+
+    [result] = enforcer_for(world, dry_run=True).handle_event(put_event()).results
+
+    assert result.outcome == "would_remediate"
+    assert world.policy(BUCKET) == PUBLIC_POLICY
+    assert result.applied_policy["Statement"][0] == PUBLIC_POLICY["Statement"][0]
+    [alert] = world.alerts()
+    assert alert["attributes"]["outcome"] == "would_remediate"
+
+
+# --- principals -----------------------------------------------------------------------------------
+
+
+def test_shared_bucket_admits_every_instance_and_legacy_custom_roles(world: World) -> None:
+    world.create_bucket(BUCKET)
+    modern = world.create_instance("modern", BUCKET, resource_types=("CALL_RECORDINGS",))
+    legacy = world.create_instance("legacy", BUCKET, resource_types=("SCHEDULED_REPORTS",), legacy_role=True)
+
+    [result] = enforcer_for(world).handle_event(put_event()).results
+
+    assert result.outcome == "remediated"
+    assert sorted(result.instances) == sorted([modern.id, legacy.id])
+    allowed = statement_of(world.policy(BUCKET))["Condition"]["StringNotLike"]["aws:userId"]
+    assert f"{modern.role_id}:*" in allowed
+    assert f"{legacy.role_id}:*" in allowed
+    assert ":role/connect-legacy-role" in legacy.role_arn
+
+
+def test_extra_user_principal_is_admitted_by_its_bare_id(world: World) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    user = world.client("iam").create_user(UserName="break-glass")["User"]
+
+    enforcer_for(world, extra_principal_arns=(user["Arn"],)).handle_event(put_event())
+
+    written = world.policy(BUCKET)
+    assert user["UserId"] in statement_of(written)["Condition"]["StringNotLike"]["aws:userId"]
+    request = Request.for_user(ACCOUNT, "break-glass", user["UserId"], "s3:GetObject", f"arn:aws:s3:::{BUCKET}/x")
+    assert not is_denied(written, request)
+
+
+def test_every_storage_resource_type_of_the_service_model_is_read(world: World) -> None:
+    world.create_bucket(BUCKET)
+    instance = world.create_instance("screens", BUCKET, resource_types=("SCREEN_RECORDINGS",))
+    recorder = CallRecorder()
+    enforcer = enforcer_for(world, recorder)
+    model_types = enforcer.gateway.storage_resource_types()
+    assert len(model_types) >= 10
+
+    [result] = enforcer.handle_event(put_event()).results
+
+    assert result.outcome == "remediated"
+    assert result.instances == [instance.id]
+    assert recorder.calls["ListInstanceStorageConfigs"] == len(model_types)
+
+
+def test_non_s3_storage_is_not_a_bucket(world: World) -> None:
+    world.create_bucket(BUCKET)
+    instance = world.create_instance("streams")
+    world.client("connect").associate_instance_storage_config(
+        InstanceId=instance.id,
+        ResourceType="CONTACT_TRACE_RECORDS",
+        StorageConfig={"StorageType": "KINESIS_STREAM", "KinesisStreamConfig": {"StreamArn": "arn:aws:kinesis:us-east-1:123456789012:stream/ctr"}},
+    )
+    report = enforcer_for(world).handle_event(load_event("connect-AssociateInstanceStorageConfig", instance_id=instance.id))
+    assert [r.outcome for r in report.results] == ["pending"]
+
+
+def test_many_instances_are_paged(world: World) -> None:
+    world.create_bucket(BUCKET)
+    instances = [world.create_instance(f"cc-{n}", BUCKET if n == 11 else None) for n in range(12)]
+    [result] = enforcer_for(world).handle_event(put_event()).results
+    assert result.instances == [instances[11].id]
+
+
+# --- refusals -------------------------------------------------------------------------------------
+
+
+def test_deleted_service_role_is_refused_and_nothing_is_written(world: World) -> None:
+    world.create_bucket(BUCKET)
+    instance = world.create_instance("contact-centre", BUCKET)
+    world.put_policy(BUCKET, PUBLIC_POLICY)
+    world.client("iam").delete_role(RoleName=instance.role_arn.rsplit("/", 1)[1])
+
+    [result] = enforcer_for(world).handle_event(put_event()).results
+
+    assert result.outcome == "refused"
+    assert instance.role_arn in result.reason
+    assert "NoSuchEntity" in result.reason
+    assert world.policy(BUCKET) == PUBLIC_POLICY
+    [alert] = world.alerts()
+    assert alert["attributes"]["outcome"] == "refused"
+
+
+def test_missing_admin_role_is_refused(world: World) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    missing = f"arn:aws:iam::{ACCOUNT}:role/DoesNotExist"
+
+    [result] = enforcer_for(world, admin_role_arns=(missing,)).handle_event(put_event()).results
+
+    assert result.outcome == "refused"
+    assert missing in result.reason and "ADMIN_ROLE_ARNS" in result.reason
+    assert world.policy(BUCKET) is None
+
+
+def test_principal_in_another_account_is_refused(world: World) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    [result] = (
+        enforcer_for(world, extra_principal_arns=("arn:aws:iam::999999999999:role/Backup",))
+        .handle_event(put_event())
+        .results
+    )
+    assert result.outcome == "refused"
+    assert "999999999999" in result.reason
+    assert world.policy(BUCKET) is None
+
+
+def test_instance_without_service_role_is_refused(world: World) -> None:
+    world.create_bucket(BUCKET)
+    instance = world.create_instance("creating", BUCKET)
+    connect_storage.clear_service_role(instance.id)
+
+    [result] = enforcer_for(world).handle_event(put_event()).results
+
+    assert result.outcome == "refused"
+    assert "no service role" in result.reason
+    assert world.policy(BUCKET) is None
+
+
+def test_policy_over_the_size_limit_is_refused(world: World) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    # Foreign statements that fit S3's limit alone, but not once the lockdown statement is added.
+    big: dict[str, Any] = {"Version": "2012-10-17", "Statement": []}
+    while policies.policy_size(big) < policies.MAX_POLICY_BYTES - 100:
+        big["Statement"].append(dict(TLS_ONLY, Sid=f"Padding{len(big['Statement']):04d}"))
+    if policies.policy_size(big) > policies.MAX_POLICY_BYTES:
+        big["Statement"].pop()
+    world.put_policy(BUCKET, big)
+
+    [result] = enforcer_for(world).handle_event(put_event()).results
+
+    assert result.outcome == "refused"
+    assert "20480" in result.reason
+    assert world.policy(BUCKET) == big
+
+
+def test_enforcer_role_from_configuration_is_resolved(world: World) -> None:
+    # The command line on an operator's laptop runs as a user but must keep admitting the function's role.
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    gateway = AwsGateway(session=boto3.session.Session())
+    enforcer = Enforcer(Settings(topic_arn=world.topic_arn, enforcer_role_arn=world.enforcer_role_arn), gateway)
+
+    [result] = enforcer.handle_event(put_event()).results
+
+    assert result.outcome == "remediated"
+    assert f"{world.enforcer_role_id}:*" in statement_of(world.policy(BUCKET))["Condition"]["StringNotLike"]["aws:userId"]
+
+
+def test_configured_enforcer_role_that_does_not_exist_is_refused(world: World) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    enforcer = enforcer_for(world, enforcer_role_arn=f"arn:aws:iam::{ACCOUNT}:role/Gone")
+    [result] = enforcer.handle_event(put_event()).results
+    assert result.outcome == "refused"
+    assert "the enforcer's role" in result.reason
+    assert world.policy(BUCKET) is None
+
+
+# --- scopes ---------------------------------------------------------------------------------------
+
+
+def test_bucket_not_used_by_connect_changes_nothing(world: World) -> None:
+    world.create_bucket("unrelated-bucket")
+    world.create_instance("contact-centre", world.create_bucket(BUCKET))
+    world.put_policy("unrelated-bucket", PUBLIC_POLICY)
+
+    report = enforcer_for(world).handle_event(put_event("unrelated-bucket"))
+
+    assert report.results == []
+    assert "not used by any Connect instance" in report.ignored
+    assert world.policy("unrelated-bucket") == PUBLIC_POLICY
+    assert world.policy(BUCKET) is None
+
+
+def test_create_instance_without_storage_is_pending_and_quiet(world: World) -> None:
+    instance = world.create_instance("new")
+    report = enforcer_for(world).handle_event(load_event("connect-CreateInstance", instance_id=instance.id))
+    [result] = report.results
+    assert result.to_dict() == {
+        "bucket": None,
+        "outcome": "pending",
+        "instances": [instance.id],
+        "reason": result.reason,
+        "previous_policy": None,
+        "applied_policy": None,
+    }
+    assert "no S3 storage" in result.reason
+    assert world.alerts() == []
+
+
+def test_redacted_create_instance_reconciles_every_instance(world: World) -> None:
+    world.create_bucket(BUCKET)
+    world.create_bucket("second-bucket")
+    a = world.create_instance("a", BUCKET)
+    b = world.create_instance("b", "second-bucket")
+    c = world.create_instance("c")
+
+    report = enforcer_for(world).handle_event(load_event("connect-CreateInstance-redacted"))
+
+    assert {(r.bucket, r.outcome, tuple(r.instances)) for r in report.results} == {
+        (BUCKET, "remediated", (a.id,)),
+        ("second-bucket", "remediated", (b.id,)),
+        (None, "pending", (c.id,)),
+    }
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    [
+        "connect-AssociateInstanceStorageConfig",
+        "connect-AssociateInstanceStorageConfig-arn",
+        "connect-UpdateInstanceStorageConfig",
+        "connect-DisassociateInstanceStorageConfig",
+        "connect-CreateInstance",
+    ],
+)
+def test_instance_events_reconcile_that_instances_buckets_only(world: World, fixture: str) -> None:
+    world.create_bucket(BUCKET)
+    world.create_bucket("other-instance-bucket")
+    instance = world.create_instance("target", BUCKET)
+    world.create_instance("other", "other-instance-bucket")
+
+    report = enforcer_for(world).handle_event(load_event(fixture, instance_id=instance.id))
+
+    assert [(r.bucket, r.outcome) for r in report.results] == [(BUCKET, "remediated")]
+    assert world.policy("other-instance-bucket") is None
+
+
+def test_unknown_instance_is_ignored(world: World) -> None:
+    report = enforcer_for(world).handle_event(load_event("connect-AssociateInstanceStorageConfig"))
+    assert report.results == []
+    assert "does not exist" in report.ignored
+
+
+def test_scheduled_event_reconciles_every_bucket(world: World) -> None:
+    for name in ("bucket-one", "bucket-two"):
+        world.create_bucket(name)
+        world.create_instance(name, name)
+    world.put_policy("bucket-two", PUBLIC_POLICY)
+
+    report = enforcer_for(world).handle_event(load_event("scheduled-event"))
+
+    assert sorted((r.bucket, r.outcome) for r in report.results) == [
+        ("bucket-one", "remediated"),
+        ("bucket-two", "remediated"),
+    ]
+    assert {a["attributes"]["bucket"] for a in world.alerts()} == {"bucket-one", "bucket-two"}
+
+
+def test_the_enforcers_own_write_is_ignored(world: World) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    recorder = CallRecorder()
+    enforcer = enforcer_for(world, recorder)
+    event = put_event()
+    event["detail"]["userIdentity"]["arn"] = f"arn:aws:sts::{ACCOUNT}:assumed-role/connect-lockdown-EnforcerRole-TEST/fn"
+
+    report = enforcer.handle_event(event)
+
+    assert report.results == []
+    assert "own role" in report.ignored
+    assert recorder.calls["GetBucketPolicy"] == 0
+
+
+# --- AWS failures ---------------------------------------------------------------------------------
+
+
+def test_deleted_bucket_fails_with_a_clear_reason(world: World) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    world.client("s3").delete_bucket(Bucket=BUCKET)
+
+    [result] = enforcer_for(world).handle_event(put_event()).results
+
+    assert result.outcome == "failed"
+    assert "NoSuchBucket" in result.reason and "GetBucketPolicy" in result.reason
+
+
+def test_access_denied_on_write_fails_and_names_the_permission(world: World) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    recorder = CallRecorder()
+    recorder.failures["PutBucketPolicy"] = "AccessDenied"
+
+    [result] = enforcer_for(world, recorder).handle_event(put_event()).results
+
+    assert result.outcome == "failed"
+    assert "s3:PutBucketPolicy" in result.reason
+    assert world.policy(BUCKET) is None
+    [alert] = world.alerts()
+    assert alert["attributes"]["outcome"] == "failed"
+
+
+def test_throttling_raises_for_a_retry_that_writes_once(world: World) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    recorder = CallRecorder()
+    recorder.failures["GetBucketPolicy"] = "SlowDown"
+    enforcer = enforcer_for(world, recorder)
+
+    with pytest.raises(RetryLater, match="SlowDown"):
+        enforcer.handle_event(put_event())
+    assert world.policy(BUCKET) is None
+
+    del recorder.failures["GetBucketPolicy"]
+    assert enforcer.handle_event(put_event()).results[0].outcome == "remediated"
+    assert enforcer.handle_event(put_event()).results[0].outcome == "compliant"
+    assert recorder.calls["PutBucketPolicy"] == 1
+
+
+def test_one_bucket_failing_does_not_stop_the_others(world: World) -> None:
+    for name in ("bucket-one", "bucket-two"):
+        world.create_bucket(name)
+        world.create_instance(name, name)
+    world.client("s3").delete_bucket(Bucket="bucket-one")
+
+    report = enforcer_for(world).handle_event(load_event("scheduled-event"))
+
+    assert sorted((r.bucket, r.outcome) for r in report.results) == [("bucket-one", "failed"), ("bucket-two", "remediated")]

@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+
 from connect_lockdown.aws import AwsGateway
 from connect_lockdown.config import Settings
 from connect_lockdown.enforcer import Enforcer, RetryLater, RunReport
@@ -44,6 +45,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     except RetryLater as error:
         # Results that did complete were published; raising lets Lambda retry the rest.
         _record(error.report)
+        metrics.add_metric(name="retryable_error", unit=MetricUnit.Count, value=len(error.report.retryable_errors))
         logger.error(str(error))
         raise
     if report.ignored is not None:

@@ -461,7 +461,7 @@ def clear_service_role(
     """
     instance = _backend_instance(instance_id, account_id, region)
     # moto annotates service_role as str; None is the "absent" state the patched to_dict omits.
-    instance.service_role = None  # type: ignore[assignment]
+    instance.service_role = None
 
 
 def set_instance_status(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+
 from tests.support import connect_storage
 
 ACCOUNT = "123456789012"
@@ -144,7 +145,8 @@ class World:
 
     # --- observation ------------------------------------------------------------------------------
 
-    def policy(self, bucket: str) -> dict[str, Any] | None:
+    def policy(self, bucket: str) -> Any:
+        """The bucket's policy document, or None."""
         s3 = self.client("s3")
         try:
             return json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])

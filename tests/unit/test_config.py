@@ -1,6 +1,7 @@
 """The configuration of CONTRACT.md: every bad value stops start-up with a message naming the variable."""
 
 import pytest
+
 from connect_lockdown.config import ConfigError, Settings
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:connect-lockdown"

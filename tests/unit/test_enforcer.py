@@ -9,11 +9,12 @@ from typing import Any
 
 import boto3
 import pytest
+from moto import mock_aws
+
 from connect_lockdown import policy as policies
 from connect_lockdown.aws import AwsGateway
 from connect_lockdown.config import Settings
 from connect_lockdown.enforcer import Enforcer, RetryLater
-from moto import mock_aws
 from tests.support import connect_storage
 from tests.support.events import load_event
 from tests.support.policy_eval import Request, is_denied
@@ -113,10 +114,14 @@ def test_unlocked_bucket_is_locked_and_the_lock_admits_exactly_the_allowed(world
     )
 
     # And it denies outsiders on bucket and object actions, and admits every allowed principal
-    outsider_arn, outsider_id = world.create_role("Outsider")
+    _, outsider_id = world.create_role("Outsider")
     user = world.client("iam").create_user(UserName="mallory")["User"]
-    for action, resource in [("s3:GetObject", f"arn:aws:s3:::{BUCKET}/rec.wav"), ("s3:ListBucket", f"arn:aws:s3:::{BUCKET}"),
-                             ("s3:PutBucketPolicy", f"arn:aws:s3:::{BUCKET}"), ("s3:DeleteObject", f"arn:aws:s3:::{BUCKET}/a/b")]:
+    for action, resource in [
+        ("s3:GetObject", f"arn:aws:s3:::{BUCKET}/rec.wav"),
+        ("s3:ListBucket", f"arn:aws:s3:::{BUCKET}"),
+        ("s3:PutBucketPolicy", f"arn:aws:s3:::{BUCKET}"),
+        ("s3:DeleteObject", f"arn:aws:s3:::{BUCKET}/a/b"),
+    ]:
         assert is_denied(written, Request.for_role(ACCOUNT, "Outsider", outsider_id, action, resource))
         assert is_denied(written, Request.for_user(ACCOUNT, "mallory", user["UserId"], action, resource))
         assert is_denied(written, Request.for_role("999999999999", "Admin", "AROAOTHERACCOUNT1", action, resource))
@@ -124,11 +129,14 @@ def test_unlocked_bucket_is_locked_and_the_lock_admits_exactly_the_allowed(world
         assert not is_denied(written, Request.for_role(ACCOUNT, role_name, instance.role_id, action, resource))
         assert not is_denied(written, Request.for_role(ACCOUNT, "Admin", admin_id, action, resource))
         assert not is_denied(
-            written, Request.for_role(ACCOUNT, "connect-lockdown-EnforcerRole-TEST", world.enforcer_role_id, action, resource)
+            written,
+            Request.for_role(ACCOUNT, "connect-lockdown-EnforcerRole-TEST", world.enforcer_role_id, action, resource),
         )
         assert not is_denied(written, Request.for_root(ACCOUNT, action, resource))
     # And another bucket is not affected
-    assert not is_denied(written, Request.for_role(ACCOUNT, "Outsider", outsider_id, "s3:GetObject", "arn:aws:s3:::other/x"))
+    assert not is_denied(
+        written, Request.for_role(ACCOUNT, "Outsider", outsider_id, "s3:GetObject", "arn:aws:s3:::other/x")
+    )
 
 
 def test_the_alert_carries_the_contract_message(world: World) -> None:
@@ -337,9 +345,14 @@ def test_non_s3_storage_is_not_a_bucket(world: World) -> None:
     world.client("connect").associate_instance_storage_config(
         InstanceId=instance.id,
         ResourceType="CONTACT_TRACE_RECORDS",
-        StorageConfig={"StorageType": "KINESIS_STREAM", "KinesisStreamConfig": {"StreamArn": "arn:aws:kinesis:us-east-1:123456789012:stream/ctr"}},
+        StorageConfig={
+            "StorageType": "KINESIS_STREAM",
+            "KinesisStreamConfig": {"StreamArn": "arn:aws:kinesis:us-east-1:123456789012:stream/ctr"},
+        },
     )
-    report = enforcer_for(world).handle_event(load_event("connect-AssociateInstanceStorageConfig", instance_id=instance.id))
+    report = enforcer_for(world).handle_event(
+        load_event("connect-AssociateInstanceStorageConfig", instance_id=instance.id)
+    )
     assert [r.outcome for r in report.results] == ["pending"]
 
 
@@ -434,7 +447,9 @@ def test_enforcer_role_from_configuration_is_resolved(world: World) -> None:
     [result] = enforcer.handle_event(put_event()).results
 
     assert result.outcome == "remediated"
-    assert f"{world.enforcer_role_id}:*" in statement_of(world.policy(BUCKET))["Condition"]["StringNotLike"]["aws:userId"]
+    assert (
+        f"{world.enforcer_role_id}:*" in statement_of(world.policy(BUCKET))["Condition"]["StringNotLike"]["aws:userId"]
+    )
 
 
 def test_configured_enforcer_role_that_does_not_exist_is_refused(world: World) -> None:
@@ -458,7 +473,7 @@ def test_bucket_not_used_by_connect_changes_nothing(world: World) -> None:
     report = enforcer_for(world).handle_event(put_event("unrelated-bucket"))
 
     assert report.results == []
-    assert "not used by any Connect instance" in report.ignored
+    assert "not used by any Connect instance" in str(report.ignored)
     assert world.policy("unrelated-bucket") == PUBLIC_POLICY
     assert world.policy(BUCKET) is None
 
@@ -520,7 +535,7 @@ def test_instance_events_reconcile_that_instances_buckets_only(world: World, fix
 def test_unknown_instance_is_ignored(world: World) -> None:
     report = enforcer_for(world).handle_event(load_event("connect-AssociateInstanceStorageConfig"))
     assert report.results == []
-    assert "does not exist" in report.ignored
+    assert "does not exist" in str(report.ignored)
 
 
 def test_scheduled_event_reconciles_every_bucket(world: World) -> None:
@@ -544,12 +559,14 @@ def test_the_enforcers_own_write_is_ignored(world: World) -> None:
     recorder = CallRecorder()
     enforcer = enforcer_for(world, recorder)
     event = put_event()
-    event["detail"]["userIdentity"]["arn"] = f"arn:aws:sts::{ACCOUNT}:assumed-role/connect-lockdown-EnforcerRole-TEST/fn"
+    event["detail"]["userIdentity"]["arn"] = (
+        f"arn:aws:sts::{ACCOUNT}:assumed-role/connect-lockdown-EnforcerRole-TEST/fn"
+    )
 
     report = enforcer.handle_event(event)
 
     assert report.results == []
-    assert "own role" in report.ignored
+    assert "own role" in str(report.ignored)
     assert recorder.calls["GetBucketPolicy"] == 0
 
 
@@ -607,4 +624,7 @@ def test_one_bucket_failing_does_not_stop_the_others(world: World) -> None:
 
     report = enforcer_for(world).handle_event(load_event("scheduled-event"))
 
-    assert sorted((r.bucket, r.outcome) for r in report.results) == [("bucket-one", "failed"), ("bucket-two", "remediated")]
+    assert sorted((r.bucket, r.outcome) for r in report.results) == [
+        ("bucket-one", "failed"),
+        ("bucket-two", "remediated"),
+    ]

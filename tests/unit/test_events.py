@@ -4,6 +4,7 @@ import copy
 import json
 
 import pytest
+
 from connect_lockdown.events import Scope, classify, instance_id_from
 from tests.support.events import FIXTURE_BUCKET, FIXTURE_INSTANCE_ID, fixture_names, load_event
 
@@ -108,9 +109,24 @@ _DELETE = object()
         ("s3-PutBucketPolicy", ["detail"], "text", "'detail' is missing"),
         ("s3-PutBucketPolicy", ["detail-type"], _DELETE, "'detail-type' is missing"),
         ("s3-PutBucketPolicy", ["detail-type"], "AWS Console Sign In via CloudTrail", "not acted on"),
-        ("connect-AssociateInstanceStorageConfig", ["detail", "requestParameters", "InstanceId"], None, "no valid InstanceId"),
-        ("connect-AssociateInstanceStorageConfig", ["detail", "requestParameters", "InstanceId"], "not-a-uuid", "no valid InstanceId"),
-        ("connect-AssociateInstanceStorageConfig", ["detail", "requestParameters", "InstanceId"], {"Id": "x"}, "no valid InstanceId"),
+        (
+            "connect-AssociateInstanceStorageConfig",
+            ["detail", "requestParameters", "InstanceId"],
+            None,
+            "no valid InstanceId",
+        ),
+        (
+            "connect-AssociateInstanceStorageConfig",
+            ["detail", "requestParameters", "InstanceId"],
+            "not-a-uuid",
+            "no valid InstanceId",
+        ),
+        (
+            "connect-AssociateInstanceStorageConfig",
+            ["detail", "requestParameters", "InstanceId"],
+            {"Id": "x"},
+            "no valid InstanceId",
+        ),
         ("connect-AssociateInstanceStorageConfig", ["detail", "requestParameters"], None, "no valid InstanceId"),
         ("connect-AssociateInstanceStorageConfig", ["detail", "errorCode"], "AccessDeniedException", "failed"),
     ],
@@ -159,7 +175,9 @@ def test_instance_ids_from_uuid_or_encoded_arn(value):
     assert instance_id_from(value) == FIXTURE_INSTANCE_ID
 
 
-@pytest.mark.parametrize("value", [None, 1, "", "***", "arn:aws:connect:us-east-1:123456789012:instance/x", "x" * 10_000])
+@pytest.mark.parametrize(
+    "value", [None, 1, "", "***", "arn:aws:connect:us-east-1:123456789012:instance/x", "x" * 10_000]
+)
 def test_bad_instance_ids(value):
     assert instance_id_from(value) is None
 

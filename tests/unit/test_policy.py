@@ -1,8 +1,10 @@
 """The policy algebra: build, compare, merge. Pure functions, no AWS."""
 
 import json
+from typing import Any
 
 import pytest
+
 from connect_lockdown import policy as policies
 from connect_lockdown.policy import LOCKDOWN_SID
 
@@ -14,15 +16,20 @@ def ours(patterns=PATTERNS, partition="aws"):
     return policies.lockdown_statement(BUCKET, partition, patterns)
 
 
-FOREIGN = {
+FOREIGN: dict[str, Any] = {
     "Sid": "AllowReplication",
     "Effect": "Allow",
     "Principal": {"AWS": "arn:aws:iam::123456789012:role/replication"},
     "Action": ["s3:GetObjectVersion", "s3:ReplicateObject"],
     "Resource": f"arn:aws:s3:::{BUCKET}/*",
 }
-FOREIGN_NO_SID = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": f"arn:aws:s3:::{BUCKET}/*",
-                  "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+FOREIGN_NO_SID = {
+    "Effect": "Deny",
+    "Principal": "*",
+    "Action": "s3:*",
+    "Resource": f"arn:aws:s3:::{BUCKET}/*",
+    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+}
 
 
 def test_statement_is_the_guidance_deny():
@@ -126,7 +133,10 @@ def test_missing_policy_is_drift():
 
 def test_parse_policy():
     assert policies.parse_policy(None) is None
-    assert policies.parse_policy('{"Version":"2012-10-17","Statement":[]}') == {"Version": "2012-10-17", "Statement": []}
+    assert policies.parse_policy('{"Version":"2012-10-17","Statement":[]}') == {
+        "Version": "2012-10-17",
+        "Statement": [],
+    }
     for bad in ["not json", "[]", '{"Statement": "x"}', '{"Statement": [1]}']:
         with pytest.raises(policies.PolicyError):
             policies.parse_policy(bad)

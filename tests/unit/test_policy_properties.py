@@ -3,9 +3,10 @@
 import copy
 import json
 
-from connect_lockdown import policy as policies
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from connect_lockdown import policy as policies
 
 BUCKET = "amazon-connect-25fd0a3be3ef"
 ARN = f"arn:aws:s3:::{BUCKET}"
@@ -19,12 +20,16 @@ one_or_many = lambda values: st.one_of(values, st.lists(values, min_size=1, max_
 def foreign_statements(draw):
     statement = {
         "Effect": draw(st.sampled_from(["Allow", "Deny"])),
-        "Principal": draw(st.sampled_from(["*", {"AWS": "arn:aws:iam::123456789012:role/r"}, {"Service": "logging.s3.amazonaws.com"}])),
+        "Principal": draw(
+            st.sampled_from(["*", {"AWS": "arn:aws:iam::123456789012:role/r"}, {"Service": "logging.s3.amazonaws.com"}])
+        ),
         draw(st.sampled_from(["Action", "NotAction"])): draw(one_or_many(actions)),
         "Resource": draw(one_or_many(st.sampled_from([ARN, f"{ARN}/*", f"{ARN}/prefix/*"]))),
     }
     if draw(st.booleans()):
-        statement["Sid"] = draw(st.from_regex(r"[A-Za-z0-9]{1,12}", fullmatch=True).filter(lambda s: s != policies.LOCKDOWN_SID))
+        statement["Sid"] = draw(
+            st.from_regex(r"[A-Za-z0-9]{1,12}", fullmatch=True).filter(lambda s: s != policies.LOCKDOWN_SID)
+        )
     if draw(st.booleans()):
         statement["Condition"] = {"Bool": {"aws:SecureTransport": draw(st.sampled_from(["false", ["false"]]))}}
     return statement

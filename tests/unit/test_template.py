@@ -274,7 +274,9 @@ def test_sweep_schedule_pattern(template: dict[str, Any], value: str, ok: bool) 
 # --- logging and notifications -------------------------------------------------------------------------
 
 
-def test_function_logs_to_an_explicit_log_group_with_retention(template: dict[str, Any], function: dict[str, Any]) -> None:
+def test_function_logs_to_an_explicit_log_group_with_retention(
+    template: dict[str, Any], function: dict[str, Any]
+) -> None:
     target = function["LoggingConfig"]["LogGroup"]
     assert isinstance(target, dict) and set(target) == {"Ref"}
     log_group = template["Resources"][target["Ref"]]

@@ -1,0 +1,126 @@
+"""The Lambda handler: configuration at start-up, the result document, logs and metrics."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from connect_lockdown.config import ConfigError
+from tests.support.events import fixture_names, load_event
+from tests.support.handler import load_app
+from tests.support.world import World
+
+BUCKET = "amazon-connect-25fd0a3be3ef"
+CONTEXT = SimpleNamespace(
+    aws_request_id="req-1",
+    function_name="enforcer",
+    memory_limit_in_mb=256,
+    invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:enforcer",
+)
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    with mock_aws():
+        yield World(boto3.session.Session()).setup()
+
+
+@pytest.fixture(autouse=True)
+def _forget_app() -> Iterator[None]:
+    yield
+    sys.modules.pop("app", None)
+
+
+def emf_metrics(output: str) -> list[str]:
+    names = []
+    for line in output.splitlines():
+        if line.startswith("{") and "_aws" in line:
+            document = json.loads(line)
+            names += [m["Name"] for m in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]]
+    return names
+
+
+def test_remediation_returns_the_document_logs_and_counts(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    app = load_app(world, monkeypatch)
+    event = load_event("s3-DeleteBucketPolicy", bucket=BUCKET)
+
+    document = app.lambda_handler(event, CONTEXT)
+
+    assert set(document) == {"results", "ignored", "trigger"}
+    assert document["ignored"] is None
+    [result] = document["results"]
+    assert set(result) == {"bucket", "outcome", "instances", "reason", "previous_policy", "applied_policy"}
+    assert result["outcome"] == "remediated"
+    assert document["trigger"]["event_id"] == event["detail"]["eventID"]
+    json.dumps(document)  # the document is plain JSON
+    output = capsys.readouterr().out
+    assert emf_metrics(output) == ["remediated"]
+    logs = [json.loads(line) for line in output.splitlines() if line.startswith("{") and '"level"' in line]
+    assert any(log["correlation_id"] == event["id"] and "remediated" in log["message"] for log in logs)
+
+
+@pytest.mark.parametrize("event", [None, [], "text", 42, {"detail-type": 3}, [{"id": "x"}], {"id": ["x"]}])
+def test_garbage_is_ignored_without_context(
+    world: World, monkeypatch: pytest.MonkeyPatch, event: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = load_app(world, monkeypatch)
+    document = app.lambda_handler(event, None)
+    assert document["results"] == []
+    assert document["ignored"]
+    assert emf_metrics(capsys.readouterr().out) == ["ignored"]
+
+
+def test_every_fixture_runs_through_the_handler(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    app = load_app(world, monkeypatch)
+    for name in fixture_names():
+        document = app.lambda_handler(load_event(name, bucket=BUCKET), CONTEXT)
+        assert (document["results"] == []) == (document["ignored"] is not None), name
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("DRY_RUN", "maybe"), ("MERGE_MODE", "overwrite"), ("ADMIN_ROLE_ARNS", "admin"), ("NOTIFICATION_TOPIC_ARN", "")],
+)
+def test_bad_configuration_stops_start_up_naming_the_variable(
+    world: World, monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    with pytest.raises(ConfigError, match=variable):
+        load_app(world, monkeypatch, **{variable: value})
+
+
+def test_dry_run_from_the_environment(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    app = load_app(world, monkeypatch, DRY_RUN="true")
+    document = app.lambda_handler(load_event("s3-PutBucketPolicy", bucket=BUCKET), CONTEXT)
+    assert document["results"][0]["outcome"] == "would_remediate"
+    assert world.policy(BUCKET) is None
+
+
+def test_retryable_failures_raise(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    app = load_app(world, monkeypatch)
+
+    def throttle(**_: Any) -> Any:
+        from botocore.exceptions import ClientError
+
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "ListInstances")
+
+    app.ENFORCER.gateway.connect.meta.events.register("before-call.connect.ListInstances", throttle)
+    with pytest.raises(Exception, match="ThrottlingException"):
+        app.lambda_handler(load_event("s3-PutBucketPolicy", bucket=BUCKET), CONTEXT)
+    assert world.policy(BUCKET) is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 from types import ModuleType
 
@@ -25,4 +26,10 @@ def load_app(world: World, monkeypatch: pytest.MonkeyPatch, **environment: str) 
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     sys.modules.pop("app", None)
-    return importlib.import_module("app")
+    app = importlib.import_module("app")
+    # Powertools configures a service's logger once per process, its handler bound to the stdout of that
+    # moment; point it at today's stdout, so pytest's capture sees this test's logs.
+    for handler in logging.getLogger("connect-lockdown").handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.stream = sys.stdout
+    return app

@@ -628,3 +628,111 @@ def test_one_bucket_failing_does_not_stop_the_others(world: World) -> None:
         ("bucket-one", "failed"),
         ("bucket-two", "remediated"),
     ]
+
+
+# --- caching: one read for a warm compliant bucket, never a cached write ------------------------------
+
+
+def test_warm_compliant_bucket_event_costs_one_call(world: World) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    recorder = CallRecorder()
+    enforcer = enforcer_for(world, recorder)
+    enforcer.handle_event(put_event())
+    recorder.calls.clear()
+
+    [result] = enforcer.handle_event(put_event()).results
+
+    assert result.outcome == "compliant"
+    assert dict(recorder.calls) == {"GetBucketPolicy": 1}
+
+
+def test_drift_on_a_warm_cache_is_decided_from_a_fresh_inventory(world: World) -> None:
+    # Given a warm enforcer whose cache knows one instance
+    world.create_bucket(BUCKET)
+    first = world.create_instance("first", BUCKET)
+    recorder = CallRecorder()
+    enforcer = enforcer_for(world, recorder)
+    enforcer.handle_event(put_event())
+    # When a second instance starts sharing the bucket (its event lost) and someone deletes the policy
+    second = world.create_instance("second", BUCKET)
+    world.delete_policy(BUCKET)
+    recorder.calls.clear()
+
+    [result] = enforcer.handle_event(load_event("s3-DeleteBucketPolicy", bucket=BUCKET)).results
+
+    # Then the write used a fresh inventory: both instances' roles are admitted
+    assert result.outcome == "remediated"
+    assert sorted(result.instances) == sorted([first.id, second.id])
+    allowed = statement_of(world.policy(BUCKET))["Condition"]["StringNotLike"]["aws:userId"]
+    assert f"{second.role_id}:*" in allowed
+    assert recorder.calls["ListInstances"] == 1
+    assert recorder.calls["PutBucketPolicy"] == 1
+
+
+def test_a_recreated_role_is_written_with_its_fresh_id(world: World) -> None:
+    world.create_bucket(BUCKET)
+    admin_arn, old_id = world.create_role("Admin")
+    world.create_instance("contact-centre", BUCKET)
+    enforcer = enforcer_for(world, admin_role_arns=(admin_arn,))
+    enforcer.handle_event(put_event())
+    iam = world.client("iam")
+    iam.delete_role(RoleName="Admin")
+    _, new_id = world.create_role("Admin")
+    world.delete_policy(BUCKET)
+
+    enforcer.handle_event(load_event("s3-DeleteBucketPolicy", bucket=BUCKET))
+
+    allowed = statement_of(world.policy(BUCKET))["Condition"]["StringNotLike"]["aws:userId"]
+    assert f"{new_id}:*" in allowed
+    assert f"{old_id}:*" not in allowed
+
+
+def test_the_cache_expires(world: World) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    now = [1000.0]
+    recorder = CallRecorder()
+    gateway = AwsGateway(session=world.enforcer_session())
+    recorder.attach(gateway)
+    enforcer = Enforcer(Settings(topic_arn=world.topic_arn), gateway, cache_ttl=60, clock=lambda: now[0])
+    enforcer.handle_event(put_event())
+    recorder.calls.clear()
+    now[0] += 61
+
+    assert enforcer.handle_event(put_event()).results[0].outcome == "compliant"
+    assert recorder.calls["ListInstances"] == 1
+    assert recorder.calls["GetRole"] >= 1
+
+
+def test_bucket_unknown_to_a_warm_cache_costs_no_call(world: World) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    recorder = CallRecorder()
+    enforcer = enforcer_for(world, recorder)
+    enforcer.handle_event(put_event())
+    recorder.calls.clear()
+
+    report = enforcer.handle_event(put_event("some-other-bucket"))
+
+    assert report.results == []
+    assert sum(recorder.calls.values()) == 0
+
+
+def test_publish_failure_after_a_write_keeps_the_write_and_raises_and_the_retry_does_not_write(
+    world: World,
+) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    recorder = CallRecorder()
+    recorder.failures["Publish"] = "AuthorizationError"
+    enforcer = enforcer_for(world, recorder)
+
+    with pytest.raises(RetryLater, match="Publish") as raised:
+        enforcer.handle_event(put_event())
+
+    assert [r.outcome for r in raised.value.report.results] == ["remediated"]
+    assert world.policy(BUCKET) is not None
+    del recorder.failures["Publish"]
+    assert enforcer.handle_event(put_event()).results[0].outcome == "compliant"
+    assert recorder.calls["PutBucketPolicy"] == 1

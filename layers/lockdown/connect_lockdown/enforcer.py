@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -17,6 +19,8 @@ from .notify import notification
 logger = logging.getLogger(__name__)
 
 Outcome = Literal["compliant", "remediated", "would_remediate", "refused", "pending", "failed"]
+# How long a warm execution environment trusts its cached inventory and principal IDs to confirm compliance.
+CACHE_TTL_SECONDS = 300.0
 NOTIFIED_OUTCOMES = frozenset({"remediated", "would_remediate", "refused", "failed"})
 
 
@@ -77,10 +81,22 @@ class Principal:
 
 
 class Enforcer:
-    def __init__(self, settings: Settings, gateway: AwsGateway) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        gateway: AwsGateway,
+        *,
+        cache_ttl: float = CACHE_TTL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.settings = settings
         self.gateway = gateway
+        self.cache_ttl = cache_ttl
+        self._clock = clock
         self._identity: CallerIdentity | None = None
+        # Warm invocations reuse these to find a compliant bucket with one read; never to decide a write.
+        self._inventory_cache: tuple[float, Inventory] | None = None
+        self._principal_ids: dict[str, tuple[float, str]] = {}
 
     # --- entry points -------------------------------------------------------------------------------
 
@@ -89,7 +105,11 @@ class Enforcer:
         hint = classify(event)
         if hint.ignored is not None or hint.scope is None:
             return RunReport(ignored=hint.ignored or "nothing to do", trigger=hint.trigger)
-        if hint.trigger is not None and self._is_own_call(hint.trigger.actor):
+        try:
+            own_call = hint.trigger is not None and self._is_own_call(hint.trigger.actor)
+        except RetryableAwsError as error:
+            raise RetryLater(RunReport(trigger=hint.trigger, retryable_errors=[error])) from error
+        if own_call:
             # The enforcer's own write: it wrote the expected policy, so there is nothing to look at.
             return RunReport(ignored="the call was made by the enforcer's own role", trigger=hint.trigger)
         return self.reconcile(hint)
@@ -114,32 +134,52 @@ class Enforcer:
     def reconcile(self, hint: EventHint) -> RunReport:
         report = RunReport(trigger=hint.trigger)
         assert hint.scope is not None
+        # A bucket event trusts the cached inventory to find the bucket's instances; events about instances
+        # (and sweeps) are about the inventory itself, so they read it fresh. Writes always re-read it.
         try:
-            inventory = read_inventory(self.gateway)
+            inventory, fresh = self._inventory(fresh=hint.scope.kind != "bucket")
             targets = self._targets(hint.scope, inventory, report)
         except RetryableAwsError as error:
             report.retryable_errors.append(error)
             raise RetryLater(report) from error
         except AwsCallError as error:
-            report.results.append(
-                BucketResult(hint.scope.bucket, "failed", [], f"Reading the Connect inventory failed: {error}")
-            )
-            self._publish(report, report.results[-1])
-            return report
-        if report.ignored is not None:
-            return report
+            failure = BucketResult(hint.scope.bucket, "failed", [], f"Reading the Connect inventory failed: {error}")
+            report.results.append(failure)
+            self._publish_safely(report, failure)
+            return self._finish(report)
         for bucket, instances in targets.items():
             try:
-                result = self.reconcile_bucket(bucket, instances)
+                result = self.reconcile_bucket(bucket, instances, inventory_is_fresh=fresh)
             except RetryableAwsError as error:
                 logger.warning("retryable failure on bucket %s: %s", bucket, error)
                 report.retryable_errors.append(error)
                 continue
-            report.results.append(result)
-            self._publish(report, result)
+            if result is not None:
+                report.results.append(result)
+                self._publish_safely(report, result)
+        if not report.results and report.ignored is None and not report.retryable_errors:
+            report.ignored = f"no bucket in scope is used by a Connect instance in {self.gateway.region} any more"
+        return self._finish(report)
+
+    def _finish(self, report: RunReport) -> RunReport:
         if report.retryable_errors:
             raise RetryLater(report)
         return report
+
+    def inventory(self, *, fresh: bool) -> Inventory:
+        """The Connect inventory: from the cache when allowed and young enough, else read and cached."""
+        return self._inventory(fresh=fresh)[0]
+
+    def _inventory(self, *, fresh: bool) -> tuple[Inventory, bool]:
+        """(inventory, whether it was read from AWS just now)."""
+        now = self._clock()
+        if not fresh and self._inventory_cache is not None:
+            read_at, cached = self._inventory_cache
+            if now - read_at < self.cache_ttl:
+                return cached, False
+        inventory = read_inventory(self.gateway)
+        self._inventory_cache = (now, inventory)
+        return inventory, True
 
     # --- scope ------------------------------------------------------------------------------------
 
@@ -167,22 +207,23 @@ class Enforcer:
 
     # --- one bucket -------------------------------------------------------------------------------
 
-    def reconcile_bucket(self, bucket: str, instances: list[ConnectInstance]) -> BucketResult:
-        """Bring one bucket to its expected policy. Every read here is fresh; nothing comes from a cache."""
+    def reconcile_bucket(
+        self, bucket: str, instances: list[ConnectInstance], *, inventory_is_fresh: bool = True
+    ) -> BucketResult | None:
+        """Bring one bucket to its expected policy; None when the bucket turns out not to be Connect's.
+
+        The bucket policy is always read fresh. A bucket that already matches the policy expected from cached
+        principal IDs is compliant at the cost of that one read. Anything else is decided from a fresh
+        inventory and freshly resolved IDs, never from a cache.
+        """
         instance_ids = [i.id for i in instances]
         try:
             identity = self.identity()
-            own_pattern = self._own_pattern(identity)
-            patterns = self._allowed_patterns(instances, identity, own_pattern)
-            statement = policies.lockdown_statement(bucket, identity.partition, patterns)
             current_text = self.gateway.get_bucket_policy(bucket, identity.account)
-        except RefusedError as refusal:
-            return BucketResult(bucket, "refused", instance_ids, str(refusal))
         except RetryableAwsError:
             raise
         except AwsCallError as error:
             return BucketResult(bucket, "failed", instance_ids, _failure_reason(bucket, error))
-
         try:
             current = policies.parse_policy(current_text)
         except policies.PolicyError as error:
@@ -192,6 +233,25 @@ class Enforcer:
                 instance_ids,
                 f"{error}; fix or delete the policy of {bucket} by hand, the enforcer will not overwrite it",
             )
+
+        if current is not None and self._matches_cached_expectation(bucket, instances, identity, current):
+            return BucketResult(bucket, "compliant", instance_ids, f"{bucket} carries the expected lockdown", current)
+
+        if not inventory_is_fresh:
+            instances = self.inventory(fresh=True).bucket_instances().get(bucket, [])
+            if not instances:
+                return None
+            instance_ids = [i.id for i in instances]
+        try:
+            own_pattern = self._own_pattern(identity, fresh=True)
+            patterns = self._allowed_patterns(instances, identity, own_pattern, fresh=True)
+        except RefusedError as refusal:
+            return BucketResult(bucket, "refused", instance_ids, str(refusal), current)
+        except RetryableAwsError:
+            raise
+        except AwsCallError as error:
+            return BucketResult(bucket, "failed", instance_ids, _failure_reason(bucket, error), current)
+        statement = policies.lockdown_statement(bucket, identity.partition, patterns)
         expected = policies.merge(current, statement, self.settings.merge_mode)
 
         if current is not None and policies.equivalent(current, expected):
@@ -238,6 +298,18 @@ class Enforcer:
             bucket, "remediated", instance_ids, f"{drift}; the expected lockdown policy was written", current, expected
         )
 
+    def _matches_cached_expectation(
+        self, bucket: str, instances: list[ConnectInstance], identity: CallerIdentity, current: dict[str, Any]
+    ) -> bool:
+        """Whether the policy already is what cached principal IDs expect. Only ever answers 'no write'."""
+        try:
+            own_pattern = self._own_pattern(identity, fresh=False)
+            patterns = self._allowed_patterns(instances, identity, own_pattern, fresh=False)
+        except (RefusedError, AwsCallError):
+            return False
+        statement = policies.lockdown_statement(bucket, identity.partition, patterns)
+        return policies.equivalent(current, policies.merge(current, statement, self.settings.merge_mode))
+
     # --- principals -------------------------------------------------------------------------------
 
     def identity(self) -> CallerIdentity:
@@ -246,18 +318,17 @@ class Enforcer:
             self._identity = self.gateway.caller_identity()
         return self._identity
 
-    def _own_pattern(self, identity: CallerIdentity) -> str:
+    def _own_pattern(self, identity: CallerIdentity, *, fresh: bool) -> str:
         if self.settings.enforcer_role_arn:
-            return policies.allowed_user_id_pattern(
-                self._resolve(Principal(self.settings.enforcer_role_arn, "the enforcer's role"), identity)
-            )
+            principal = Principal(self.settings.enforcer_role_arn, "the enforcer's role")
+            return policies.allowed_user_id_pattern(self._resolve(principal, identity, fresh=fresh))
         if identity.user_id == identity.account:
             return identity.account
         # A role session's userId is "<role id>:<session>"; a user's is its bare id.
         return policies.allowed_user_id_pattern(identity.user_id.split(":", 1)[0])
 
     def _allowed_patterns(
-        self, instances: list[ConnectInstance], identity: CallerIdentity, own_pattern: str
+        self, instances: list[ConnectInstance], identity: CallerIdentity, own_pattern: str, *, fresh: bool
     ) -> set[str]:
         principals: list[Principal] = []
         for instance in instances:
@@ -275,12 +346,21 @@ class Enforcer:
         resolved: dict[str, str] = {}
         for principal in principals:
             if principal.arn not in resolved:
-                resolved[principal.arn] = self._resolve(principal, identity)
+                resolved[principal.arn] = self._resolve(principal, identity, fresh=fresh)
             patterns.add(policies.allowed_user_id_pattern(resolved[principal.arn]))
         return patterns
 
-    def _resolve(self, principal: Principal, identity: CallerIdentity) -> str:
-        """The principal's unique ID, fresh from IAM; RefusedError when it cannot be resolved."""
+    def _resolve(self, principal: Principal, identity: CallerIdentity, *, fresh: bool) -> str:
+        """The principal's unique ID from IAM (or the cache, when not fresh); RefusedError when unresolvable."""
+        if not fresh:
+            cached = self._principal_ids.get(principal.arn)
+            if cached is not None and self._clock() - cached[0] < self.cache_ttl:
+                return cached[1]
+        unique_id = self._resolve_in_iam(principal, identity)
+        self._principal_ids[principal.arn] = (self._clock(), unique_id)
+        return unique_id
+
+    def _resolve_in_iam(self, principal: Principal, identity: CallerIdentity) -> str:
         match = ROLE_ARN.match(principal.arn) or USER_ARN.match(principal.arn)
         if match is None:
             raise RefusedError(
@@ -307,6 +387,19 @@ class Enforcer:
             ) from error
 
     # --- alerts -----------------------------------------------------------------------------------
+
+    def _publish_safely(self, report: RunReport, result: BucketResult) -> None:
+        """Publish; a failure is logged and raised for retry after the other buckets were handled."""
+        try:
+            self._publish(report, result)
+        except AwsCallError as error:
+            logger.error("publishing the %s result for %s failed: %s", result.outcome, result.bucket, error)
+            retryable = (
+                error
+                if isinstance(error, RetryableAwsError)
+                else RetryableAwsError(error.operation, error.code, error.message)
+            )
+            report.retryable_errors.append(retryable)
 
     def _publish(self, report: RunReport, result: BucketResult) -> None:
         if result.outcome not in NOTIFIED_OUTCOMES:

@@ -15,6 +15,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .notify import Notification
+
 T = TypeVar("T")
 
 RETRYABLE_CODES = frozenset(
@@ -172,15 +174,15 @@ class AwsGateway:
 
     # --- SNS --------------------------------------------------------------------------------------
 
-    def publish(self, topic_arn: str, subject: str, body: Mapping[str, Any], attributes: Mapping[str, str]) -> str:
+    def publish(self, topic_arn: str, notification: Notification) -> str:
         response = _call(
             "Publish",
             self.sns.publish,
             TopicArn=topic_arn,
-            Subject=subject,
-            Message=json.dumps(body, default=str),
+            Subject=notification.subject,
+            Message=json.dumps(notification.body, default=str),
             MessageAttributes={
-                name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
+                name: {"DataType": "String", "StringValue": value} for name, value in notification.attributes.items()
             },
         )
         return str(response.get("MessageId", ""))

@@ -405,10 +405,8 @@ class Enforcer:
         if result.outcome not in NOTIFIED_OUTCOMES:
             return
         identity = self.identity()
-        subject, body, attributes = notification(
-            identity.account, self.gateway.region, report.trigger, result.to_dict()
-        )
-        self.gateway.publish(self.settings.topic_arn, subject, body, attributes)
+        message = notification(identity.account, self.gateway.region, report.trigger, result.to_dict())
+        self.gateway.publish(self.settings.topic_arn, message)
 
 
 _ASSUMED_ROLE = re.compile(r"^arn:[\w-]+:sts::(?P<account>\d{12}):assumed-role/(?P<name>[^/]+)/[^/]+$")

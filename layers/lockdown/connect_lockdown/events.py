@@ -38,6 +38,8 @@ class Trigger:
     event_name: str | None
     actor: str | None
     time: str | None
+    # Not part of the contract's trigger document; alerts show it to people.
+    source_ip: str | None = None
 
     def to_dict(self) -> dict[str, str | None]:
         return {"event_id": self.event_id, "event_name": self.event_name, "actor": self.actor, "time": self.time}
@@ -79,6 +81,7 @@ def _trigger(envelope: dict[str, Any], detail: dict[str, Any] | None) -> Trigger
         event_name=_string(detail.get("eventName")) or _string(envelope.get("detail-type")),
         actor=actor,
         time=_string(detail.get("eventTime")) or _string(envelope.get("time")),
+        source_ip=_string(detail.get("sourceIPAddress")),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from .events import Trigger
@@ -26,10 +27,17 @@ def subject_for(result: dict[str, Any]) -> str:
     return text[:SUBJECT_LIMIT]
 
 
-def notification(
-    account: str, region: str, trigger: Trigger | None, result: dict[str, Any]
-) -> tuple[str, dict[str, Any], dict[str, str]]:
-    """(subject, JSON body, message attributes) for one result."""
+@dataclass(frozen=True)
+class Notification:
+    """One SNS message: the CONTRACT.md body (the `default` rendering), its subject and attributes."""
+
+    subject: str
+    body: dict[str, Any]
+    attributes: dict[str, str]
+
+
+def notification(account: str, region: str, trigger: Trigger | None, result: dict[str, Any]) -> Notification:
+    """The message for one result."""
     body = {
         "account": account,
         "region": region,
@@ -37,4 +45,4 @@ def notification(
         "result": result,
     }
     attributes = {"outcome": str(result["outcome"]), "bucket": str(result.get("bucket") or "-")}
-    return subject_for(result), body, attributes
+    return Notification(subject_for(result), body, attributes)

@@ -11,13 +11,14 @@ SAM    ?= sam
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): requirements-dev.txt layers/lockdown/requirements.txt
+$(STAMP): requirements-dev.txt layers/lockdown/requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
 		{ echo "error: $(PYTHON) is older than Python 3.11; run with PYTHON=python3.13 (or another 3.11+)"; exit 1; }
 	@echo "Setting up $(VENV) with $$($(PYTHON) --version) (first run takes about a minute)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $(STAMP)
 
 venv: $(STAMP) ## Create .venv with the development tools

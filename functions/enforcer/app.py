@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -40,6 +41,8 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     logger.set_correlation_id(event_id if isinstance(event_id, str) else None)
     if context is not None:
         logger.append_keys(function_request_id=getattr(context, "aws_request_id", None))
+        ENFORCER.function_arn = getattr(context, "invoked_function_arn", None) or ENFORCER.function_arn
+    started = time.monotonic()
     try:
         report = ENFORCER.handle_event(event)
     except RetryLater as error:
@@ -47,8 +50,11 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         _record(error.report)
         metrics.add_metric(name="retryable_error", unit=MetricUnit.Count, value=len(error.report.retryable_errors))
         logger.error(str(error))
+        logger.info(f"summary: {error.report.summary(time.monotonic() - started)}")
         raise
     if report.ignored is not None:
         logger.info(f"ignored: {report.ignored}")
     _record(report)
+    if report.ignored is None:
+        logger.info(f"summary: {report.summary(time.monotonic() - started)}")
     return report.to_dict()

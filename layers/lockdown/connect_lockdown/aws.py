@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
 
 from .notify import Notification
 
@@ -79,6 +79,9 @@ def _call(operation: str, function: Callable[..., T], **kwargs: Any) -> T:
         if code in RETRYABLE_CODES or status >= 500 or status == 429:
             raise RetryableAwsError(operation, code, message) from error
         raise AwsCallError(operation, code, message) from error
+    except (NoCredentialsError, PartialCredentialsError) as error:
+        # A retry will not find credentials that are not there.
+        raise AwsCallError(operation, "NoCredentials", str(error)) from error
     except BotoCoreError as error:
         raise RetryableAwsError(operation, type(error).__name__, str(error)) from error
 
@@ -103,6 +106,8 @@ class AwsGateway:
         self.sts = client("sts")
         self.sns = client("sns")
         self.region: str = self.connect.meta.region_name
+        self._session = session
+        self._scheduler = clients.get("scheduler")
 
     # --- identity ---------------------------------------------------------------------------------
 
@@ -172,15 +177,42 @@ class AwsGateway:
             ExpectedBucketOwner=account,
         )
 
+    # --- EventBridge Scheduler -------------------------------------------------------------------
+
+    @property
+    def scheduler(self) -> Any:
+        # Only pending instances need it: created on first use, off the cold-start path.
+        if self._scheduler is None:
+            self._scheduler = self._session.client("scheduler", region_name=self.region, config=DEFAULT_CONFIG)
+        return self._scheduler
+
+    def create_one_time_schedule(
+        self, name: str, group: str, at: str, target_arn: str, role_arn: str, payload: Mapping[str, Any]
+    ) -> None:
+        """A schedule that invokes the target once at `at` (UTC, yyyy-mm-ddThh:mm:ss) and then deletes itself."""
+        _call(
+            "CreateSchedule",
+            self.scheduler.create_schedule,
+            Name=name,
+            GroupName=group,
+            ScheduleExpression=f"at({at})",
+            ScheduleExpressionTimezone="UTC",
+            FlexibleTimeWindow={"Mode": "OFF"},
+            ActionAfterCompletion="DELETE",
+            Target={"Arn": target_arn, "RoleArn": role_arn, "Input": json.dumps(payload)},
+        )
+
     # --- SNS --------------------------------------------------------------------------------------
 
     def publish(self, topic_arn: str, notification: Notification) -> str:
+        """One message, three renderings: SNS gives each protocol its key (`email`, `https`) or `default`."""
         response = _call(
             "Publish",
             self.sns.publish,
             TopicArn=topic_arn,
             Subject=notification.subject,
-            Message=json.dumps(notification.body, default=str),
+            Message=notification.message(),
+            MessageStructure="json",
             MessageAttributes={
                 name: {"DataType": "String", "StringValue": value} for name, value in notification.attributes.items()
             },

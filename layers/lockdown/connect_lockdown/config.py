@@ -21,6 +21,8 @@ USER_ARN = re.compile(
 )
 TOPIC_ARN = re.compile(rf"^arn:(?:{_PARTITION}):sns:[a-z0-9-]+:\d{{12}}:[A-Za-z0-9_-]{{1,256}}(?:\.fifo)?$")
 
+SCHEDULE_GROUP = re.compile(r"^[0-9a-zA-Z-_.]{1,64}$")
+
 TRUE_VALUES = {"true": True, "false": False}
 MERGE_MODES: tuple[MergeMode, ...] = ("preserve", "replace")
 
@@ -37,14 +39,20 @@ class Settings:
     dry_run: bool = False
     merge_mode: MergeMode = "preserve"
     enforcer_role_arn: str | None = None
+    # EventBridge Scheduler group and the role it assumes to re-invoke the function while an instance is pending.
+    recheck_schedule_group: str | None = None
+    recheck_role_arn: str | None = None
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> Settings:
-        """Validate the variables of CONTRACT.md; raise ConfigError naming the first bad one."""
+    def from_env(cls, environ: Mapping[str, str], *, require_topic: bool = True) -> Settings:
+        """Validate the variables of CONTRACT.md; raise ConfigError naming the first bad one.
+
+        Read-only uses (the command line's audit and plan) publish nothing and need no topic.
+        """
         topic_arn = environ.get("NOTIFICATION_TOPIC_ARN", "").strip()
-        if not topic_arn:
+        if not topic_arn and require_topic:
             raise ConfigError("NOTIFICATION_TOPIC_ARN is required: the ARN of the SNS topic that receives results")
-        if not TOPIC_ARN.match(topic_arn):
+        if topic_arn and not TOPIC_ARN.match(topic_arn):
             raise ConfigError(f"NOTIFICATION_TOPIC_ARN is not an SNS topic ARN: {topic_arn!r}")
 
         admin_role_arns = _arn_list(environ, "ADMIN_ROLE_ARNS", roles_only=True)
@@ -62,6 +70,13 @@ class Settings:
         if enforcer_role_arn is not None and not ROLE_ARN.match(enforcer_role_arn):
             raise ConfigError(f"ENFORCER_ROLE_ARN is not an IAM role ARN: {enforcer_role_arn!r}")
 
+        recheck_schedule_group = environ.get("RECHECK_SCHEDULE_GROUP", "").strip() or None
+        if recheck_schedule_group is not None and not SCHEDULE_GROUP.match(recheck_schedule_group):
+            raise ConfigError(f"RECHECK_SCHEDULE_GROUP is not a schedule group name: {recheck_schedule_group!r}")
+        recheck_role_arn = environ.get("RECHECK_ROLE_ARN", "").strip() or None
+        if recheck_role_arn is not None and not ROLE_ARN.match(recheck_role_arn):
+            raise ConfigError(f"RECHECK_ROLE_ARN is not an IAM role ARN: {recheck_role_arn!r}")
+
         return cls(
             topic_arn=topic_arn,
             admin_role_arns=admin_role_arns,
@@ -69,6 +84,8 @@ class Settings:
             dry_run=TRUE_VALUES[dry_run_text],
             merge_mode="replace" if merge_mode == "replace" else "preserve",
             enforcer_role_arn=enforcer_role_arn,
+            recheck_schedule_group=recheck_schedule_group,
+            recheck_role_arn=recheck_role_arn,
         )
 
 

@@ -5,20 +5,23 @@ from __future__ import annotations
 import logging
 import re
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from . import policy as policies
 from .aws import AwsCallError, AwsGateway, CallerIdentity, RetryableAwsError
 from .config import ROLE_ARN, USER_ARN, Settings
-from .events import EventHint, Scope, Trigger, classify
+from .events import MAX_RECHECK_ATTEMPTS, EventHint, Scope, Trigger, classify, recheck_event
 from .inventory import ConnectInstance, Inventory, read_inventory
 from .notify import notification
 
 logger = logging.getLogger(__name__)
 
 Outcome = Literal["compliant", "remediated", "would_remediate", "refused", "pending", "failed"]
+RECHECK_DELAY_MINUTES = 3
 # How long a warm execution environment trusts its cached inventory and principal IDs to confirm compliance.
 CACHE_TTL_SECONDS = 300.0
 NOTIFIED_OUTCOMES = frozenset({"remediated", "would_remediate", "refused", "failed"})
@@ -52,6 +55,19 @@ class RunReport:
     ignored: str | None = None
     trigger: Trigger | None = None
     retryable_errors: list[RetryableAwsError] = field(default_factory=list)
+
+    def summary(self, seconds: float) -> str:
+        """One line for the end of a log: buckets checked and what happened to them."""
+        counts = {outcome: 0 for outcome in ("compliant", "remediated", "would_remediate", "refused", "failed")}
+        buckets = [r for r in self.results if r.bucket is not None]
+        for result in buckets:
+            counts[result.outcome] = counts.get(result.outcome, 0) + 1
+        pending = sum(1 for r in self.results if r.outcome == "pending")
+        return (
+            f"{len(buckets)} buckets checked: {counts['compliant']} compliant, {counts['remediated']} remediated, "
+            f"{counts['would_remediate']} would remediate, {counts['refused']} refused, "
+            f"{counts['failed'] + len(self.retryable_errors)} failed; {pending} instances pending; {seconds:.1f} s"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -88,12 +104,20 @@ class Enforcer:
         *,
         cache_ttl: float = CACHE_TTL_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        notify: bool = True,
+        progress: Callable[[int, int, str], None] | None = None,
     ) -> None:
         self.settings = settings
+        # The command line's read-only audit and plan publish nothing.
+        self.notify = notify
+        # Called before each bucket (index, total, bucket) so long runs can show where they are.
+        self.progress = progress
         self.gateway = gateway
         self.cache_ttl = cache_ttl
         self._clock = clock
         self._identity: CallerIdentity | None = None
+        # The deployed function's own ARN (from the Lambda context): the target of pending re-checks.
+        self.function_arn: str | None = None
         # Warm invocations reuse these to find a compliant bucket with one read; never to decide a write.
         self._inventory_cache: tuple[float, Inventory] | None = None
         self._principal_ids: dict[str, tuple[float, str]] = {}
@@ -147,7 +171,9 @@ class Enforcer:
             report.results.append(failure)
             self._publish_safely(report, failure)
             return self._finish(report)
-        for bucket, instances in targets.items():
+        for index, (bucket, instances) in enumerate(targets.items(), start=1):
+            if self.progress is not None:
+                self.progress(index, len(targets), bucket)
             try:
                 result = self.reconcile_bucket(bucket, instances, inventory_is_fresh=fresh)
             except RetryableAwsError as error:
@@ -159,7 +185,42 @@ class Enforcer:
                 self._publish_safely(report, result)
         if not report.results and report.ignored is None and not report.retryable_errors:
             report.ignored = f"no bucket in scope is used by a Connect instance in {self.gateway.region} any more"
+        if hint.recheck_attempt is not None:
+            for result in report.results:
+                if result.outcome == "pending":
+                    result.reason += " " + self._schedule_recheck(result.instances[0], hint.recheck_attempt + 1)
         return self._finish(report)
+
+    def _schedule_recheck(self, instance_id: str, attempt: int) -> str:
+        """Ask EventBridge Scheduler to send a re-check of a pending instance; returns a sentence for the reason.
+
+        Storage usually arrives minutes after CreateInstance, one AssociateInstanceStorageConfig per resource
+        type. Should that event be lost, the re-check still locks the bucket within RECHECK_DELAY_MINUTES of
+        the association, for up to MAX_RECHECK_ATTEMPTS re-checks; the sweep covers anything later.
+        """
+        settings = self.settings
+        if attempt > MAX_RECHECK_ATTEMPTS:
+            return "No more re-checks are scheduled; the sweep locks the bucket once storage exists."
+        if not (settings.recheck_schedule_group and settings.recheck_role_arn and self.function_arn):
+            return "No re-check is configured; the sweep locks the bucket once storage exists."
+        when = datetime.now(UTC) + timedelta(minutes=RECHECK_DELAY_MINUTES)
+        at = when.strftime("%Y-%m-%dT%H:%M:%S")
+        payload = recheck_event(instance_id, attempt, str(uuid.uuid4()), when.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        try:
+            self.gateway.create_one_time_schedule(
+                name=f"recheck-{instance_id}-{attempt}",
+                group=settings.recheck_schedule_group,
+                at=at,
+                target_arn=self.function_arn,
+                role_arn=settings.recheck_role_arn,
+                payload=payload,
+            )
+        except AwsCallError as error:
+            if error.code == "ConflictException":
+                return f"Re-check {attempt} was already scheduled."
+            logger.warning("could not schedule re-check %s of %s: %s", attempt, instance_id, error)
+            return f"Scheduling a re-check failed ({error.code}); the sweep locks the bucket once storage exists."
+        return f"Re-check {attempt} of {MAX_RECHECK_ATTEMPTS} is scheduled for {at}Z."
 
     def _finish(self, report: RunReport) -> RunReport:
         if report.retryable_errors:
@@ -402,7 +463,7 @@ class Enforcer:
             report.retryable_errors.append(retryable)
 
     def _publish(self, report: RunReport, result: BucketResult) -> None:
-        if result.outcome not in NOTIFIED_OUTCOMES:
+        if not self.notify or result.outcome not in NOTIFIED_OUTCOMES:
             return
         identity = self.identity()
         message = notification(identity.account, self.gateway.region, report.trigger, result.to_dict())

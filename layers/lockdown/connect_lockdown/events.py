@@ -13,6 +13,10 @@ from urllib.parse import unquote
 
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 SCHEDULED_DETAIL_TYPE = "Scheduled Event"
+# The enforcer's own one-time re-check of a pending instance, sent by EventBridge Scheduler.
+RECHECK_DETAIL_TYPE = "Connect Lockdown Recheck"
+RECHECK_SOURCE = "connect-lockdown"
+MAX_RECHECK_ATTEMPTS = 20
 
 S3_EVENTS = frozenset({"PutBucketPolicy", "DeleteBucketPolicy"})
 CONNECT_STORAGE_EVENTS = frozenset(
@@ -62,6 +66,21 @@ class EventHint:
     scope: Scope | None
     trigger: Trigger | None
     ignored: str | None = None
+    # Set for CreateInstance (0) and re-checks (n): a pending instance then gets re-check n + 1.
+    recheck_attempt: int | None = None
+
+
+def recheck_event(instance_id: str, attempt: int, event_id: str, time: str) -> dict[str, Any]:
+    """The payload a one-time schedule sends back to the function to look at a pending instance again."""
+    return {
+        "version": "0",
+        "id": event_id,
+        "detail-type": RECHECK_DETAIL_TYPE,
+        "source": RECHECK_SOURCE,
+        "time": time,
+        "resources": [],
+        "detail": {"instanceId": instance_id, "attempt": attempt},
+    }
 
 
 # Untrusted text is carried into results and alerts: keep it bounded.
@@ -107,6 +126,8 @@ def classify(event: Any) -> EventHint:
     detail_type = event.get("detail-type")
     if detail_type == SCHEDULED_DETAIL_TYPE:
         return EventHint(scope=Scope("all"), trigger=_trigger(event, None))
+    if detail_type == RECHECK_DETAIL_TYPE and event.get("source") == RECHECK_SOURCE:
+        return _recheck_hint(event)
     if not isinstance(detail_type, str):
         return _ignore("not an EventBridge event: 'detail-type' is missing or not a string")
     detail = event.get("detail")
@@ -145,8 +166,8 @@ def classify(event: Any) -> EventHint:
             instance_id = instance_id_from(response.get("Id")) or instance_id_from(response.get("Arn"))
         if instance_id is None:
             # CloudTrail may redact the new instance's id: look at every instance instead.
-            return EventHint(scope=Scope("all"), trigger=trigger)
-        return EventHint(scope=Scope("instance", instance_id=instance_id), trigger=trigger)
+            return EventHint(scope=Scope("all"), trigger=trigger, recheck_attempt=0)
+        return EventHint(scope=Scope("instance", instance_id=instance_id), trigger=trigger, recheck_attempt=0)
 
     raw_id = parameters.get("InstanceId") if isinstance(parameters, dict) else None
     if isinstance(raw_id, str) and raw_id in _REDACTED:
@@ -155,3 +176,19 @@ def classify(event: Any) -> EventHint:
     if instance_id is None:
         return _ignore(f"the {event_name} record has no valid InstanceId", trigger)
     return EventHint(scope=Scope("instance", instance_id=instance_id), trigger=trigger)
+
+
+def _recheck_hint(event: dict[str, Any]) -> EventHint:
+    detail = event.get("detail")
+    trigger = Trigger(
+        event_id=_string(event.get("id")), event_name=RECHECK_DETAIL_TYPE, actor=None, time=_string(event.get("time"))
+    )
+    if not isinstance(detail, dict):
+        return _ignore("the re-check event has no detail", trigger)
+    instance_id = instance_id_from(detail.get("instanceId"))
+    attempt = detail.get("attempt")
+    if instance_id is None:
+        return _ignore("the re-check event has no valid instanceId", trigger)
+    if not isinstance(attempt, int) or isinstance(attempt, bool) or not 0 < attempt <= MAX_RECHECK_ATTEMPTS:
+        return _ignore("the re-check event has no valid attempt number", trigger)
+    return EventHint(scope=Scope("instance", instance_id=instance_id), trigger=trigger, recheck_attempt=attempt)

@@ -208,3 +208,35 @@ def allowed_patterns_of(statement: Mapping[str, Any]) -> set[str]:
                 if key.lower() == "aws:userid":
                     return set(values) if isinstance(values, list) else {values}
     return set()
+
+
+def describe_differences(current: Mapping[str, Any] | None, expected: Mapping[str, Any]) -> list[str]:
+    """Short human sentences for what separates the current policy from the expected one."""
+    if current is None:
+        return ["the bucket has no policy"]
+    if equivalent(current, expected):
+        return []
+    differences: list[str] = []
+    ours = [s for s in statements_of(current) if is_lockdown_statement(s)]
+    wanted = next((s for s in statements_of(expected) if is_lockdown_statement(s)), None)
+    if not ours:
+        differences.append("the lockdown statement is missing")
+    elif len(ours) > 1:
+        differences.append(f"the lockdown statement appears {len(ours)} times")
+    elif wanted is not None:
+        have, want = canonical_statement(ours[0]), canonical_statement(wanted)
+        for element in ("Effect", "Principal", "Action", "Resource"):
+            if have.get(element) != want.get(element):
+                differences.append(f"the lockdown statement's {element} differs")
+        added = sorted(allowed_patterns_of(wanted) - allowed_patterns_of(ours[0]))
+        removed = sorted(allowed_patterns_of(ours[0]) - allowed_patterns_of(wanted))
+        if added:
+            differences.append("allowlist lacks " + ", ".join(added))
+        if removed:
+            differences.append("allowlist has extra " + ", ".join(removed))
+        if not (added or removed) and have.get("Condition") != want.get("Condition"):
+            differences.append("the lockdown statement's Condition differs")
+    dropped = len(foreign_statements(current)) - len(foreign_statements(expected))
+    if dropped > 0:
+        differences.append(f"{dropped} other statement(s) would be removed (MERGE_MODE=replace)")
+    return differences or ["the policy differs in form"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import io
 import json
 import os
 import sys
@@ -32,6 +33,7 @@ os.environ.pop("AWS_SESSION_TOKEN", None)
 
 import boto3  # noqa: E402
 
+from connect_lockdown import cli  # noqa: E402
 from tests.support.events import load_event  # noqa: E402
 from tests.support.server import moto_server  # noqa: E402
 from tests.support.world import ACCOUNT, World  # noqa: E402
@@ -111,6 +113,18 @@ def load_app(world: World, **environment: str) -> ModuleType:
     return importlib.import_module("app")
 
 
+def operator_cli(world: World, *argv: str) -> int:
+    """`connect-lockdown ...` as an operator runs it, with the deployed function's role from the stack."""
+    command = ["--enforcer-role-arn", world.enforcer_role_arn]
+    print(f"\n    $ connect-lockdown {' '.join(argv)} --enforcer-role-arn {world.enforcer_role_arn}")
+    out = io.StringIO()
+    code = cli.main([*argv, *command], out=out)
+    for line in out.getvalue().rstrip().splitlines():
+        print("    " + line)
+    print(f"    (exit code {code})")
+    return code
+
+
 def story(endpoint: str) -> None:
     # The operator's own session: plain demo credentials, not the enforcer's.
     world = World(
@@ -129,6 +143,8 @@ def story(endpoint: str) -> None:
     world.create_bucket(BUCKET)
     world.associate(instance, BUCKET, "CALL_RECORDINGS")
     print(f"    AssociateInstanceStorageConfig: CALL_RECORDINGS -> s3://{BUCKET}")
+    code = operator_cli(world, "audit")
+    expect(code == 1, "audit reports the unlocked bucket and exits 1")
     document = app.lambda_handler(
         load_event("connect-AssociateInstanceStorageConfig", instance_id=instance.id, bucket=BUCKET), None
     )
@@ -180,6 +196,16 @@ def story(endpoint: str) -> None:
     print("    The bucket still carries the public policy; the alert shows what would be written:")
     show_alerts(world)
     expect(locked is not None, "the lock was written in step 1")
+
+    step(6, "The operator's command line: audit, apply, audit again")
+    os.environ["DRY_RUN"] = "false"  # the operator's shell, not the dry-run function of step 5
+    code = operator_cli(world, "audit")
+    expect(code == 1, "audit finds the drift the dry run left")
+    code = operator_cli(world, "apply", "--yes")
+    expect(code == 0, "apply restores the lock")
+    show_alerts(world)
+    code = operator_cli(world, "audit")
+    expect(code == 0, "audit after apply is clean")
 
     print("\nThe story ran end to end: every outcome was as expected.")
 

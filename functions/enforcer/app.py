@@ -25,6 +25,8 @@ ENFORCER = Enforcer(SETTINGS, AwsGateway())
 
 
 def _record(report: RunReport) -> None:
+    if report.orphaned_buckets:
+        metrics.add_metric(name="orphaned_bucket", unit=MetricUnit.Count, value=len(report.orphaned_buckets))
     if report.ignored is not None:
         metrics.add_metric(name="ignored", unit=MetricUnit.Count, value=1)
     for result in report.results:

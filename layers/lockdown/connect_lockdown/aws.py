@@ -168,6 +168,15 @@ class AwsGateway:
             raise
         return str(response["Policy"])
 
+    def list_bucket_names(self) -> list[str]:
+        """The account's general purpose buckets in this Region."""
+        paginator = self.s3.get_paginator("list_buckets")
+        pages = iter(paginator.paginate(BucketRegion=self.region))
+        names: list[str] = []
+        while (page := _next_page("ListBuckets", pages)) is not None:
+            names += [b["Name"] for b in page.get("Buckets", []) if b.get("BucketRegion", self.region) == self.region]
+        return names
+
     def put_bucket_policy(self, bucket: str, account: str, policy_text: str) -> None:
         _call(
             "PutBucketPolicy",

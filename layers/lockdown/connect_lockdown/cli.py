@@ -229,7 +229,7 @@ def run_enforcer(
     progress.show("reading the Connect inventory...")
     try:
         # The command line always starts cold: every read here is fresh.
-        report = enforcer.reconcile(EventHint(scope=scope, trigger=trigger))
+        report = enforcer.reconcile(EventHint(scope=scope, trigger=trigger, find_orphans=not args.bucket))
     except RetryLater as error:
         raise CliError(f"AWS throttled or was unavailable, try again: {error}", EXIT_AWS_UNAVAILABLE) from error
     finally:
@@ -278,6 +278,7 @@ def audit_document(report: RunReport, enforcer: Enforcer, identity: CallerIdenti
         "pending_instances": [
             {"id": r.instances[0], "alias": aliases.get(r.instances[0])} for r in report.results if r.bucket is None
         ],
+        "orphaned_buckets": report.orphaned_buckets,
         "compliant": exit_code_for(report) == EXIT_OK,
     }
 
@@ -316,6 +317,8 @@ def command_audit(args: argparse.Namespace, out: TextIO) -> int:
         print_table(rows, out)
     for pending in document["pending_instances"]:
         out.write(f"pending: Connect instance {pending['alias'] or '?'} ({pending['id']}) has no S3 storage yet\n")
+    for bucket in report.orphaned_buckets:
+        out.write(f"no instance: {bucket} carries the lockdown, but no Connect instance uses it any more\n")
     out.write(f"\n{report.summary(0).rsplit(';', 1)[0]}\n")
     return exit_code_for(report)
 

@@ -7,6 +7,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -15,7 +16,7 @@ from . import policy as policies
 from .aws import AwsCallError, AwsGateway, CallerIdentity, RetryableAwsError
 from .config import ROLE_ARN, USER_ARN, Settings
 from .events import MAX_RECHECK_ATTEMPTS, EventHint, Scope, Trigger, classify, recheck_event
-from .inventory import ConnectInstance, Inventory, read_inventory
+from .inventory import MAX_PARALLEL_INSTANCES, ConnectInstance, Inventory, read_inventory
 from .notify import notification
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ class RunReport:
     ignored: str | None = None
     trigger: Trigger | None = None
     retryable_errors: list[RetryableAwsError] = field(default_factory=list)
+    # Buckets that carry the lockdown but that no Connect instance uses any more (sweeps only).
+    orphaned_buckets: list[str] = field(default_factory=list)
 
     def summary(self, seconds: float) -> str:
         """One line for the end of a log: buckets checked and what happened to them."""
@@ -66,7 +69,8 @@ class RunReport:
         return (
             f"{len(buckets)} buckets checked: {counts['compliant']} compliant, {counts['remediated']} remediated, "
             f"{counts['would_remediate']} would remediate, {counts['refused']} refused, "
-            f"{counts['failed'] + len(self.retryable_errors)} failed; {pending} instances pending; {seconds:.1f} s"
+            f"{counts['failed'] + len(self.retryable_errors)} failed; {pending} instances pending; "
+            f"{len(self.orphaned_buckets)} locked buckets without instances; {seconds:.1f} s"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -185,11 +189,41 @@ class Enforcer:
                 self._publish_safely(report, result)
         if not report.results and report.ignored is None and not report.retryable_errors:
             report.ignored = f"no bucket in scope is used by a Connect instance in {self.gateway.region} any more"
+        if hint.find_orphans:
+            report.orphaned_buckets = self.find_orphaned_buckets(set(targets))
         if hint.recheck_attempt is not None:
             for result in report.results:
                 if result.outcome == "pending":
                     result.reason += " " + self._schedule_recheck(result.instances[0], hint.recheck_attempt + 1)
         return self._finish(report)
+
+    def find_orphaned_buckets(self, connect_buckets: set[str]) -> list[str]:
+        """Buckets in the Region that still carry our lockdown statement although no instance uses them.
+
+        Deleting an instance is not an error: its bucket keeps its lock, and the sweep reports it so that
+        someone decides whether to keep or retire it. Costs ListBuckets plus one GetBucketPolicy per other
+        bucket; a missing s3:ListAllMyBuckets permission only skips the report.
+        """
+        try:
+            identity = self.identity()
+            candidates = [b for b in self.gateway.list_bucket_names() if b not in connect_buckets]
+        except AwsCallError as error:
+            logger.warning("could not look for locked buckets without instances: %s", error)
+            return []
+
+        def carries_lockdown(bucket: str) -> bool:
+            try:
+                current = policies.parse_policy(self.gateway.get_bucket_policy(bucket, identity.account))
+            except (AwsCallError, policies.PolicyError):
+                return False
+            return any(policies.is_lockdown_statement(s) for s in policies.statements_of(current))
+
+        with ThreadPoolExecutor(max_workers=MAX_PARALLEL_INSTANCES) as pool:
+            flags = list(pool.map(carries_lockdown, candidates))
+        orphans = sorted(b for b, flag in zip(candidates, flags, strict=True) if flag)
+        for bucket in orphans:
+            logger.warning("bucket %s carries the lockdown but no Connect instance uses it any more", bucket)
+        return orphans
 
     def _schedule_recheck(self, instance_id: str, attempt: int) -> str:
         """Ask EventBridge Scheduler to send a re-check of a pending instance; returns a sentence for the reason.

@@ -68,6 +68,8 @@ class EventHint:
     ignored: str | None = None
     # Set for CreateInstance (0) and re-checks (n): a pending instance then gets re-check n + 1.
     recheck_attempt: int | None = None
+    # Sweeps also look for locked buckets whose every Connect instance is gone.
+    find_orphans: bool = False
 
 
 def recheck_event(instance_id: str, attempt: int, event_id: str, time: str) -> dict[str, Any]:
@@ -125,7 +127,7 @@ def classify(event: Any) -> EventHint:
         return _ignore(f"the event is a JSON {type(event).__name__}, not an EventBridge event object")
     detail_type = event.get("detail-type")
     if detail_type == SCHEDULED_DETAIL_TYPE:
-        return EventHint(scope=Scope("all"), trigger=_trigger(event, None))
+        return EventHint(scope=Scope("all"), trigger=_trigger(event, None), find_orphans=True)
     if detail_type == RECHECK_DETAIL_TYPE and event.get("source") == RECHECK_SOURCE:
         return _recheck_hint(event)
     if not isinstance(detail_type, str):

@@ -192,14 +192,16 @@ def thread_id(account: str, region: str, bucket: str | None) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "-", text)[:CHAT_THREAD_ID_LIMIT]
 
 
-def policy_diff(before: Any, after: Any, *, context: int = EMAIL_DIFF_CONTEXT) -> list[str]:
+def policy_diff(
+    before: Any, after: Any, *, context: int = EMAIL_DIFF_CONTEXT, after_label: str = "the policy written"
+) -> list[str]:
     """A unified diff of two policy documents, pretty-printed with sorted keys, so only meaning shows."""
     return list(
         difflib.unified_diff(
             _policy_lines(before),
             _policy_lines(after),
             fromfile="before: the policy as read" if before is not None else "before: no bucket policy",
-            tofile="after: the policy written" if after is not None else "after: no policy",
+            tofile=f"after: {after_label}" if after is not None else "after: no policy",
             n=context,
             lineterm="",
         )
@@ -258,7 +260,9 @@ class _Alert:
     def diff(self, context: int = EMAIL_DIFF_CONTEXT) -> list[str]:
         if self.outcome not in ("remediated", "would_remediate"):
             return []
-        return policy_diff(self.result.get("previous_policy"), self.result.get("applied_policy"), context=context)
+        label = "the policy that would be written" if self.outcome == "would_remediate" else "the policy written"
+        before, after = self.result.get("previous_policy"), self.result.get("applied_policy")
+        return policy_diff(before, after, context=context, after_label=label)
 
     def next_steps(self) -> list[str]:
         outcome, actor = self.outcome, (self.trigger.actor if self.trigger else None)
@@ -300,7 +304,9 @@ class _Alert:
         lines += _fields([("Account", self.account), ("Region", self.region)])
         lines += ["", "Who", *_fields(self.who())]
         lines += ["", "What the enforcer did", f"  {_ACTIONS.get(self.outcome, 'Nothing was written.')}"]
-        lines += [f"  Reason: {self.reason}"]
+        if self.outcome != "refused":
+            # A refusal's reason is what to fix, and is shown there.
+            lines += [f"  Reason: {self.reason}"]
         lines += ["", "Policy, before and after (unified diff, keys sorted)"]
         lines += self._email_diff(diff_lines)
         heading = "What to fix" if self.outcome == "refused" else "Next steps"
@@ -354,7 +360,7 @@ class _Alert:
             "metadata": {
                 "threadId": thread_id(self.account, self.region, self.bucket),
                 "summary": _clip(_ascii(subject_for(self.result)), CHAT_SUMMARY_LIMIT),
-                "eventType": f"connect-lockdown-{self.outcome}",
+                "eventType": "connect-lockdown-" + self.outcome.replace("_", "-"),
                 "relatedResources": related,
                 "additionalContext": {
                     "outcome": self.outcome,

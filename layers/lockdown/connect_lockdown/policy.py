@@ -121,11 +121,15 @@ _CASE_INSENSITIVE_VALUES = {"Action", "NotAction"}
 
 
 def _canonical_value(value: Any, *, lower: bool = False) -> Any:
-    """A string and a one-item list mean the same; list order and duplicates don't matter."""
+    """A string and a one-item list mean the same; list order and duplicates don't matter.
+
+    Whitespace inside a value is kept: IAM matches "AROAX:* " and "AROAX:*" differently, so a padded
+    allowlist entry locks its principal out and must count as drift.
+    """
     if isinstance(value, str):
         value = [value]
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return sorted({v.strip().lower() if lower else v.strip() for v in value})
+        return sorted({v.lower() if lower else v for v in value})
     if isinstance(value, list):
         return sorted((_canonical_value(v) for v in value), key=_sort_key)
     if isinstance(value, dict):
@@ -138,9 +142,11 @@ def _sort_key(value: Any) -> str:
 
 
 def _canonical_principal(principal: Any) -> Any:
-    if principal == "*" or principal == {"AWS": "*"} or principal == {"AWS": ["*"]}:
+    canonical = _canonical_value(principal)
+    # "*", {"AWS": "*"} and an AWS list that holds "*" (even twice, or beside others) all mean everyone.
+    if canonical == ["*"] or (isinstance(canonical, dict) and set(canonical) == {"AWS"} and "*" in canonical["AWS"]):
         return "*"
-    return _canonical_value(principal)
+    return canonical
 
 
 def _canonical_condition(condition: Any) -> Any:
@@ -149,8 +155,13 @@ def _canonical_condition(condition: Any) -> Any:
     canonical: dict[str, Any] = {}
     for operator, block in condition.items():
         if isinstance(block, dict):
-            # Condition key names are case-insensitive in IAM.
-            canonical[operator] = {key.lower(): _canonical_value(values) for key, values in block.items()}
+            # Condition key names are case-insensitive in IAM, but two spellings of one key in a block are two
+            # conditions, ANDed: {"aws:userId": [...], "AWS:USERID": ["AROAINTRUDER:*"]} under StringNotLike
+            # admits the intruder. So spellings are grouped by key, never merged or dropped.
+            keys: dict[str, list[Any]] = {}
+            for key, values in block.items():
+                keys.setdefault(key.lower(), []).append(_canonical_value(values))
+            canonical[operator] = {key: sorted(values, key=_sort_key) for key, values in keys.items()}
         else:
             canonical[operator] = _canonical_value(block)
     return canonical
@@ -166,7 +177,7 @@ def canonical_statement(statement: Mapping[str, Any]) -> dict[str, Any]:
         elif key in _CASE_INSENSITIVE_VALUES:
             canonical[key] = _canonical_value(value, lower=True)
         elif key in ("Sid", "Effect"):
-            canonical[key] = value.strip() if isinstance(value, str) else value
+            canonical[key] = value
         else:
             canonical[key] = _canonical_value(value)
     return canonical
@@ -175,7 +186,8 @@ def canonical_statement(statement: Mapping[str, Any]) -> dict[str, Any]:
 def canonical_policy(policy: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """A form in which two policies are equal exactly when they mean the same.
 
-    Statement order, list order, a string versus a one-item list, and whitespace do not matter.
+    Statement order, list order and duplicates, a string versus a one-item list, JSON whitespace (outside
+    strings), the case of action names and of condition key names do not matter.
     """
     if policy is None:
         return None
@@ -189,8 +201,18 @@ def equivalent(left: Mapping[str, Any] | None, right: Mapping[str, Any] | None) 
 
 
 def serialise(policy: Mapping[str, Any]) -> str:
-    """The compact text that is written to S3 and measured against its size limit."""
-    return json.dumps(policy, separators=(",", ":"), ensure_ascii=False)
+    """The compact text that is written to S3 and measured against its size limit.
+
+    Non-ASCII characters are written as themselves (smaller), except when the policy holds a lone surrogate
+    (read from a JSON escape such as \\ud800), which UTF-8 cannot encode: then every non-ASCII character is
+    written as the JSON escape, which reads back the same.
+    """
+    text = json.dumps(policy, separators=(",", ":"), ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(policy, separators=(",", ":"), ensure_ascii=True)
+    return text
 
 
 def policy_size(policy: Mapping[str, Any]) -> int:

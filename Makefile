@@ -33,7 +33,29 @@ typecheck: $(STAMP) ## mypy over the library, the function, tests and scripts
 cfn-lint: $(STAMP) ## cfn-lint on template.yaml
 	$(BIN)/cfn-lint template.yaml
 
-test: lint typecheck cfn-lint ## Lint, type checks and every test (unit and integration on moto)
+# checkov pins an older boto3 than the dev tools, so it gets its own virtualenv inside .venv. It skips
+# resources whose Condition is false with the default parameters (the trail, Slack, email), so it also
+# scans a copy of the template with every resource's Condition removed. Suppressions are inline, in each
+# resource's Metadata, with their reason.
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV    := $(VENV)/checkov
+CHECKOV_STAMP   := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+ALL_RESOURCES   := $(VENV)/template-all-resources.json
+
+$(CHECKOV_STAMP):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
+	@touch $@
+
+.PHONY: checkov
+checkov: $(STAMP) $(CHECKOV_STAMP) ## checkov on template.yaml (offline), also with every optional resource on
+	$(BIN)/python -c 'import json, sys; from cfnlint.decode import cfn_yaml; t = cfn_yaml.load(sys.argv[1]); \
+		[r.pop("Condition", None) for r in t["Resources"].values()]; json.dump(t, open(sys.argv[2], "w"), indent=1)' \
+		template.yaml $(ALL_RESOURCES)
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation \
+		--file template.yaml --file $(ALL_RESOURCES)
+
+test: lint typecheck cfn-lint checkov ## Lint, type checks, cfn-lint, checkov and every test (unit and integration on moto)
 	$(BIN)/python -m pytest
 
 unit: $(STAMP) ## Only the tests that need no socket
@@ -44,6 +66,40 @@ integration: $(STAMP) ## Only the tests over HTTP against a moto server on 127.0
 
 demo: $(STAMP) ## The whole story on an embedded AWS (moto): lock, restore, quiet, dry run
 	$(BIN)/python scripts/demo.py
+
+# Reliability at soak scale (docs/reliability.md): 20,000 examples per property, 100,000 hostile events, 40
+# throttling rounds, 10 concurrency rounds. Not part of `make test`, which runs the same tests at its own
+# scale; `make soak SOAK_PROFILE=default` prints the figures of that scale. RELIABILITY_SEED=<n> replays a run.
+SOAK_PROFILE ?= soak
+SOAK_FIGURES := $(VENV)/reliability-figures.jsonl
+SOAK_TESTS   := tests/unit/test_reliability_properties.py tests/unit/test_policy_regressions.py \
+	tests/unit/test_hostile_events.py tests/unit/test_faults.py tests/integration/test_faults_http.py \
+	tests/integration/test_concurrency.py
+
+.PHONY: soak
+soak: $(STAMP) ## Reliability tests at soak scale (about an hour); prints the figures of docs/reliability.md
+	rm -f $(SOAK_FIGURES)
+	HYPOTHESIS_PROFILE=$(SOAK_PROFILE) RELIABILITY_FIGURES=$(SOAK_FIGURES) $(BIN)/python -m pytest $(SOAK_TESTS)
+	@cat $(SOAK_FIGURES)
+
+# Benchmarks (docs/benchmarks.md): their own virtualenv inside .venv, with matplotlib and Cloud Custodian,
+# which never become project dependencies. c7n pins an exact boto3; it is installed without its dependencies
+# so that both tools run on the boto3 of requirements-dev.txt. Not part of `make test`. Lambda runs
+# python3.13: `make bench BENCH_PYTHON=python3.13` measures on the same minor version.
+BENCH_PYTHON ?= $(PYTHON)
+BENCH_VENV   := $(VENV)/bench
+BENCH_STAMP  := $(BENCH_VENV)/.installed-stamp
+
+$(BENCH_STAMP): requirements-dev.txt layers/lockdown/requirements.txt bench/requirements.txt bench/requirements-c7n.txt
+	$(BENCH_PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -r bench/requirements.txt
+	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r bench/requirements-c7n.txt
+	@touch $@
+
+.PHONY: bench
+bench: $(BENCH_STAMP) ## Benchmarks (about 10 min): rewrites docs/benchmarks.md and docs/img/sweep-scaling.png
+	SAM="$(SAM)" $(BENCH_VENV)/bin/python -m bench $(BENCH_ARGS)
 
 build: ## sam build without Docker (needs the AWS SAM CLI and python3.13 on PATH)
 	$(SAM) build

@@ -1,0 +1,223 @@
+"""Least privilege, proven: the AWS actions the enforcer calls equal the actions template.yaml grants its role.
+
+The real handler (functions/enforcer/app.py) runs over HTTP against a moto server, signed with the enforcer
+role's session, through every path: a sweep, a changed and a deleted bucket policy, a new instance that is
+pending (and schedules its re-check), a storage association, a dry run, a refusal and a failure. Every call
+signed with that session is recorded as its IAM action (tests/support/recording.py). Then:
+
+- a call the template does not grant fails the test (the function would get AccessDenied in AWS);
+- a grant that no path calls fails the test (it would be a permission nobody needs),
+  except the few permissions that AWS uses on the function's behalf, listed with their reason below.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import boto3
+import pytest
+from cfnlint.decode import cfn_yaml
+
+from tests.support import connect_storage
+from tests.support.events import load_event
+from tests.support.handler import load_app
+from tests.support.recording import record_actions
+from tests.support.server import reset
+from tests.support.world import ACCOUNT, REGION, World
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLE = "EnforcerFunctionRole"
+FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:connect-lockdown-enforcer"
+CONTEXT = SimpleNamespace(aws_request_id="req-permissions", invoked_function_arn=FUNCTION_ARN)
+GROUP = "connect-lockdown-rechecks"
+
+# Calls that need no permission at all.
+NEEDS_NO_GRANT = {
+    "sts:GetCallerIdentity",  # "No permissions are required to perform this operation" (STS API reference)
+}
+# Permissions the template must grant although the function never makes the call itself. Each is used by an
+# AWS service on the function's behalf, or checked as part of another call.
+DEPENDENT_PERMISSIONS = {
+    # The Lambda runtime writes the function's logs with its role.
+    "logs:CreateLogStream": "Lambda runtime",
+    "logs:PutLogEvents": "Lambda runtime",
+    # Service Authorization Reference: a dependent action of connect:ListInstances and DescribeInstance.
+    "ds:DescribeDirectories": "Connect, during ListInstances/DescribeInstance",
+    # SNS encrypts each published message, and SQS each failed invocation, with the customer managed key.
+    "kms:GenerateDataKey": "SNS Publish to the encrypted topic; SQS SendMessage to the encrypted queue",
+    "kms:Decrypt": "SNS and SQS, to reuse the data key of an encrypted topic or queue",
+    # Lambda's asynchronous-invocation on-failure destination sends the failed event with the function's role.
+    "sqs:SendMessage": "Lambda, EventInvokeConfig on-failure destination",
+    # scheduler:CreateSchedule with a target RoleArn is authorised only if the caller may pass that role.
+    "iam:PassRole": "checked by EventBridge Scheduler during CreateSchedule",
+}
+# Permissions for calls the code will make once a feature lands; empty when every feature is in.
+NOT_CALLED_YET: dict[str, str] = {
+    # "scheduler:CreateSchedule": "called by the pending re-check (issue 7)",
+}
+
+BUCKET = "amazon-connect-5f3a9c2b1d7e"
+GONE = "amazon-connect-0d1e2f3a4b5c"  # an instance stores in it, but it does not exist: outcome "failed"
+PUBLIC = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "Public",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{BUCKET}/*",
+        }
+    ],
+}
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _values(node: Any) -> list[Any]:
+    """A policy value with Fn::If resolved both ways (either branch may be deployed) and AWS::NoValue dropped."""
+    if isinstance(node, dict) and set(node) == {"Fn::If"}:
+        _, when_true, when_false = node["Fn::If"]
+        return _values(when_true) + _values(when_false)
+    if node == {"Ref": "AWS::NoValue"}:
+        return []
+    return _as_list(node)
+
+
+def granted_actions() -> set[str]:
+    """Every action any statement of the enforcer's role allows, in template.yaml."""
+    resources = cfn_yaml.load(str(ROOT / "template.yaml"))["Resources"]
+    statements: list[Any] = []
+    for policy in resources[ROLE]["Properties"]["Policies"]:
+        statements.extend(_values(policy["PolicyDocument"]["Statement"]))
+    for resource in resources.values():
+        if resource["Type"] == "AWS::IAM::RolePolicy" and resource["Properties"]["RoleName"] == {"Ref": ROLE}:
+            statements.extend(_values(resource["Properties"]["PolicyDocument"]["Statement"]))
+    actions: set[str] = set()
+    for statement in statements:
+        assert statement["Effect"] == "Allow", statement
+        actions.update(_values(statement["Action"]))
+    return actions
+
+
+@pytest.fixture(autouse=True)
+def _forget_app() -> Iterator[None]:
+    yield
+    sys.modules.pop("app", None)
+
+
+@dataclass
+class Run:
+    actions: set[str]  # the IAM actions of every call the enforcer's sessions signed
+    outcomes: list[str]
+    world: World
+
+
+@pytest.fixture(scope="module")
+def run(endpoint: str) -> Iterator[Run]:
+    """Drive the handler through every path, once for the module."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        world = World(boto3.session.Session(), endpoint_url=endpoint).setup()
+        yield _drive(world, monkeypatch)
+        sys.modules.pop("app", None)
+    reset(endpoint)
+
+
+def _drive(world: World, monkeypatch: pytest.MonkeyPatch) -> Run:
+    iam = world.client("iam")
+    admin_arn, _ = world.create_role("SecurityAdmin")
+    auditor_arn = iam.create_user(UserName="auditor")["User"]["Arn"]
+    scheduler_role_arn, _ = world.create_role("connect-lockdown-scheduler")
+    world.client("scheduler").create_schedule_group(Name=GROUP)
+    world.create_bucket(BUCKET)
+    world.put_policy(BUCKET, PUBLIC)
+    world.create_instance("permissions", BUCKET)
+    world.create_instance("bucket-gone", GONE)
+    # Still being created: ListInstances carries no ServiceRole, so the enforcer asks DescribeInstance.
+    connect_storage.clear_service_role(world.create_instance("creating").id, account_id=ACCOUNT, region=REGION)
+    configuration = {
+        "ADMIN_ROLE_ARNS": admin_arn,
+        "EXTRA_PRINCIPAL_ARNS": auditor_arn,
+        "RECHECK_SCHEDULE_GROUP": GROUP,
+        "RECHECK_ROLE_ARN": scheduler_role_arn,
+    }
+    # IAM evaluates what the role's session signs: record exactly that (each load_app starts a new session).
+    sessions: set[str] = set()
+
+    def start(**environment: str) -> Any:
+        sys.modules.pop("app", None)
+        app = load_app(world, monkeypatch, **environment)
+        sessions.add(os.environ["AWS_ACCESS_KEY_ID"])
+        return app
+
+    outcomes: list[str] = []
+    with record_actions(monkeypatch, sessions) as actions:
+        app = start(**configuration)
+
+        def handle(event: Any) -> None:
+            document = app.lambda_handler(event, CONTEXT)
+            outcomes.extend(result["outcome"] for result in document["results"])
+
+        handle(load_event("scheduled-event"))  # sweep: remediated, and failed (the bucket is gone)
+        world.put_policy(BUCKET, PUBLIC)
+        handle(load_event("s3-PutBucketPolicy", bucket=BUCKET))  # drift: remediated
+        world.delete_policy(BUCKET)
+        handle(load_event("s3-DeleteBucketPolicy", bucket=BUCKET))  # deleted: remediated
+        fresh = world.create_instance("fresh")
+        handle(load_event("connect-CreateInstance", instance_id=fresh.id))  # pending: schedules a re-check
+        world.associate(fresh, BUCKET)
+        handle(load_event("connect-AssociateInstanceStorageConfig", instance_id=fresh.id, bucket=BUCKET))
+        handle(load_event("connect-CreateInstance-redacted"))  # the id was redacted: every instance
+
+        world.put_policy(BUCKET, PUBLIC)
+        app = start(**configuration, DRY_RUN="true")
+        handle(load_event("s3-PutBucketPolicy", bucket=BUCKET))  # would_remediate
+        app = start(**{**configuration, "ADMIN_ROLE_ARNS": f"arn:aws:iam::{ACCOUNT}:role/DoesNotExist"})
+        handle(load_event("s3-PutBucketPolicy", bucket=BUCKET))  # refused: a principal does not resolve
+    return Run(actions, outcomes, world)
+
+
+def test_every_path_ran(run: Run) -> None:
+    assert {"remediated", "failed", "pending", "would_remediate", "refused"} <= set(run.outcomes), run.outcomes
+
+
+def test_the_template_grants_every_call_the_enforcer_makes(run: Run) -> None:
+    calls = run.actions - NEEDS_NO_GRANT
+    assert calls, "nothing was recorded"
+    missing = calls - granted_actions()
+    assert not missing, f"called but not granted (AccessDenied in AWS): {sorted(missing)}"
+
+
+def test_the_template_grants_nothing_the_enforcer_does_not_need(run: Run) -> None:
+    unused = granted_actions() - run.actions - set(DEPENDENT_PERMISSIONS) - set(NOT_CALLED_YET)
+    assert not unused, f"granted but never called: {sorted(unused)}"
+
+
+def test_the_allow_lists_hold_no_direct_calls_and_no_stale_entries(run: Run) -> None:
+    assert not set(DEPENDENT_PERMISSIONS) & run.actions, "called directly: remove it from DEPENDENT_PERMISSIONS"
+    assert not set(NOT_CALLED_YET) & run.actions, "called now: remove it from NOT_CALLED_YET"
+    assert set(DEPENDENT_PERMISSIONS) | set(NOT_CALLED_YET) <= granted_actions()
+
+
+def test_the_recheck_is_scheduled_in_the_templates_group(run: Run) -> None:
+    """The pending path really ran against Scheduler, with the role and group the template passes."""
+    assert "scheduler:CreateSchedule" in run.actions
+    scheduler = run.world.client("scheduler")
+    schedules = scheduler.list_schedules(GroupName=GROUP)["Schedules"]
+    assert schedules
+    for schedule in schedules:
+        target = scheduler.get_schedule(GroupName=GROUP, Name=schedule["Name"])["Target"]
+        assert target["Arn"] == FUNCTION_ARN
+        assert target["RoleArn"].endswith(":role/connect-lockdown-scheduler")
+        assert json.loads(target["Input"])["detail"]["attempt"] == 1

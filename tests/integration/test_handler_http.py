@@ -95,4 +95,9 @@ def test_dry_run_over_http(world: World, monkeypatch: pytest.MonkeyPatch) -> Non
     assert [r["outcome"] for r in document["results"]] == ["would_remediate"]
     assert world.policy(BUCKET) == PUBLIC
     [alert] = world.alerts()
-    assert alert["attributes"] == {"outcome": "would_remediate", "bucket": BUCKET}
+    assert alert["attributes"] == {
+        "outcome": "would_remediate",
+        "bucket": BUCKET,
+        "account": ACCOUNT,
+        "region": "us-east-1",
+    }

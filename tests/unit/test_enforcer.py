@@ -148,7 +148,7 @@ def test_the_alert_carries_the_contract_message(world: World) -> None:
     report = enforcer_for(world).handle_event(event)
 
     [alert] = world.alerts()
-    assert alert["attributes"] == {"outcome": "remediated", "bucket": BUCKET}
+    assert alert["attributes"] == {"outcome": "remediated", "bucket": BUCKET, "account": ACCOUNT, "region": "us-east-1"}
     assert alert["body"] == {
         "account": ACCOUNT,
         "region": "us-east-1",
@@ -736,3 +736,19 @@ def test_publish_failure_after_a_write_keeps_the_write_and_raises_and_the_retry_
     del recorder.failures["Publish"]
     assert enforcer.handle_event(put_event()).results[0].outcome == "compliant"
     assert recorder.calls["PutBucketPolicy"] == 1
+
+
+def test_inventory_access_denied_fails_the_bucket_or_ignores_a_bucketless_event(world: World) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    recorder = CallRecorder()
+    recorder.failures["ListInstances"] = "AccessDeniedException"
+    enforcer = enforcer_for(world, recorder)
+
+    [failed] = enforcer.handle_event(put_event()).results
+    sweep = enforcer.handle_event(load_event("scheduled-event"))
+
+    assert failed.outcome == "failed" and failed.bucket == BUCKET
+    assert "ListInstances" in failed.reason
+    assert sweep.results == [] and "Connect permissions" in sweep.ignored
+    assert [a["body"]["result"]["bucket"] for a in world.alerts()] == [BUCKET]

@@ -171,7 +171,13 @@ class Enforcer:
             report.retryable_errors.append(error)
             raise RetryLater(report) from error
         except AwsCallError as error:
-            failure = BucketResult(hint.scope.bucket, "failed", [], f"Reading the Connect inventory failed: {error}")
+            reason = f"Reading the Connect inventory failed: {error}"
+            logger.error(reason)
+            if hint.scope.bucket is None:
+                # A result needs a bucket (CONTRACT.md); with none in sight the event cannot be acted on.
+                report.ignored = f"{reason}; fix the enforcer's Connect permissions"
+                return report
+            failure = BucketResult(hint.scope.bucket, "failed", [], reason)
             report.results.append(failure)
             self._publish_safely(report, failure)
             return self._finish(report)
@@ -500,7 +506,14 @@ class Enforcer:
         if not self.notify or result.outcome not in NOTIFIED_OUTCOMES:
             return
         identity = self.identity()
-        message = notification(identity.account, self.gateway.region, report.trigger, result.to_dict())
+        cached = self._inventory_cache[1].instances if self._inventory_cache else ()
+        message = notification(
+            identity.account,
+            self.gateway.region,
+            report.trigger,
+            result.to_dict(),
+            instance_aliases={i.id: i.alias for i in cached if i.alias},
+        )
         self.gateway.publish(self.settings.topic_arn, message)
 
 

@@ -106,6 +106,18 @@ def _trigger(envelope: dict[str, Any], detail: dict[str, Any] | None) -> Trigger
     )
 
 
+def _describe(value: Any) -> str:
+    """A short rendering of an untrusted value for a reason. Never str() of a container: a list nested a
+    thousand deep (JSON allows it) makes str() raise RecursionError, and a huge one takes its size in time."""
+    if isinstance(value, str):
+        return value[:100]
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**100:
+        return "a large number"
+    if value is None or isinstance(value, bool | int | float):
+        return str(value)[:100]
+    return f"a JSON {'array' if isinstance(value, list) else 'object' if isinstance(value, dict) else 'value'}"
+
+
 def _ignore(reason: str, trigger: Trigger | None = None) -> EventHint:
     return EventHint(scope=None, trigger=trigger, ignored=reason)
 
@@ -145,12 +157,12 @@ def classify(event: Any) -> EventHint:
         return _ignore("the CloudTrail record has no eventName", trigger)
     expected = EVENT_SOURCES.get(source) if isinstance(source, str) else None
     if expected is None or detail.get("eventSource") != expected[0]:
-        return _ignore(f"events from {str(detail.get('eventSource'))[:100]} are not acted on", trigger)
+        return _ignore(f"events from {_describe(detail.get('eventSource'))} are not acted on", trigger)
     if event_name not in expected[1]:
         return _ignore(f"{event_name[:100]} events are not acted on", trigger)
     if detail.get("errorCode") is not None or detail.get("errorMessage") is not None:
         code = detail.get("errorCode") or "an error"
-        return _ignore(f"the {event_name} call failed ({str(code)[:100]}), so nothing changed", trigger)
+        return _ignore(f"the {event_name} call failed ({_describe(code)}), so nothing changed", trigger)
 
     parameters = detail.get("requestParameters")
     if event_name in S3_EVENTS:

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from connect_lockdown import policy as policies
 from connect_lockdown.aws import AwsGateway
 from connect_lockdown.config import Settings
 from connect_lockdown.enforcer import Enforcer, RetryLater
 from tests.support import connect_storage
+from tests.support.calls import CallRecorder
 from tests.support.events import load_event
 from tests.support.policy_eval import Request, is_denied
 from tests.support.world import ACCOUNT, World
@@ -41,35 +39,6 @@ TLS_ONLY = {
     "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
     "Condition": {"Bool": {"aws:SecureTransport": "false"}},
 }
-
-
-@pytest.fixture
-def world() -> Iterator[World]:
-    with mock_aws():
-        yield World(boto3.session.Session()).setup()
-
-
-class CallRecorder:
-    """Counts the AWS operations a gateway makes, and can make chosen ones fail."""
-
-    def __init__(self) -> None:
-        self.calls: Counter[str] = Counter()
-        self.failures: dict[str, str] = {}
-
-    def attach(self, gateway: AwsGateway) -> None:
-        for client in (gateway.s3, gateway.connect, gateway.iam, gateway.sts, gateway.sns):
-            client.meta.events.register("before-call.*.*", self._before_call)
-
-    def _before_call(self, model: Any, **_: Any) -> Any:
-        self.calls[model.name] += 1
-        code = self.failures.get(model.name)
-        if code is None:
-            return None
-        status = 503 if code in ("SlowDown", "ThrottlingException", "ServiceUnavailable") else 403
-        return (
-            type("Response", (), {"status_code": status, "headers": {}, "content": b""})(),
-            {"Error": {"Code": code, "Message": f"injected {code}"}, "ResponseMetadata": {"HTTPStatusCode": status}},
-        )
 
 
 def enforcer_for(world: World, recorder: CallRecorder | None = None, **overrides: Any) -> Enforcer:

@@ -8,9 +8,7 @@ from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from connect_lockdown.config import ConfigError
 from tests.support.events import fixture_names, load_event
@@ -24,12 +22,6 @@ CONTEXT = SimpleNamespace(
     memory_limit_in_mb=256,
     invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:enforcer",
 )
-
-
-@pytest.fixture
-def world() -> Iterator[World]:
-    with mock_aws():
-        yield World(boto3.session.Session()).setup()
 
 
 @pytest.fixture(autouse=True)

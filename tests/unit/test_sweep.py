@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import boto3
 import pytest
-from moto import mock_aws
 
 from connect_lockdown.aws import AwsGateway
 from connect_lockdown.config import Settings
@@ -14,12 +10,6 @@ from connect_lockdown.enforcer import Enforcer
 from tests.support.events import load_event
 from tests.support.throttling import Throttle, VirtualTime
 from tests.support.world import World
-
-
-@pytest.fixture
-def world() -> Iterator[World]:
-    with mock_aws():
-        yield World(boto3.session.Session()).setup()
 
 
 def test_sweep_of_200_instances_under_throttling_ends_compliant(world: World, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -98,7 +98,7 @@ $(BENCH_STAMP): requirements-dev.txt layers/lockdown/requirements.txt bench/requ
 	@touch $@
 
 .PHONY: bench
-bench: $(BENCH_STAMP) ## Benchmarks (about 10 min): rewrites docs/benchmarks.md and docs/img/sweep-scaling.png
+bench: $(BENCH_STAMP) ## Benchmarks (about 11 min): rewrites docs/benchmarks.md and docs/img/sweep-scaling.png
 	SAM="$(SAM)" $(BENCH_VENV)/bin/python -m bench $(BENCH_ARGS)
 
 build: ## sam build without Docker (needs the AWS SAM CLI and python3.13 on PATH)

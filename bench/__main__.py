@@ -1,0 +1,132 @@
+"""`make bench` (python -m bench): every benchmark, then bench/results/latest.json, the plot and the doc."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+import warnings
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.common import RESULTS_DIR, ROOT, log, machine
+
+SECTIONS = ("package", "cold_start", "per_event", "custodian", "scaling")
+DOCUMENT = ROOT / "docs" / "benchmarks.md"
+PLOT = ROOT / "docs" / "img" / "sweep-scaling.png"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these sections (default: all)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="few runs and no 1,000-instance sweep: a smoke test, not figures to publish",
+    )
+    parser.add_argument("--no-docs", action="store_true", help="write the JSON only, leave docs/ alone")
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help="measure nothing: redraw the plot and the doc from bench/results/latest.json",
+    )
+    arguments = parser.parse_args(argv)
+    if arguments.render:
+        return render(json.loads((RESULTS_DIR / "latest.json").read_text(encoding="utf-8")))
+    sections = set(arguments.only or SECTIONS)
+    quick = arguments.quick
+    # Powertools warns when an ignored event emits no metric; that is the expected case here.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+    from bench import cold_start, custodian, package_size, per_event, scaling
+    from bench.moto_process import MotoProcess
+
+    name = "quick.json" if quick else "latest.json"
+    results: dict[str, Any] = {}
+    if arguments.only and (RESULTS_DIR / name).exists():
+        # A partial run updates its sections in the last full results and keeps the others.
+        results = json.loads((RESULTS_DIR / name).read_text(encoding="utf-8"))
+    results.update({"machine": machine(), "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")})
+    durations: dict[str, float] = results.setdefault("section_seconds", {})
+
+    section_runs: dict[str, dict[str, Any]] = results.setdefault("section_runs", {})
+
+    def finish(section: str, value: Any, since: float) -> None:
+        results[section] = value
+        durations[section] = time.perf_counter() - since
+        # A partial run (--only) keeps other sections from earlier runs: say when and how each was measured.
+        section_runs[section] = {
+            "started": results["started"],
+            "commit": results["machine"]["commit"],
+            "load_average_at_start": results["machine"]["load_average_at_start"],
+        }
+        save(results, name)
+
+    with tempfile.TemporaryDirectory(prefix="connect-lockdown-bench-") as temporary:
+        work = Path(temporary)
+        since = time.perf_counter()
+        built = package_size.run(work / "build")
+        function_dir, layer_dir = Path(built["function_dir"]), Path(built["layer_dir"]) / "python"
+        if "package" in sections:
+            finish("package", built, since)
+        if "cold_start" in sections:
+            since = time.perf_counter()
+            finish("cold_start", cold_start.run(function_dir, layer_dir, work / "cold", runs=5 if quick else 15), since)
+        if sections & {"per_event", "custodian", "scaling"}:
+            with MotoProcess() as server:
+                if "per_event" in sections:
+                    since = time.perf_counter()
+                    runs = {"warm_runs": 3, "cold_runs": 2} if quick else {"warm_runs": 11, "cold_runs": 5}
+                    finish("per_event", per_event.run(server, **runs), since)
+                if "custodian" in sections:
+                    since = time.perf_counter()
+                    finish("custodian", custodian.run(server, runs=3 if quick else 9), since)
+                if "scaling" in sections:
+                    since = time.perf_counter()
+                    if quick:
+                        small = {
+                            "sizes": (10, 50),
+                            "repeats": {10: 2, 50: 1},
+                            "parallel_instances": 8,
+                            "levels": (1, 2, 8),
+                        }
+                        finish("scaling", scaling.run(server, **small), since)  # type: ignore[arg-type]
+                    else:
+                        finish("scaling", scaling.run(server), since)
+    results["duration_seconds"] = sum(durations.values())
+    results["quick"] = quick
+    save(results, name)
+    log(f"results: {RESULTS_DIR / name}")
+    if quick or arguments.no_docs:
+        log("docs left alone (--quick or --no-docs)")
+        return 0
+    return render(results)
+
+
+def save(results: dict[str, Any], name: str) -> None:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    (RESULTS_DIR / name).write_text(json.dumps(results, indent=1, default=str) + "\n", encoding="utf-8")
+
+
+def render(results: dict[str, Any]) -> int:
+    from bench import report, scaling
+
+    if "scaling" in results:
+        scaling.plot(results["scaling"], PLOT)
+        log(f"plot: {PLOT}")
+    missing = report.render(results, DOCUMENT)
+    log(f"doc: {DOCUMENT}" + (f" (no marker for: {', '.join(missing)})" if missing else ""))
+    for what, budget, measured, holds in report.budgets(results) if _complete(results) else []:
+        log(f"{'OK  ' if holds else 'MISS'} {what}: {measured} (budget: {budget})")
+    log(f"measured in {results['duration_seconds'] / 60:.1f} minutes")
+    return 0
+
+
+def _complete(results: dict[str, Any]) -> bool:
+    return all(section in results for section in ("cold_start", "per_event", "scaling", "package"))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

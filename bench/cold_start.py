@@ -1,0 +1,246 @@
+"""Cold start: a fresh process imports the handler module until it is ready, against `import boto3` + clients.
+
+Every run is a new interpreter. The child times itself with `time.perf_counter()` from its first statement to
+"ready": for the handler, `import app` (configuration validated, Logger and Metrics created, the five clients
+built); for the floor, `import boto3` and the same five clients with the same `Config`s. The interpreter's own
+start-up is the same for both and is left out of the ratio (it is reported apart).
+
+The handler is imported from the built package (`sam build` output: the function and the layer), with
+boto3 from the environment, as the Lambda runtime provides it. Lambda's code directories are read-only, so
+Python cannot cache bytecode there: with no .pyc files in the package, every cold start compiles the
+layer's modules again. `PYTHONDONTWRITEBYTECODE=1` reproduces that. A second variant ships the same package
+precompiled (`compileall --invalidation-mode unchecked-hash`), to measure what that would save.
+"""
+
+from __future__ import annotations
+
+import compileall
+import json
+import os
+import py_compile
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from bench.common import log, median, spread
+
+TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:connect-lockdown"
+
+FLOOR = """
+import time
+_started, _cpu = time.perf_counter(), time.process_time()
+import boto3
+from botocore.config import Config
+_imported = time.perf_counter()
+_session = boto3.session.Session()
+_connect = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=5, read_timeout=20)
+_default = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
+_clients = {}
+_marks = {}
+for _name, _config in (("s3", _default), ("connect", _connect), ("iam", _default), ("sts", _default), ("sns", _default)):
+    _before = time.perf_counter()
+    _clients[_name] = _session.client(_name, config=_config)
+    _marks[_name] = time.perf_counter() - _before
+_ready, _cpu_ready = time.perf_counter(), time.process_time()
+import json
+print(json.dumps({"seconds": _ready - _started, "cpu": _cpu_ready - _cpu, "import_boto3": _imported - _started,
+                  "clients": _marks}))
+"""
+
+HANDLER = """
+import time
+_started, _cpu = time.perf_counter(), time.process_time()
+import app
+_ready, _cpu_ready = time.perf_counter(), time.process_time()
+import json, sys
+print(json.dumps({
+    "seconds": _ready - _started,
+    "cpu": _cpu_ready - _cpu,
+    "xray_loaded": any(m == "aws_xray_sdk" or m.startswith("aws_xray_sdk.") for m in sys.modules),
+    "tracer_loaded": "aws_lambda_powertools.tracing" in sys.modules,
+    "app_file": app.__file__,
+}))
+"""
+
+# The same import, in the order app.py does it, split where the time goes.
+BREAKDOWN = """
+import time
+_marks = [("start", time.perf_counter())]
+import boto3
+_marks.append(("import boto3", time.perf_counter()))
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+_marks.append(("import aws_lambda_powertools (Logger, Metrics)", time.perf_counter()))
+import connect_lockdown.aws, connect_lockdown.config, connect_lockdown.enforcer
+_marks.append(("import connect_lockdown (aws, config, enforcer)", time.perf_counter()))
+import app
+_marks.append(("app module body: Logger, Metrics, Settings, AwsGateway's 5 clients", time.perf_counter()))
+import json
+print(json.dumps({"stages": [[n, t - p] for (n, t), (_, p) in zip(_marks[1:], _marks[:-1])]}))
+"""
+
+EMPTY = """
+print('{"seconds": 0}')
+"""
+
+
+def child_environment(python_path: list[Path]) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "LANG": "C.UTF-8",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "NOTIFICATION_TOPIC_ARN": TOPIC_ARN,
+        "DRY_RUN": "false",
+        "MERGE_MODE": "preserve",
+        "POWERTOOLS_SERVICE_NAME": "connect-lockdown",
+        "POWERTOOLS_METRICS_NAMESPACE": "ConnectBucketLockdown",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        "PYTHONPATH": os.pathsep.join(str(p) for p in python_path),
+        # Lambda's /var/task and /opt are read-only: nothing compiled in one cold start survives to the next.
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+
+
+def _child(code: str, environment: dict[str, str], *arguments: str) -> dict[str, Any]:
+    from bench.common import timed
+
+    wall, completed = timed(
+        lambda: subprocess.run(
+            [sys.executable, "-c", code, *arguments],
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd="/",
+        )
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"cold-start child failed: {completed.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    result["process_wall"] = wall
+    return result
+
+
+def precompiled_copy(function_dir: Path, layer_dir: Path, target: Path) -> tuple[Path, Path]:
+    """The same package with .pyc files, as a build step could ship it."""
+    function_copy, layer_copy = target / "function", target / "layer"
+    shutil.copytree(function_dir, function_copy)
+    shutil.copytree(layer_dir, layer_copy)
+    for directory in (function_copy, layer_copy):
+        compileall.compile_dir(
+            str(directory),
+            quiet=1,
+            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+        )
+    return function_copy, layer_copy
+
+
+def run(
+    function_dir: Path,
+    layer_dir: Path,
+    work: Path,
+    *,
+    runs: int = 11,
+    detail_runs: int = 5,
+    with_custodian: bool = True,
+) -> dict[str, Any]:
+    as_built = child_environment([function_dir, layer_dir])
+    function_pyc, layer_pyc = precompiled_copy(function_dir, layer_dir, work / "precompiled")
+    precompiled = child_environment([function_pyc, layer_pyc])
+    from bench.package_size import sizes
+
+    precompiled_layer = sizes(layer_pyc, work / "precompiled-layer.zip")
+    floor_environment = child_environment([])
+    variants: dict[str, tuple[str, dict[str, str], tuple[str, ...]]] = {
+        "floor": (FLOOR, floor_environment, ()),
+        "handler_as_built": (HANDLER, as_built, ()),
+        "handler_precompiled": (HANDLER, precompiled, ()),
+    }
+    if with_custodian:
+        # Cloud Custodian ready to run the same lockdown as a policy, in the same rounds (see custodian.py).
+        from bench.custodian import IMPORT_C7N, c7n_policy, sample_statement
+
+        policy_argument = json.dumps(c7n_policy(sample_statement(), "cloudtrail"))
+        variants["c7n"] = (IMPORT_C7N, floor_environment, (policy_argument,))
+    # Where the time goes needs fewer runs than the ratio.
+    details: dict[str, tuple[str, dict[str, str], tuple[str, ...]]] = {
+        "breakdown_as_built": (BREAKDOWN, as_built, ()),
+        "breakdown_precompiled": (BREAKDOWN, precompiled, ()),
+        "interpreter": (EMPTY, floor_environment, ()),
+    }
+    samples: dict[str, list[dict[str, Any]]] = {name: [] for name in (*variants, *details)}
+    # One discarded round warms the operating system's file cache; then the variants alternate, so that
+    # the machine's background load falls on all of them alike.
+    for round_number in range(runs + 1):
+        if round_number % 5 == 0:
+            log(f"cold start: round {round_number}/{runs}")
+        chosen = dict(variants)
+        if round_number <= detail_runs:
+            chosen.update(details)
+        for name, (code, environment, arguments) in chosen.items():
+            sample = _child(code, environment, *arguments)
+            if round_number:
+                samples[name].append(sample)
+
+    def seconds(name: str) -> list[float]:
+        return [float(s["seconds"]) for s in samples[name]]
+
+    def paired(name: str) -> list[float]:
+        return [h / f for h, f in zip(seconds(name), seconds("floor"), strict=True)]
+
+    def cpu(name: str) -> list[float]:
+        return [float(s["cpu"]) for s in samples[name]]
+
+    def stages(name: str) -> list[dict[str, Any]]:
+        names = [stage for stage, _ in samples[name][0]["stages"]]
+        return [
+            {"stage": stage, "seconds": median([float(s["stages"][i][1]) for s in samples[name]])}
+            for i, stage in enumerate(names)
+        ]
+
+    floor = median(seconds("floor"))
+    handler = samples["handler_as_built"][0]
+    client_names = list(samples["floor"][0]["clients"])
+    return {
+        "runs": runs,
+        "floor": spread(seconds("floor")),
+        "floor_import_boto3": spread([float(s["import_boto3"]) for s in samples["floor"]]),
+        "floor_clients": {name: median([float(s["clients"][name]) for s in samples["floor"]]) for name in client_names},
+        "handler_as_built": spread(seconds("handler_as_built")),
+        "handler_precompiled": spread(seconds("handler_precompiled")),
+        "ratio_as_built": median(seconds("handler_as_built")) / floor,
+        # Each round runs the variants back to back: the ratio within a round cancels the load that varies
+        # slowly across rounds (the machine is shared), so its median is the steadier estimate.
+        "paired_ratio_as_built": spread(paired("handler_as_built")),
+        "paired_ratio_precompiled": spread(paired("handler_precompiled")),
+        "ratio_precompiled": median(seconds("handler_precompiled")) / floor,
+        "detail_runs": detail_runs,
+        "precompiled_layer_zipped_bytes": precompiled_layer["zipped_bytes"],
+        "precompiled_layer_unzipped_bytes": precompiled_layer["unzipped_bytes"],
+        "cpu_floor": spread(cpu("floor")),
+        "cpu_handler_as_built": spread(cpu("handler_as_built")),
+        "cpu_handler_precompiled": spread(cpu("handler_precompiled")),
+        "cpu_ratio_as_built": median(cpu("handler_as_built")) / median(cpu("floor")),
+        "cpu_ratio_precompiled": median(cpu("handler_precompiled")) / median(cpu("floor")),
+        "breakdown_as_built": stages("breakdown_as_built"),
+        "breakdown_precompiled": stages("breakdown_precompiled"),
+        "interpreter_wall": spread([float(s["process_wall"]) for s in samples["interpreter"]]),
+        "floor_process_wall": spread([float(s["process_wall"]) for s in samples["floor"]]),
+        "handler_process_wall": spread([float(s["process_wall"]) for s in samples["handler_as_built"]]),
+        "c7n_import": spread(seconds("c7n")) if with_custodian else None,
+        "ratio_c7n_import": median(seconds("c7n")) / median(seconds("handler_as_built")) if with_custodian else None,
+        "ratio_c7n_import_precompiled": median(seconds("c7n")) / median(seconds("handler_precompiled"))
+        if with_custodian
+        else None,
+        "xray_loaded": any(bool(s["xray_loaded"]) for s in samples["handler_as_built"]),
+        "tracer_loaded": any(bool(s["tracer_loaded"]) for s in samples["handler_as_built"]),
+        "handler_imported_from": str(Path(handler["app_file"]).relative_to(work.parent))
+        if Path(handler["app_file"]).is_relative_to(work.parent)
+        else handler["app_file"],
+    }

@@ -1,0 +1,199 @@
+"""A moto server on loopback in a process of its own, and Connect estates of any size built on its backends.
+
+Why a process of its own: in-process, moto's request handling competes with the code under test for one
+GIL, so the client's time would include the server's CPU and parallel requests could never overlap. AWS
+does its work elsewhere; so does this server (the machine has two cores).
+
+Why the backends: building 1,000 instances through the API costs six requests each; the benchmarks measure
+the enforcer, not the set-up. The estate is the one tests/support/world.py builds (service roles with the
+real path, storage configs through the test extension), only written directly.
+
+Protocol: one JSON object per line on stdin, one JSON reply per line on stdout; the first line out is
+{"endpoint": URL}.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+RESOURCE_TYPES = ("CALL_RECORDINGS", "CHAT_TRANSCRIPTS")
+
+
+def build_estate(endpoint: str, command: dict[str, Any]) -> dict[str, Any]:
+    """Reset the server, then a World (topic, queue, enforcer role) and the instances the command asks for."""
+    import boto3
+    from moto.connect.models import connect_backends
+    from moto.iam.models import iam_backends
+    from moto.s3.models import s3_backends
+
+    from connect_lockdown import policy as policies
+    from tests.support import connect_storage
+    from tests.support.server import reset
+    from tests.support.world import TRUST_CONNECT, World
+
+    reset(endpoint)
+    world = World(boto3.session.Session(), endpoint_url=endpoint).setup()
+    connect = connect_backends[ACCOUNT][REGION]
+    iam = iam_backends[ACCOUNT]["global"]
+    s3 = s3_backends[ACCOUNT]["global"]
+    specs = command.get("instances")
+    if specs is None:
+        specs = [
+            {"alias": f"contact-centre-{i:04d}", "bucket": f"amazon-connect-{i:012d}"}
+            for i in range(int(command["count"]))
+        ]
+    # Buckets no Connect instance uses: the sweep's search for orphaned locks reads each one's policy.
+    for index in range(int(command.get("other_buckets", 0))):
+        s3.create_bucket(f"unrelated-bucket-{index:04d}", REGION)
+    instances = []
+    for spec in specs:
+        created = connect.create_instance("CONNECT_MANAGED", True, True, instance_alias=spec["alias"])
+        role = iam.create_role(
+            role_name=f"AWSServiceRoleForAmazonConnect_{uuid.uuid4().hex[:12]}",
+            assume_role_policy_document=TRUST_CONNECT,
+            path="/aws-service-role/connect.amazonaws.com/",
+            permissions_boundary=None,
+            description="",
+            tags=[],
+            max_session_duration=None,
+        )
+        connect_storage.set_service_role(created["Id"], role.arn, account_id=ACCOUNT, region=REGION)
+        bucket = spec.get("bucket")
+        if bucket:
+            if bucket not in s3.buckets:
+                s3.create_bucket(bucket, REGION)
+            for resource_type in RESOURCE_TYPES:
+                connect.associate_instance_storage_config(  # type: ignore[attr-defined]
+                    created["Id"],
+                    resource_type,
+                    {
+                        "StorageType": "S3",
+                        "S3Config": {"BucketName": bucket, "BucketPrefix": f"connect/{spec['alias']}/{resource_type}"},
+                    },
+                )
+            if command.get("locked"):
+                # The steady state: what the enforcer itself writes (a sweep over it finds every bucket compliant).
+                patterns = {ACCOUNT, f"{world.enforcer_role_id}:*", f"{role.id}:*"}
+                statement = policies.lockdown_statement(bucket, "aws", patterns)
+                s3.put_bucket_policy(bucket, policies.serialise(policies.merge(None, statement, "preserve")).encode())
+        instances.append(
+            {
+                "id": created["Id"],
+                "arn": created["Arn"],
+                "alias": spec["alias"],
+                "role_arn": role.arn,
+                "role_id": role.id,
+                "bucket": bucket,
+            }
+        )
+    return {
+        "topic_arn": world.topic_arn,
+        "queue_url": world.queue_url,
+        "enforcer_role_arn": world.enforcer_role_arn,
+        "enforcer_role_id": world.enforcer_role_id,
+        "instances": instances,
+    }
+
+
+def serve() -> None:
+    for source_root in (ROOT, ROOT / "layers" / "lockdown"):
+        sys.path.insert(0, str(source_root))
+    from tests.support.server import moto_server
+
+    with moto_server() as endpoint:
+        print(json.dumps({"endpoint": endpoint}), flush=True)
+        for line in sys.stdin:
+            command = json.loads(line)
+            try:
+                if command["op"] == "estate":
+                    reply: dict[str, Any] = build_estate(endpoint, command)
+                elif command["op"] == "stop":
+                    return
+                else:
+                    reply = {"error": f"unknown op {command['op']!r}"}
+            except Exception as error:  # noqa: BLE001 - reported to the parent, which raises it
+                reply = {"error": f"{type(error).__name__}: {error}"}
+            print(json.dumps(reply), flush=True)
+
+
+def client_world(endpoint: str, estate: dict[str, Any]) -> Any:
+    """The parent's view of an estate: a World whose clients talk HTTP to the server process."""
+    import boto3
+
+    from tests.support.world import Instance, World
+
+    world = World(
+        boto3.session.Session(),
+        endpoint_url=endpoint,
+        topic_arn=estate["topic_arn"],
+        queue_url=estate["queue_url"],
+        enforcer_role_arn=estate["enforcer_role_arn"],
+        enforcer_role_id=estate["enforcer_role_id"],
+    )
+    world.instances = [
+        Instance(i["id"], i["arn"], i["alias"], i["role_arn"], i["role_id"]) for i in estate["instances"]
+    ]
+    return world
+
+
+class MotoProcess:
+    """The parent's handle on the server process."""
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[str] | None = None
+        self.endpoint = ""
+
+    def __enter__(self) -> MotoProcess:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "bench.moto_process"],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.endpoint = self._read()["endpoint"]
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        process = self._process
+        if process is None:
+            return
+        try:
+            if process.poll() is None and process.stdin is not None:
+                process.stdin.write(json.dumps({"op": "stop"}) + "\n")
+                process.stdin.flush()
+            process.wait(timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            process.kill()
+            process.wait()
+
+    def _read(self) -> dict[str, Any]:
+        assert self._process is not None and self._process.stdout is not None
+        line = self._process.stdout.readline()
+        if not line:
+            raise RuntimeError("the moto server process exited")
+        reply: dict[str, Any] = json.loads(line)
+        if "error" in reply:
+            raise RuntimeError(f"moto server process: {reply['error']}")
+        return reply
+
+    def estate(self, **command: Any) -> dict[str, Any]:
+        assert self._process is not None and self._process.stdin is not None
+        self._process.stdin.write(json.dumps({"op": "estate", **command}) + "\n")
+        self._process.stdin.flush()
+        return self._read()
+
+
+if __name__ == "__main__":
+    serve()

@@ -721,3 +721,15 @@ def test_inventory_access_denied_fails_the_bucket_or_ignores_a_bucketless_event(
     assert "ListInstances" in failed.reason
     assert sweep.results == [] and "Connect permissions" in sweep.ignored
     assert [a["body"]["result"]["bucket"] for a in world.alerts()] == [BUCKET]
+
+
+def test_a_cold_remediation_reads_each_role_once(world: World) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    admin_arn, _ = world.create_role("Admin")
+    recorder = CallRecorder()
+
+    enforcer_for(world, recorder, admin_role_arns=(admin_arn,)).handle_event(put_event())
+
+    assert recorder.calls["GetRole"] == 2  # the service role and the admin role, once each
+    assert recorder.calls["PutBucketPolicy"] == 1

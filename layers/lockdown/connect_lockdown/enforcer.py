@@ -124,7 +124,9 @@ class Enforcer:
         self.function_arn: str | None = None
         # Warm invocations reuse these to find a compliant bucket with one read; never to decide a write.
         self._inventory_cache: tuple[float, Inventory] | None = None
-        self._principal_ids: dict[str, tuple[float, str]] = {}
+        # arn -> (when read, unique id, the bucket decision that read it from IAM)
+        self._principal_ids: dict[str, tuple[float, str, int]] = {}
+        self._decision = 0
 
     # --- entry points -------------------------------------------------------------------------------
 
@@ -318,6 +320,8 @@ class Enforcer:
         inventory and freshly resolved IDs, never from a cache.
         """
         instance_ids = [i.id for i in instances]
+        # IDs read from IAM during this decision count as fresh for it: each role is read at most once.
+        self._decision += 1
         try:
             identity = self.identity()
             current_text = self.gateway.get_bucket_policy(bucket, identity.account)
@@ -453,12 +457,13 @@ class Enforcer:
 
     def _resolve(self, principal: Principal, identity: CallerIdentity, *, fresh: bool) -> str:
         """The principal's unique ID from IAM (or the cache, when not fresh); RefusedError when unresolvable."""
-        if not fresh:
-            cached = self._principal_ids.get(principal.arn)
-            if cached is not None and self._clock() - cached[0] < self.cache_ttl:
-                return cached[1]
+        cached = self._principal_ids.get(principal.arn)
+        if cached is not None:
+            read_at, unique_id, decision = cached
+            if decision == self._decision or (not fresh and self._clock() - read_at < self.cache_ttl):
+                return unique_id
         unique_id = self._resolve_in_iam(principal, identity)
-        self._principal_ids[principal.arn] = (self._clock(), unique_id)
+        self._principal_ids[principal.arn] = (self._clock(), unique_id, self._decision)
         return unique_id
 
     def _resolve_in_iam(self, principal: Principal, identity: CallerIdentity) -> str:

@@ -40,7 +40,8 @@ def _record(report: RunReport) -> None:
 @metrics.log_metrics(raise_on_empty_metrics=False)
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     event_id = event.get("id") if isinstance(event, dict) else None
-    logger.set_correlation_id(event_id if isinstance(event_id, str) else None)
+    # The id is untrusted and repeated in every log line: keep it to an id's length.
+    logger.set_correlation_id(event_id[:128] if isinstance(event_id, str) else None)
     if context is not None:
         logger.append_keys(function_request_id=getattr(context, "aws_request_id", None))
         ENFORCER.function_arn = getattr(context, "invoked_function_arn", None) or ENFORCER.function_arn

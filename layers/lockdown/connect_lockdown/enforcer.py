@@ -324,20 +324,14 @@ class Enforcer:
         self._decision += 1
         try:
             identity = self.identity()
-            current_text = self.gateway.get_bucket_policy(bucket, identity.account)
         except RetryableAwsError:
             raise
         except AwsCallError as error:
             return BucketResult(bucket, "failed", instance_ids, _failure_reason(bucket, error))
-        try:
-            current = policies.parse_policy(current_text)
-        except policies.PolicyError as error:
-            return BucketResult(
-                bucket,
-                "refused",
-                instance_ids,
-                f"{error}; fix or delete the policy of {bucket} by hand, the enforcer will not overwrite it",
-            )
+        read = self._read_policy(bucket, identity, instance_ids)
+        if isinstance(read, BucketResult):
+            return read
+        current = read
 
         if current is not None and self._matches_cached_expectation(bucket, instances, identity, current):
             return BucketResult(bucket, "compliant", instance_ids, f"{bucket} carries the expected lockdown", current)
@@ -357,6 +351,12 @@ class Enforcer:
         except AwsCallError as error:
             return BucketResult(bucket, "failed", instance_ids, _failure_reason(bucket, error), current)
         statement = policies.lockdown_statement(bucket, identity.partition, patterns)
+        # The inventory and IAM reads took time: merge with the policy as it is now, so that a write made
+        # meanwhile keeps its statements. S3 has no conditional PutBucketPolicy; this is the shortest window.
+        read = self._read_policy(bucket, identity, instance_ids)
+        if isinstance(read, BucketResult):
+            return read
+        current = read
         expected = policies.merge(current, statement, self.settings.merge_mode)
 
         if current is not None and policies.equivalent(current, expected):
@@ -402,6 +402,26 @@ class Enforcer:
         return BucketResult(
             bucket, "remediated", instance_ids, f"{drift}; the expected lockdown policy was written", current, expected
         )
+
+    def _read_policy(
+        self, bucket: str, identity: CallerIdentity, instance_ids: list[str]
+    ) -> dict[str, Any] | BucketResult | None:
+        """The bucket's policy, fresh from S3 (None: no policy), or the result that ends the decision."""
+        try:
+            text = self.gateway.get_bucket_policy(bucket, identity.account)
+        except RetryableAwsError:
+            raise
+        except AwsCallError as error:
+            return BucketResult(bucket, "failed", instance_ids, _failure_reason(bucket, error))
+        try:
+            return policies.parse_policy(text)
+        except policies.PolicyError as error:
+            return BucketResult(
+                bucket,
+                "refused",
+                instance_ids,
+                f"{error}; fix or delete the policy of {bucket} by hand, the enforcer will not overwrite it",
+            )
 
     def _matches_cached_expectation(
         self, bucket: str, instances: list[ConnectInstance], identity: CallerIdentity, current: dict[str, Any]

@@ -13,9 +13,7 @@ from collections.abc import Iterator
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from connect_lockdown import policy as policies
 from connect_lockdown.enforcer import RetryLater
@@ -29,12 +27,6 @@ BUCKET = "amazon-connect-25fd0a3be3ef"
 CONTEXT = SimpleNamespace(aws_request_id="req-faults")
 ARN = f"arn:aws:s3:::{BUCKET}"
 PUBLIC = {"Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"{ARN}/*"}
-
-
-@pytest.fixture
-def world() -> Iterator[World]:
-    with mock_aws():
-        yield World(boto3.session.Session()).setup()
 
 
 @pytest.fixture(autouse=True)

@@ -27,9 +27,7 @@ from collections.abc import Callable, Iterator
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from connect_lockdown import policy as policies
 from connect_lockdown.aws import AwsGateway
@@ -67,12 +65,6 @@ CONTEXT = SimpleNamespace(
 # A sanity ceiling only: the figures in docs/reliability.md are the measurement.
 CEILING_SECONDS = 1.0
 SEED = int(os.environ.get("RELIABILITY_SEED") or random.SystemRandom().randrange(2**32))
-
-
-@pytest.fixture
-def world() -> Iterator[World]:
-    with mock_aws():
-        yield World(boto3.session.Session()).setup()
 
 
 @pytest.fixture(autouse=True)

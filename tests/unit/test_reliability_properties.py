@@ -12,15 +12,11 @@ import json
 import random
 import string
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
-import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from moto import mock_aws
 
 from connect_lockdown import policy as policies
 from connect_lockdown.aws import AwsGateway
@@ -409,12 +405,6 @@ def _assert_the_lock_holds(policy: dict[str, Any], allowed: dict[str, str], part
 
 
 # --- reconciling, on moto -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def world() -> Iterator[World]:
-    with mock_aws():
-        yield World(boto3.session.Session()).setup()
 
 
 def test_reconciling_twice_on_moto_writes_at_most_once(world: World) -> None:

@@ -11,13 +11,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from connect_lockdown.aws import AwsGateway
 from connect_lockdown.config import Settings
-from connect_lockdown.enforcer import Enforcer, RetryLater, RunReport
+from connect_lockdown.log import SERVICE
+from connect_lockdown.outcomes import RetryLater, RunReport
+from connect_lockdown.reconcile import Enforcer
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "connect-lockdown"))
-metrics = Metrics(
-    namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "ConnectBucketLockdown"),
-    service=os.environ.get("POWERTOOLS_SERVICE_NAME", "connect-lockdown"),
-)
+# The library's loggers are children of this one: they share its service name, correlation id and format.
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "ConnectBucketLockdown"), service=SERVICE)
 
 # Validated once per execution environment: a bad variable stops the function at start-up, naming it.
 SETTINGS = Settings.from_env(os.environ)
@@ -29,11 +29,13 @@ def _record(report: RunReport) -> None:
         metrics.add_metric(name="orphaned_bucket", unit=MetricUnit.Count, value=len(report.orphaned_buckets))
     if report.ignored is not None:
         metrics.add_metric(name="ignored", unit=MetricUnit.Count, value=1)
+    if report.index_degraded is not None:
+        metrics.add_metric(name="index_degraded", unit=MetricUnit.Count, value=1)
     for result in report.results:
-        metrics.add_metric(name=result.outcome, unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=str(result.outcome), unit=MetricUnit.Count, value=1)
         logger.info(
-            f"{result.outcome}: {result.bucket or '-'}: {result.reason}",
-            extra={"bucket": result.bucket, "outcome": result.outcome, "instances": result.instances},
+            result.reason,
+            extra={"bucket": result.bucket, "outcome": str(result.outcome), "instances": result.instance_ids},
         )
 
 
@@ -45,6 +47,8 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     if context is not None:
         logger.append_keys(function_request_id=getattr(context, "aws_request_id", None))
         ENFORCER.function_arn = getattr(context, "invoked_function_arn", None) or ENFORCER.function_arn
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        ENFORCER.time_left = (lambda: remaining() / 1000) if callable(remaining) else None
     started = time.monotonic()
     try:
         report = ENFORCER.handle_event(event)
@@ -53,11 +57,11 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         _record(error.report)
         metrics.add_metric(name="retryable_error", unit=MetricUnit.Count, value=len(error.report.retryable_errors))
         logger.error(str(error))
-        logger.info(f"summary: {error.report.summary(time.monotonic() - started)}")
+        logger.info("summary", extra={"summary": error.report.summary(time.monotonic() - started)})
         raise
     if report.ignored is not None:
-        logger.info(f"ignored: {report.ignored}")
+        logger.info("ignored", extra={"reason": report.ignored})
     _record(report)
     if report.ignored is None:
-        logger.info(f"summary: {report.summary(time.monotonic() - started)}")
+        logger.info("summary", extra={"summary": report.summary(time.monotonic() - started)})
     return report.to_dict()

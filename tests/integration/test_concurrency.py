@@ -28,7 +28,8 @@ import pytest
 from connect_lockdown import policy as policies
 from connect_lockdown.aws import AwsGateway
 from connect_lockdown.config import Settings
-from connect_lockdown.enforcer import BucketResult, Enforcer
+from connect_lockdown.outcomes import BucketResult
+from connect_lockdown.reconcile import Enforcer
 from tests.support import policy_strategies as ps
 from tests.support.events import load_event
 from tests.support.faults import Faults
@@ -186,7 +187,7 @@ def test_twenty_reconciles_against_an_adversary_end_compliant(world: World, roun
     after = world.policy(BUCKET)
     assert lock_holds(after, allowed)
     assert policies.foreign_statements(after) == policies.foreign_statements(last)
-    outcomes = Counter(r.outcome for r in results)
+    outcomes = Counter(str(r.outcome) for r in results)
     figure(
         "concurrency",
         seed=SEED + round_,

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from connect_lockdown import policy as policies
-from connect_lockdown.enforcer import RetryLater
+from connect_lockdown.outcomes import RetryLater
 from tests.support.events import load_event
 from tests.support.faults import Throttling
 from tests.support.handler import load_app

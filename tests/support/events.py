@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from connect_lockdown.events import BucketChanged, Cause, Ignored, InstanceChanged, Sweep
+
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 # The placeholders every fixture uses; tests substitute their own bucket and instance.
 FIXTURE_BUCKET = "amazon-connect-25fd0a3be3ef"
@@ -24,3 +26,18 @@ def load_event(name: str, *, bucket: str | None = None, instance_id: str | None 
 
 def fixture_names() -> list[str]:
     return sorted(p.stem for p in EVENTS_DIR.glob("*.json"))
+
+
+def scope_of(cause: Cause) -> tuple[str, ...] | None:
+    """Where a classified event says to look: ("bucket", name), ("instance", id), ("all",), or None if ignored."""
+    if isinstance(cause, BucketChanged):
+        return ("bucket", cause.bucket)
+    if isinstance(cause, InstanceChanged):
+        return ("instance", cause.instance_id)
+    if isinstance(cause, Sweep):
+        return ("all",)
+    return None
+
+
+def ignored_reason(cause: Cause) -> str | None:
+    return cause.reason if isinstance(cause, Ignored) else None

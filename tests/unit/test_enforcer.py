@@ -11,7 +11,9 @@ import pytest
 from connect_lockdown import policy as policies
 from connect_lockdown.aws import AwsGateway
 from connect_lockdown.config import Settings
-from connect_lockdown.enforcer import Enforcer, RetryLater
+from connect_lockdown.inventory import NON_S3_RESOURCE_TYPES, s3_capable_types
+from connect_lockdown.outcomes import RetryLater
+from connect_lockdown.reconcile import Enforcer
 from tests.support import connect_storage
 from tests.support.calls import CallRecorder
 from tests.support.events import load_event
@@ -74,7 +76,7 @@ def test_unlocked_bucket_is_locked_and_the_lock_admits_exactly_the_allowed(world
     # Then the expected lockdown is written
     [result] = report.results
     assert result.outcome == "remediated"
-    assert result.instances == [instance.id]
+    assert result.instance_ids == [instance.id]
     assert result.previous_policy is None
     written = world.policy(BUCKET)
     assert written == result.applied_policy
@@ -273,7 +275,7 @@ def test_shared_bucket_admits_every_instance_and_legacy_custom_roles(world: Worl
     [result] = enforcer_for(world).handle_event(put_event()).results
 
     assert result.outcome == "remediated"
-    assert sorted(result.instances) == sorted([modern.id, legacy.id])
+    assert sorted(result.instance_ids) == sorted([modern.id, legacy.id])
     allowed = statement_of(world.policy(BUCKET))["Condition"]["StringNotLike"]["aws:userId"]
     assert f"{modern.role_id}:*" in allowed
     assert f"{legacy.role_id}:*" in allowed
@@ -293,7 +295,8 @@ def test_extra_user_principal_is_admitted_by_its_bare_id(world: World) -> None:
     assert not is_denied(written, request)
 
 
-def test_every_storage_resource_type_of_the_service_model_is_read(world: World) -> None:
+def test_every_s3_capable_storage_resource_type_of_the_service_model_is_read(world: World) -> None:
+    # Given an instance whose only S3 storage is screen recordings
     world.create_bucket(BUCKET)
     instance = world.create_instance("screens", BUCKET, resource_types=("SCREEN_RECORDINGS",))
     recorder = CallRecorder()
@@ -301,11 +304,21 @@ def test_every_storage_resource_type_of_the_service_model_is_read(world: World) 
     model_types = enforcer.gateway.storage_resource_types()
     assert len(model_types) >= 10
 
+    # When its bucket's policy changes
     [result] = enforcer.handle_event(put_event()).results
 
+    # Then every type of the model is read except those Connect documents as Kinesis-only
     assert result.outcome == "remediated"
-    assert result.instances == [instance.id]
-    assert recorder.calls["ListInstanceStorageConfigs"] == len(model_types)
+    assert result.instance_ids == [instance.id]
+    assert recorder.calls["ListInstanceStorageConfigs"] == len(set(model_types) - NON_S3_RESOURCE_TYPES)
+    assert "SCREEN_RECORDINGS" not in NON_S3_RESOURCE_TYPES and "EMAIL_MESSAGES" not in NON_S3_RESOURCE_TYPES
+
+
+def test_a_resource_type_newer_than_the_documented_list_is_still_read() -> None:
+    assert s3_capable_types(["CALL_RECORDINGS", "MEDIA_STREAMS", "SOME_FUTURE_TYPE"]) == [
+        "CALL_RECORDINGS",
+        "SOME_FUTURE_TYPE",
+    ]
 
 
 def test_non_s3_storage_is_not_a_bucket(world: World) -> None:
@@ -329,7 +342,7 @@ def test_many_instances_are_paged(world: World) -> None:
     world.create_bucket(BUCKET)
     instances = [world.create_instance(f"cc-{n}", BUCKET if n == 11 else None) for n in range(12)]
     [result] = enforcer_for(world).handle_event(put_event()).results
-    assert result.instances == [instances[11].id]
+    assert result.instance_ids == [instances[11].id]
 
 
 # --- refusals -------------------------------------------------------------------------------------
@@ -472,7 +485,7 @@ def test_redacted_create_instance_reconciles_every_instance(world: World) -> Non
 
     report = enforcer_for(world).handle_event(load_event("connect-CreateInstance-redacted"))
 
-    assert {(r.bucket, r.outcome, tuple(r.instances)) for r in report.results} == {
+    assert {(r.bucket, r.outcome, tuple(r.instance_ids)) for r in report.results} == {
         (BUCKET, "remediated", (a.id,)),
         ("second-bucket", "remediated", (b.id,)),
         (None, "pending", (c.id,)),
@@ -632,7 +645,7 @@ def test_drift_on_a_warm_cache_is_decided_from_a_fresh_inventory(world: World) -
 
     # Then the write used a fresh inventory: both instances' roles are admitted
     assert result.outcome == "remediated"
-    assert sorted(result.instances) == sorted([first.id, second.id])
+    assert sorted(result.instance_ids) == sorted([first.id, second.id])
     allowed = statement_of(world.policy(BUCKET))["Condition"]["StringNotLike"]["aws:userId"]
     assert f"{second.role_id}:*" in allowed
     assert recorder.calls["ListInstances"] == 1
@@ -707,20 +720,28 @@ def test_publish_failure_after_a_write_keeps_the_write_and_raises_and_the_retry_
     assert recorder.calls["PutBucketPolicy"] == 1
 
 
-def test_inventory_access_denied_fails_the_bucket_or_ignores_a_bucketless_event(world: World) -> None:
+def test_inventory_access_denied_fails_the_bucket_and_a_bucketless_event_alike(world: World) -> None:
+    # Given an enforcer whose role cannot list Connect instances (an SCP, a permissions boundary)
     world.create_bucket(BUCKET)
     world.create_instance("contact-centre", BUCKET)
     recorder = CallRecorder()
     recorder.failures["ListInstances"] = "AccessDeniedException"
     enforcer = enforcer_for(world, recorder)
 
+    # When a bucket event and a sweep arrive
     [failed] = enforcer.handle_event(put_event()).results
     sweep = enforcer.handle_event(load_event("scheduled-event"))
 
+    # Then both are failed results, published: enforcement never stops in silence
     assert failed.outcome == "failed" and failed.bucket == BUCKET
     assert "ListInstances" in failed.reason
-    assert sweep.results == [] and "Connect permissions" in sweep.ignored
-    assert [a["body"]["result"]["bucket"] for a in world.alerts()] == [BUCKET]
+    [sweep_failure] = sweep.results
+    assert sweep.ignored is None
+    assert sweep_failure.outcome == "failed" and sweep_failure.bucket is None
+    assert sweep_failure.error_code == "AccessDeniedException" and "permissions" in sweep_failure.reason
+    alerts = world.alerts()
+    assert [a["body"]["result"]["bucket"] for a in alerts] == [BUCKET, None]
+    assert [a["body"]["result"]["outcome"] for a in alerts] == ["failed", "failed"]
 
 
 def test_a_cold_remediation_reads_each_role_once(world: World) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from connect_lockdown import policy as policies
-from connect_lockdown.enforcer import RetryLater
+from connect_lockdown.outcomes import RetryLater
 from tests.support.events import load_event
 from tests.support.faults import Faults
 from tests.support.handler import load_app
@@ -207,7 +207,9 @@ def _padding_statement(sid: str, text: str) -> dict[str, Any]:
 def _sized(world: World, instance: Instance, target: int, filler: str) -> dict[str, Any]:
     """A policy of someone's statements that, merged with the lock, is exactly `target` bytes."""
     patterns = {ACCOUNT, f"{world.enforcer_role_id}:*", f"{instance.role_id}:*"}
-    lock = policies.lockdown_statement(BUCKET, "aws", patterns)
+    lock = policies.lockdown_statement(
+        BUCKET, "aws", patterns, enforcer_arn=world.enforcer_role_arn, exempt_aws_services=True
+    )
     current: dict[str, Any] = {"Version": "2012-10-17", "Statement": [_padding_statement("Padding", "")]}
     base = policies.policy_size(policies.merge(current, lock, "preserve"))
     unit = len(filler.encode("utf-8"))

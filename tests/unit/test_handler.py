@@ -59,7 +59,7 @@ def test_remediation_returns_the_document_logs_and_counts(
     output = capsys.readouterr().out
     assert emf_metrics(output) == ["remediated"]
     logs = [json.loads(line) for line in output.splitlines() if line.startswith("{") and '"level"' in line]
-    assert any(log["correlation_id"] == event["id"] and "remediated" in log["message"] for log in logs)
+    assert any(log["correlation_id"] == event["id"] and log.get("outcome") == "remediated" for log in logs)
 
 
 @pytest.mark.parametrize("event", [None, [], "text", 42, {"detail-type": 3}, [{"id": "x"}], {"id": ["x"]}])

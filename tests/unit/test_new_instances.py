@@ -12,9 +12,9 @@ from moto import mock_aws
 
 from connect_lockdown.aws import AwsGateway
 from connect_lockdown.config import Settings
-from connect_lockdown.enforcer import Enforcer
-from connect_lockdown.events import MAX_RECHECK_ATTEMPTS, Scope, classify, recheck_event
-from tests.support.events import load_event
+from connect_lockdown.events import MAX_RECHECK_ATTEMPTS, classify, recheck_event
+from connect_lockdown.reconcile import Enforcer
+from tests.support.events import ignored_reason, load_event, scope_of
 from tests.support.world import ACCOUNT, World
 
 BUCKET = "amazon-connect-7a1b2c3d4e5f"
@@ -61,7 +61,7 @@ def test_pending_instance_schedules_a_one_time_recheck(world: World) -> None:
     assert schedule["Target"]["Arn"] == FUNCTION_ARN
     payload = json.loads(schedule["Target"]["Input"])
     assert payload["detail"] == {"instanceId": instance.id, "attempt": 1}
-    assert classify(payload).scope == Scope("instance", instance_id=instance.id)
+    assert scope_of(classify(payload)) == ("instance", instance.id)
 
 
 def test_pending_then_associated_locks_the_bucket_at_once(world: World) -> None:
@@ -161,7 +161,7 @@ def test_a_deleted_instance_is_not_an_error_and_its_bucket_keeps_its_lock(world:
 
     assert sweep.results == []
     assert sweep.orphaned_buckets == [BUCKET]
-    assert "1 locked buckets without instances" in sweep.summary(1)
+    assert "1 locked bucket without instances" in sweep.summary(1)
     assert "does not exist" in stale.ignored
     assert world.policy(BUCKET) == locked
 
@@ -209,5 +209,5 @@ def test_malformed_recheck_events_are_ignored(detail: Any) -> None:
     event = recheck_event("aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee", 1, "e", "t")
     event["detail"] = detail
     hint = classify(event)
-    assert hint.scope is None
-    assert hint.ignored
+    assert ignored_reason(hint) is not None
+    assert ignored_reason(hint)

@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from connect_lockdown import policy as policies
 from connect_lockdown.aws import AwsGateway
 from connect_lockdown.config import Settings
-from connect_lockdown.enforcer import Enforcer, RunReport
+from connect_lockdown.outcomes import RunReport
+from connect_lockdown.reconcile import Enforcer
 from tests.support import policy_strategies as ps
 from tests.support.events import load_event
 from tests.support.fake_aws import ACCOUNT, ENFORCER_ROLE, OTHER_ACCOUNT, FakeAws

@@ -6,7 +6,7 @@ import pytest
 
 from connect_lockdown.aws import AwsGateway
 from connect_lockdown.config import Settings
-from connect_lockdown.enforcer import Enforcer
+from connect_lockdown.reconcile import Enforcer
 from tests.support.events import load_event
 from tests.support.throttling import Throttle, VirtualTime
 from tests.support.world import World

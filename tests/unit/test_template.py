@@ -824,12 +824,12 @@ def test_hook_invokes_the_enforcer_asynchronously_with_a_sweep(
 
 
 def test_the_enforcer_treats_the_hooks_payload_as_a_sweep(hook_code: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from connect_lockdown.events import Scope, classify
+    from connect_lockdown.events import Sweep, classify
 
     client = _FakeLambda()
     _run_hook(hook_code, monkeypatch, "Create", client)
-    hint = classify(json.loads(client.calls[0]["Payload"]))
-    assert hint.ignored is None and hint.scope == Scope("all"), hint
+    cause = classify(json.loads(client.calls[0]["Payload"]))
+    assert isinstance(cause, Sweep) and cause.scheduled, cause
 
 
 def test_hook_answers_delete_without_invoking(hook_code: str, monkeypatch: pytest.MonkeyPatch) -> None:

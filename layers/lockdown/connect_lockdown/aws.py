@@ -1,7 +1,8 @@
-"""The one module that talks to AWS: S3, Connect, IAM, STS and SNS.
+"""The one module that talks to AWS: S3, Connect, IAM, STS, SNS, DynamoDB, Security Hub, Lambda, Scheduler.
 
-Every call goes through `_call`, which turns botocore errors into two kinds: `RetryableAwsError` (throttling,
-5xx, network: Lambda's retry can fix it) and `AwsCallError` (access denied, missing resources: it cannot).
+Every call goes through `_call`, which turns botocore errors into two sibling kinds of `AwsError`:
+`RetryableAwsError` (throttling, 5xx, network: Lambda's retry can fix it) and `AwsCallError` (access denied,
+missing resources: it cannot). Being siblings, catching one never catches the other.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -38,13 +39,15 @@ RETRYABLE_CODES = frozenset(
     }
 )
 
+ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
+
 # Connect's control plane has low rate limits: adaptive mode also slows the client down when throttled.
 CONNECT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=5, read_timeout=20)
 DEFAULT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
 
 
-class AwsCallError(Exception):
-    """AWS rejected a call for a reason a retry will not fix."""
+class AwsError(Exception):
+    """A failed AWS call: which operation, AWS's error code and its message."""
 
     def __init__(self, operation: str, code: str, message: str) -> None:
         super().__init__(f"{operation} failed: {code}: {message}")
@@ -52,8 +55,16 @@ class AwsCallError(Exception):
         self.code = code
         self.message = message
 
+    @property
+    def access_denied(self) -> bool:
+        return self.code in ACCESS_DENIED_CODES
 
-class RetryableAwsError(AwsCallError):
+
+class AwsCallError(AwsError):
+    """AWS rejected a call for a reason a retry will not fix."""
+
+
+class RetryableAwsError(AwsError):
     """A failure a retry can fix: throttling, a 5xx, the network."""
 
 
@@ -66,6 +77,32 @@ class CallerIdentity:
     @property
     def partition(self) -> str:
         return self.arn.split(":")[1]
+
+
+class Gateway(Protocol):
+    """What the enforcer needs from AWS. `AwsGateway` implements it with boto3; tests' `FakeAws` with dicts."""
+
+    region: str
+
+    def caller_identity(self) -> CallerIdentity: ...
+    def role_id(self, role_name: str) -> str: ...
+    def user_id(self, user_name: str) -> str: ...
+    def storage_resource_types(self) -> list[str]: ...
+    def list_instances(self) -> Iterator[dict[str, Any]]: ...
+    def describe_instance(self, instance_id: str) -> dict[str, Any] | None: ...
+    def s3_storage_buckets(self, instance_id: str, resource_type: str) -> set[str]: ...
+    def get_bucket_policy(self, bucket: str, account: str) -> str | None: ...
+    def list_bucket_names(self) -> list[str]: ...
+    def put_bucket_policy(self, bucket: str, account: str, policy_text: str) -> None: ...
+    def create_one_time_schedule(
+        self, name: str, group: str, at: str, target_arn: str, role_arn: str, payload: Mapping[str, Any]
+    ) -> None: ...
+    def publish(self, topic_arn: str, notification: Notification) -> str: ...
+    def table_query(self, table: str, pk: str) -> list[dict[str, Any]]: ...
+    def table_put(self, table: str, items: list[dict[str, Any]]) -> None: ...
+    def table_delete(self, table: str, keys: list[tuple[str, str]]) -> None: ...
+    def invoke_async(self, function_arn: str, payload: Mapping[str, Any]) -> None: ...
+    def import_findings(self, findings: list[dict[str, Any]]) -> int: ...
 
 
 def _call(operation: str, function: Callable[..., T], **kwargs: Any) -> T:
@@ -107,7 +144,9 @@ class AwsGateway:
         self.sns = client("sns")
         self.region: str = self.connect.meta.region_name
         self._session = session
+        self._clients = clients
         self._scheduler = clients.get("scheduler")
+        self._tables: _Tables | None = None
 
     # --- identity ---------------------------------------------------------------------------------
 
@@ -138,7 +177,7 @@ class AwsGateway:
         try:
             response = _call("DescribeInstance", self.connect.describe_instance, InstanceId=instance_id)
         except AwsCallError as error:
-            if error.code == "ResourceNotFoundException" and not isinstance(error, RetryableAwsError):
+            if error.code == "ResourceNotFoundException":
                 return None
             raise
         return dict(response.get("Instance") or {})
@@ -211,6 +250,51 @@ class AwsGateway:
             Target={"Arn": target_arn, "RoleArn": role_arn, "Input": json.dumps(payload)},
         )
 
+    # --- DynamoDB, Lambda, Security Hub: created on first use, off the cold-start path ------------------
+
+    def _lazy(self, name: str) -> Any:
+        if name not in self._clients:
+            self._clients[name] = self._session.client(name, region_name=self.region, config=DEFAULT_CONFIG)
+        return self._clients[name]
+
+    @property
+    def tables(self) -> _Tables:
+        if self._tables is None:
+            self._tables = _Tables(self._lazy("dynamodb"))
+        return self._tables
+
+    def table_query(self, table: str, pk: str) -> list[dict[str, Any]]:
+        return self.tables.query(table, pk)
+
+    def table_put(self, table: str, items: list[dict[str, Any]]) -> None:
+        if items:
+            self.tables.put(table, items)
+
+    def table_delete(self, table: str, keys: list[tuple[str, str]]) -> None:
+        if keys:
+            self.tables.delete(table, keys)
+
+    def invoke_async(self, function_arn: str, payload: Mapping[str, Any]) -> None:
+        _call(
+            "Invoke",
+            self._lazy("lambda").invoke,
+            FunctionName=function_arn,
+            InvocationType="Event",
+            Payload=json.dumps(payload).encode(),
+        )
+
+    def import_findings(self, findings: list[dict[str, Any]]) -> int:
+        """BatchImportFindings (at most 100 a call); returns how many Security Hub rejected."""
+        failed = 0
+        for offset in range(0, len(findings), 100):
+            response = _call(
+                "BatchImportFindings",
+                self._lazy("securityhub").batch_import_findings,
+                Findings=findings[offset : offset + 100],
+            )
+            failed += int(response.get("FailedCount") or 0)
+        return failed
+
     # --- SNS --------------------------------------------------------------------------------------
 
     def publish(self, topic_arn: str, notification: Notification) -> str:
@@ -227,6 +311,68 @@ class AwsGateway:
             },
         )
         return str(response.get("MessageId", ""))
+
+
+class _Tables:
+    """DynamoDB items as plain dicts (strings, numbers as int, lists of strings), through the low-level client."""
+
+    def __init__(self, client: Any) -> None:
+        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+        self.client = client
+        self._to = TypeSerializer()
+        self._from = TypeDeserializer()
+
+    def query(self, table: str, pk: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        start: dict[str, Any] | None = None
+        while True:
+            kwargs: dict[str, Any] = {
+                "TableName": table,
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": pk}},
+                "ConsistentRead": True,
+            }
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            page = _call("Query", self.client.query, **kwargs)
+            items += [{k: _plain(self._from.deserialize(v)) for k, v in item.items()} for item in page.get("Items", [])]
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return items
+
+    def write(self, table: str, requests: list[dict[str, Any]]) -> None:
+        # BatchWriteItem takes 25 requests; what DynamoDB leaves unprocessed is sent again, then it is an error.
+        for offset in range(0, len(requests), 25):
+            pending = {table: requests[offset : offset + 25]}
+            for _ in range(5):
+                response = _call("BatchWriteItem", self.client.batch_write_item, RequestItems=pending)
+                pending = response.get("UnprocessedItems") or {}
+                if not pending:
+                    break
+            else:
+                raise RetryableAwsError("BatchWriteItem", "UnprocessedItems", "DynamoDB left items unprocessed")
+
+    def put(self, table: str, items: list[dict[str, Any]]) -> None:
+        self.write(table, [{"PutRequest": {"Item": {k: self._to.serialize(v) for k, v in i.items()}}} for i in items])
+
+    def delete(self, table: str, keys: list[tuple[str, str]]) -> None:
+        self.write(table, [{"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": sk}}}} for pk, sk in keys])
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal and sets as set: give the index ints and sorted lists."""
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, set):
+        return sorted(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 def _next_page(operation: str, pages: Iterator[dict[str, Any]]) -> dict[str, Any] | None:

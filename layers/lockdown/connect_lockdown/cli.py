@@ -23,8 +23,9 @@ from . import __version__
 from . import policy as policies
 from .aws import AwsCallError, AwsGateway, CallerIdentity
 from .config import ConfigError, Settings
-from .enforcer import BucketResult, Enforcer, RetryLater, RunReport
-from .events import EventHint, Scope, Trigger
+from .events import BucketChanged, Sweep, Trigger
+from .outcomes import BucketResult, Outcome, RetryLater, RunReport
+from .reconcile import Enforcer
 
 # Exit codes: distinct, so cron and CI can tell them apart.
 EXIT_OK = 0
@@ -218,8 +219,7 @@ def run_enforcer(
     identity = _preflight(gateway)
     if read_only:
         settings = dataclasses.replace(settings, dry_run=True)
-    enforcer = Enforcer(settings, gateway, notify=not read_only, progress=progress)
-    scope = Scope("bucket", bucket=args.bucket) if args.bucket else Scope("all")
+    enforcer = Enforcer(settings, gateway, notify=not read_only, progress=progress, caller_is_enforcer=False)
     trigger = Trigger(
         event_id=None,
         event_name=f"connect-lockdown {args.command}",
@@ -229,7 +229,8 @@ def run_enforcer(
     progress.show("reading the Connect inventory...")
     try:
         # The command line always starts cold: every read here is fresh.
-        report = enforcer.reconcile(EventHint(scope=scope, trigger=trigger, find_orphans=not args.bucket))
+        cause = BucketChanged(args.bucket, trigger) if args.bucket else Sweep(trigger, scheduled=True)
+        report = enforcer.reconcile(cause)
     except RetryLater as error:
         raise CliError(f"AWS throttled or was unavailable, try again: {error}", EXIT_AWS_UNAVAILABLE) from error
     finally:
@@ -237,13 +238,13 @@ def run_enforcer(
     if args.bucket and report.ignored:
         raise CliError(f"unknown bucket: {report.ignored}", EXIT_UNKNOWN_BUCKET)
     for result in report.results:
-        if result.outcome == "failed" and "AccessDenied" in result.reason and (args.bucket or result.bucket is None):
+        if result.outcome is Outcome.FAILED and result.access_denied and (args.bucket or result.bucket is None):
             raise CliError(f"access denied: {result.reason}", EXIT_ACCESS_DENIED)
     return report, enforcer, identity
 
 
-def _aliases(enforcer: Enforcer) -> dict[str, str | None]:
-    return {i.id: i.alias for i in enforcer.inventory(fresh=False).instances}
+def _aliases(report: RunReport) -> dict[str, str | None]:
+    return {i.id: i.alias for r in report.results for i in r.instances}
 
 
 def _instances_text(ids: list[str], aliases: dict[str, str | None]) -> str:
@@ -251,7 +252,7 @@ def _instances_text(ids: list[str], aliases: dict[str, str | None]) -> str:
 
 
 def exit_code_for(report: RunReport) -> int:
-    if any(r.outcome == "failed" and "AccessDenied" in r.reason for r in report.results):
+    if any(r.outcome is Outcome.FAILED and r.access_denied for r in report.results):
         return EXIT_ACCESS_DENIED
     if any(r.outcome not in ("compliant", "pending", "remediated") for r in report.results):
         return EXIT_NOT_COMPLIANT
@@ -259,7 +260,6 @@ def exit_code_for(report: RunReport) -> int:
 
 
 def audit_document(report: RunReport, enforcer: Enforcer, identity: CallerIdentity) -> dict[str, Any]:
-    aliases = _aliases(enforcer)
     buckets = [r for r in report.results if r.bucket is not None]
     return {
         "account": identity.account,
@@ -269,14 +269,16 @@ def audit_document(report: RunReport, enforcer: Enforcer, identity: CallerIdenti
                 "bucket": r.bucket,
                 "state": state_of(r),
                 "outcome": r.outcome,
-                "instances": [{"id": i, "alias": aliases.get(i)} for i in r.instances],
+                "instances": [{"id": i.id, "alias": i.alias} for i in r.instances],
                 "differences": differences_of(r),
                 "reason": r.reason,
             }
             for r in buckets
         ],
         "pending_instances": [
-            {"id": r.instances[0], "alias": aliases.get(r.instances[0])} for r in report.results if r.bucket is None
+            {"id": r.instances[0].id, "alias": r.instances[0].alias}
+            for r in report.results
+            if r.bucket is None and r.outcome is Outcome.PENDING
         ],
         "orphaned_buckets": report.orphaned_buckets,
         "compliant": exit_code_for(report) == EXIT_OK,
@@ -299,14 +301,14 @@ def command_audit(args: argparse.Namespace, out: TextIO) -> int:
         out.write(json.dumps(document, indent=2) + "\n")
         return exit_code_for(report)
     rows: list[list[str]] = [["BUCKET", "INSTANCES", "STATE", "WHAT DIFFERS"]]
-    aliases = _aliases(enforcer)
+    aliases = _aliases(report)
     for result in report.results:
         if result.bucket is None:
             continue
         rows.append(
             [
                 result.bucket,
-                _instances_text(result.instances, aliases),
+                _instances_text(result.instance_ids, aliases),
                 state_of(result),
                 "; ".join(differences_of(result)),
             ]
@@ -319,7 +321,7 @@ def command_audit(args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"pending: Connect instance {pending['alias'] or '?'} ({pending['id']}) has no S3 storage yet\n")
     for bucket in report.orphaned_buckets:
         out.write(f"no instance: {bucket} carries the lockdown, but no Connect instance uses it any more\n")
-    out.write(f"\n{report.summary(0).rsplit(';', 1)[0]}\n")
+    out.write(f"\n{report.counts().sentence()}\n")
     return exit_code_for(report)
 
 
@@ -331,12 +333,12 @@ def _diff(before: dict[str, Any] | None, after: dict[str, Any] | None, bucket: s
 
 def print_plan(report: RunReport, enforcer: Enforcer, out: TextIO) -> int:
     """Print the plan; return how many buckets would change."""
-    aliases = _aliases(enforcer)
+    aliases = _aliases(report)
     changes = 0
     for result in report.results:
         if result.bucket is None:
             continue
-        header = f"# {result.bucket} ({_instances_text(result.instances, aliases)}): {state_of(result)}"
+        header = f"# {result.bucket} ({_instances_text(result.instance_ids, aliases)}): {state_of(result)}"
         out.write(header + "\n")
         if result.outcome == "would_remediate":
             changes += 1

@@ -6,22 +6,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .arns import ROLE_ARN, TOPIC_ARN, USER_ARN
 from .policy import MergeMode
 
-PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
-_PARTITION = r"aws|aws-cn|aws-us-gov"
-# IAM names: letters, digits and +=,.@_- ; paths: / then segments of printable ASCII ending with /.
-_IAM_PATH = r"/(?:[\x21-\x7e]*/)?"
-_IAM_NAME = r"[\w+=,.@-]{1,128}"
-ROLE_ARN = re.compile(
-    rf"^arn:(?P<partition>{_PARTITION}):iam::(?P<account>\d{{12}}):role{_IAM_PATH}(?P<name>{_IAM_NAME})$"
-)
-USER_ARN = re.compile(
-    rf"^arn:(?P<partition>{_PARTITION}):iam::(?P<account>\d{{12}}):user{_IAM_PATH}(?P<name>{_IAM_NAME})$"
-)
-TOPIC_ARN = re.compile(rf"^arn:(?:{_PARTITION}):sns:[a-z0-9-]+:\d{{12}}:[A-Za-z0-9_-]{{1,256}}(?:\.fifo)?$")
-
 SCHEDULE_GROUP = re.compile(r"^[0-9a-zA-Z-_.]{1,64}$")
+# DynamoDB table names: 3-255 characters of letters, digits, underscore, hyphen and dot.
+TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 
 TRUE_VALUES = {"true": True, "false": False}
 MERGE_MODES: tuple[MergeMode, ...] = ("preserve", "replace")
@@ -42,10 +32,16 @@ class Settings:
     # EventBridge Scheduler group and the role it assumes to re-invoke the function while an instance is pending.
     recheck_schedule_group: str | None = None
     recheck_role_arn: str | None = None
+    # AWS services acting with their own service principal are not denied (docs/interface.md).
+    exempt_aws_services: bool = True
+    # The DynamoDB index of instances and buckets; None: every decision reads Connect.
+    inventory_table: str | None = None
+    # Report every bucket decision as a Security Hub finding.
+    security_hub: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], *, require_topic: bool = True) -> Settings:
-        """Validate the variables of CONTRACT.md; raise ConfigError naming the first bad one.
+        """Validate the variables of docs/interface.md; raise ConfigError naming the first bad one.
 
         Read-only uses (the command line's audit and plan) publish nothing and need no topic.
         """
@@ -58,9 +54,12 @@ class Settings:
         admin_role_arns = _arn_list(environ, "ADMIN_ROLE_ARNS", roles_only=True)
         extra_principal_arns = _arn_list(environ, "EXTRA_PRINCIPAL_ARNS", roles_only=False)
 
-        dry_run_text = environ.get("DRY_RUN", "false").strip().lower() or "false"
-        if dry_run_text not in TRUE_VALUES:
-            raise ConfigError(f"DRY_RUN must be 'true' or 'false', not {environ.get('DRY_RUN')!r}")
+        dry_run = _boolean(environ, "DRY_RUN", default=False)
+        exempt_aws_services = _boolean(environ, "EXEMPT_AWS_SERVICES", default=True)
+        security_hub = _boolean(environ, "SECURITY_HUB", default=False)
+        inventory_table = environ.get("INVENTORY_TABLE", "").strip() or None
+        if inventory_table is not None and not TABLE_NAME.match(inventory_table):
+            raise ConfigError(f"INVENTORY_TABLE is not a DynamoDB table name: {inventory_table!r}")
 
         merge_mode = environ.get("MERGE_MODE", "preserve").strip().lower() or "preserve"
         if merge_mode not in MERGE_MODES:
@@ -81,12 +80,24 @@ class Settings:
             topic_arn=topic_arn,
             admin_role_arns=admin_role_arns,
             extra_principal_arns=extra_principal_arns,
-            dry_run=TRUE_VALUES[dry_run_text],
+            dry_run=dry_run,
             merge_mode="replace" if merge_mode == "replace" else "preserve",
             enforcer_role_arn=enforcer_role_arn,
             recheck_schedule_group=recheck_schedule_group,
             recheck_role_arn=recheck_role_arn,
+            exempt_aws_services=exempt_aws_services,
+            inventory_table=inventory_table,
+            security_hub=security_hub,
         )
+
+
+def _boolean(environ: Mapping[str, str], name: str, *, default: bool) -> bool:
+    text = environ.get(name, "").strip().lower()
+    if not text:
+        return default
+    if text not in TRUE_VALUES:
+        raise ConfigError(f"{name} must be 'true' or 'false', not {environ.get(name)!r}")
+    return TRUE_VALUES[text]
 
 
 def _arn_list(environ: Mapping[str, str], name: str, *, roles_only: bool) -> tuple[str, ...]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, TypeGuard
 from urllib.parse import unquote
 
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
@@ -16,6 +16,8 @@ SCHEDULED_DETAIL_TYPE = "Scheduled Event"
 # The enforcer's own one-time re-check of a pending instance, sent by EventBridge Scheduler.
 RECHECK_DETAIL_TYPE = "Connect Lockdown Recheck"
 RECHECK_SOURCE = "connect-lockdown"
+# A sweep too large for one invocation hands the rest to the next one with this event.
+CONTINUATION_DETAIL_TYPE = "Connect Lockdown Sweep Continuation"
 MAX_RECHECK_ATTEMPTS = 20
 
 S3_EVENTS = frozenset({"PutBucketPolicy", "DeleteBucketPolicy"})
@@ -49,27 +51,56 @@ class Trigger:
         return {"event_id": self.event_id, "event_name": self.event_name, "actor": self.actor, "time": self.time}
 
 
-ScopeKind = Literal["bucket", "instance", "all"]
+@dataclass(frozen=True)
+class Ignored:
+    """Nothing to act on, and why."""
+
+    reason: str
+    trigger: Trigger | None = None
 
 
 @dataclass(frozen=True)
-class Scope:
-    """Where to look: one bucket, one instance's buckets, or every Connect bucket in the region."""
+class SweepCursor:
+    """Where a sweep that continues itself over several invocations stands."""
 
-    kind: ScopeKind
-    bucket: str | None = None
-    instance_id: str | None = None
+    sweep_id: str
+    started: str
+    # Instance ids already read, in ListInstances order: the continuation reads the ones after them.
+    done: int = 0
+    part: int = 1
 
 
 @dataclass(frozen=True)
-class EventHint:
-    scope: Scope | None
+class Sweep:
+    """Look at every Connect instance and bucket in the Region."""
+
     trigger: Trigger | None
-    ignored: str | None = None
+    # Only the scheduled sweep looks for locked buckets without instances (and may continue itself).
+    scheduled: bool = True
+    # CreateInstance whose id CloudTrail redacted: a pending instance then gets re-check n + 1.
+    recheck_attempt: int | None = None
+    cursor: SweepCursor | None = None
+
+
+@dataclass(frozen=True)
+class BucketChanged:
+    """A bucket's policy was put or deleted."""
+
+    bucket: str
+    trigger: Trigger | None
+
+
+@dataclass(frozen=True)
+class InstanceChanged:
+    """An instance was created, its storage changed, or its re-check came due."""
+
+    instance_id: str
+    trigger: Trigger | None
     # Set for CreateInstance (0) and re-checks (n): a pending instance then gets re-check n + 1.
     recheck_attempt: int | None = None
-    # Sweeps also look for locked buckets whose every Connect instance is gone.
-    find_orphans: bool = False
+
+
+Cause = Ignored | Sweep | BucketChanged | InstanceChanged
 
 
 def recheck_event(instance_id: str, attempt: int, event_id: str, time: str) -> dict[str, Any]:
@@ -118,8 +149,8 @@ def _describe(value: Any) -> str:
     return f"a JSON {'array' if isinstance(value, list) else 'object' if isinstance(value, dict) else 'value'}"
 
 
-def _ignore(reason: str, trigger: Trigger | None = None) -> EventHint:
-    return EventHint(scope=None, trigger=trigger, ignored=reason)
+def _ignore(reason: str, trigger: Trigger | None = None) -> Ignored:
+    return Ignored(reason, trigger)
 
 
 def instance_id_from(value: Any) -> str | None:
@@ -133,15 +164,17 @@ def instance_id_from(value: Any) -> str | None:
     return match.group("id") if match else None
 
 
-def classify(event: Any) -> EventHint:
+def classify(event: Any) -> Cause:
     """Decide what an incoming event asks the enforcer to look at."""
     if not isinstance(event, dict):
         return _ignore(f"the event is a JSON {type(event).__name__}, not an EventBridge event object")
     detail_type = event.get("detail-type")
     if detail_type == SCHEDULED_DETAIL_TYPE:
-        return EventHint(scope=Scope("all"), trigger=_trigger(event, None), find_orphans=True)
+        return Sweep(trigger=_trigger(event, None))
     if detail_type == RECHECK_DETAIL_TYPE and event.get("source") == RECHECK_SOURCE:
-        return _recheck_hint(event)
+        return _recheck_cause(event)
+    if detail_type == CONTINUATION_DETAIL_TYPE and event.get("source") == RECHECK_SOURCE:
+        return _continuation_cause(event)
     if not isinstance(detail_type, str):
         return _ignore("not an EventBridge event: 'detail-type' is missing or not a string")
     detail = event.get("detail")
@@ -171,7 +204,7 @@ def classify(event: Any) -> EventHint:
             return _ignore(f"the {event_name} record names no bucket", trigger)
         if not _BUCKET_NAME.match(bucket) or ".." in bucket:
             return _ignore(f"the {event_name} record names an invalid bucket: {bucket[:70]!r}", trigger)
-        return EventHint(scope=Scope("bucket", bucket=bucket), trigger=trigger)
+        return BucketChanged(bucket, trigger)
 
     if event_name == "CreateInstance":
         response = detail.get("responseElements")
@@ -180,19 +213,19 @@ def classify(event: Any) -> EventHint:
             instance_id = instance_id_from(response.get("Id")) or instance_id_from(response.get("Arn"))
         if instance_id is None:
             # CloudTrail may redact the new instance's id: look at every instance instead.
-            return EventHint(scope=Scope("all"), trigger=trigger, recheck_attempt=0)
-        return EventHint(scope=Scope("instance", instance_id=instance_id), trigger=trigger, recheck_attempt=0)
+            return Sweep(trigger=trigger, scheduled=False, recheck_attempt=0)
+        return InstanceChanged(instance_id, trigger, recheck_attempt=0)
 
     raw_id = parameters.get("InstanceId") if isinstance(parameters, dict) else None
     if isinstance(raw_id, str) and raw_id in _REDACTED:
-        return EventHint(scope=Scope("all"), trigger=trigger)
+        return Sweep(trigger=trigger, scheduled=False)
     instance_id = instance_id_from(raw_id)
     if instance_id is None:
         return _ignore(f"the {event_name} record has no valid InstanceId", trigger)
-    return EventHint(scope=Scope("instance", instance_id=instance_id), trigger=trigger)
+    return InstanceChanged(instance_id, trigger)
 
 
-def _recheck_hint(event: dict[str, Any]) -> EventHint:
+def _recheck_cause(event: dict[str, Any]) -> Cause:
     detail = event.get("detail")
     trigger = Trigger(
         event_id=_string(event.get("id")), event_name=RECHECK_DETAIL_TYPE, actor=None, time=_string(event.get("time"))
@@ -205,4 +238,55 @@ def _recheck_hint(event: dict[str, Any]) -> EventHint:
         return _ignore("the re-check event has no valid instanceId", trigger)
     if not isinstance(attempt, int) or isinstance(attempt, bool) or not 0 < attempt <= MAX_RECHECK_ATTEMPTS:
         return _ignore("the re-check event has no valid attempt number", trigger)
-    return EventHint(scope=Scope("instance", instance_id=instance_id), trigger=trigger, recheck_attempt=attempt)
+    return InstanceChanged(instance_id, trigger, recheck_attempt=attempt)
+
+
+def _continuation_cause(event: dict[str, Any]) -> Cause:
+    detail = event.get("detail")
+    trigger = Trigger(
+        event_id=_string(event.get("id")),
+        event_name=CONTINUATION_DETAIL_TYPE,
+        actor=None,
+        time=_string(event.get("time")),
+    )
+    if not isinstance(detail, dict):
+        return _ignore("the sweep continuation has no detail", trigger)
+    sweep_id, started = detail.get("sweepId"), detail.get("started")
+    if not (
+        isinstance(sweep_id, str) and 0 < len(sweep_id) <= 64 and isinstance(started, str) and 0 < len(started) <= 64
+    ):
+        return _ignore("the sweep continuation has no valid sweepId or start time", trigger)
+    done, part = detail.get("done"), detail.get("part")
+    if not (_count(done) and _count(part)):
+        return _ignore("the sweep continuation has no valid position", trigger)
+    return Sweep(trigger=trigger, cursor=SweepCursor(sweep_id, started, done, part))
+
+
+def _count(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 1_000_000
+
+
+def sweep_event(event_id: str, time: str) -> dict[str, Any]:
+    """A scheduled-sweep event, as EventBridge's schedule sends it: the deploy hook sends the same."""
+    return {
+        "version": "0",
+        "id": event_id,
+        "detail-type": SCHEDULED_DETAIL_TYPE,
+        "source": "aws.events",
+        "time": time,
+        "resources": [],
+        "detail": {},
+    }
+
+
+def continuation_event(cursor: SweepCursor, event_id: str, time: str) -> dict[str, Any]:
+    """The payload a sweep sends to its own function to go on where it stopped."""
+    return {
+        "version": "0",
+        "id": event_id,
+        "detail-type": CONTINUATION_DETAIL_TYPE,
+        "source": RECHECK_SOURCE,
+        "time": time,
+        "resources": [],
+        "detail": {"sweepId": cursor.sweep_id, "started": cursor.started, "done": cursor.done, "part": cursor.part},
+    }

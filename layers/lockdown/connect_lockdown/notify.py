@@ -124,6 +124,7 @@ def notification(
     result: dict[str, Any],
     *,
     instance_aliases: Mapping[str, str | None] | None = None,
+    principal_names: Mapping[str, str] | None = None,
 ) -> Notification:
     """The message for one result.
 

@@ -15,6 +15,10 @@ POLICY_VERSION = "2012-10-17"
 # S3 rejects bucket policies larger than 20 KB.
 MAX_POLICY_BYTES = 20 * 1024
 
+USER_ID_KEY = "aws:userId"
+PRINCIPAL_ARN_KEY = "aws:PrincipalArn"
+AWS_SERVICE_KEY = "aws:PrincipalIsAWSService"
+
 MergeMode = Literal["preserve", "replace"]
 Policy = dict[str, Any]
 Statement = dict[str, Any]
@@ -39,18 +43,40 @@ def bucket_arns(bucket: str, partition: str) -> list[str]:
     return [f"arn:{partition}:s3:::{bucket}", f"arn:{partition}:s3:::{bucket}/*"]
 
 
-def lockdown_statement(bucket: str, partition: str, allowed_patterns: Iterable[str]) -> Statement:
-    """The one Deny statement of AWS's guidance for the Amazon Connect bucket."""
+def lockdown_statement(
+    bucket: str,
+    partition: str,
+    allowed_patterns: Iterable[str],
+    *,
+    enforcer_arn: str | None = None,
+    exempt_aws_services: bool = False,
+) -> Statement:
+    """The one Deny statement of AWS's guidance for the Amazon Connect bucket, with two additions.
+
+    A Deny applies only when every condition block is true, so each block is one more way to be admitted:
+    - `StringNotLike aws:userId`: the guidance's allowlist of unique IDs;
+    - `ArnNotEquals aws:PrincipalArn`: the enforcer's role by ARN, so a stack deployed again (same role ARN,
+      new unique ID) keeps control of the buckets it locked;
+    - `BoolIfExists aws:PrincipalIsAWSService false`: AWS services acting with their own service principal
+      (Connect's recording ingestion) are not denied, as AWS's data-perimeter examples do.
+    Each operator is negated or `...IfExists`, so a key absent from the request (an anonymous request has no
+    aws:userId, aws:PrincipalArn or aws:PrincipalIsAWSService) makes its block true: anonymous stays denied.
+    """
     patterns = sorted(set(allowed_patterns))
     if not patterns:
         raise ValueError("a lockdown statement needs at least one allowed principal")
+    condition: dict[str, Any] = {"StringNotLike": {USER_ID_KEY: patterns}}
+    if enforcer_arn:
+        condition["ArnNotEquals"] = {PRINCIPAL_ARN_KEY: [enforcer_arn]}
+    if exempt_aws_services:
+        condition["BoolIfExists"] = {AWS_SERVICE_KEY: "false"}
     return {
         "Sid": LOCKDOWN_SID,
         "Effect": "Deny",
         "Principal": "*",
         "Action": "s3:*",
         "Resource": bucket_arns(bucket, partition),
-        "Condition": {"StringNotLike": {"aws:userId": patterns}},
+        "Condition": condition,
     }
 
 
@@ -219,21 +245,48 @@ def policy_size(policy: Mapping[str, Any]) -> int:
     return len(serialise(policy).encode("utf-8"))
 
 
-def allowed_patterns_of(statement: Mapping[str, Any]) -> set[str]:
-    """The `aws:userId` patterns a lockdown statement admits."""
+def _condition_values(statement: Mapping[str, Any], operator: str, key: str) -> set[str]:
     condition = statement.get("Condition")
     if not isinstance(condition, dict):
         return set()
-    for operator, block in condition.items():
-        if operator == "StringNotLike" and isinstance(block, dict):
-            for key, values in block.items():
-                if key.lower() == "aws:userid":
-                    return set(values) if isinstance(values, list) else {values}
+    block = condition.get(operator)
+    if not isinstance(block, dict):
+        return set()
+    for name, values in block.items():
+        if name.lower() == key.lower():
+            items = values if isinstance(values, list) else [values]
+            return {v for v in items if isinstance(v, str)}
     return set()
 
 
-def describe_differences(current: Mapping[str, Any] | None, expected: Mapping[str, Any]) -> list[str]:
-    """Short human sentences for what separates the current policy from the expected one."""
+def allowed_patterns_of(statement: Mapping[str, Any]) -> set[str]:
+    """The `aws:userId` patterns a lockdown statement admits."""
+    return _condition_values(statement, "StringNotLike", USER_ID_KEY)
+
+
+def admitted_arns_of(statement: Mapping[str, Any]) -> set[str]:
+    """The role ARNs a lockdown statement admits by `aws:PrincipalArn`."""
+    return _condition_values(statement, "ArnNotEquals", PRINCIPAL_ARN_KEY)
+
+
+def lockdown_of(policy: Mapping[str, Any] | None) -> Statement | None:
+    """Our statement in a policy, when there is exactly one."""
+    ours = [s for s in statements_of(policy) if is_lockdown_statement(s)]
+    return ours[0] if len(ours) == 1 else None
+
+
+def describe_differences(
+    current: Mapping[str, Any] | None, expected: Mapping[str, Any], names: Mapping[str, str] | None = None
+) -> list[str]:
+    """Short human sentences for what separates the current policy from the expected one.
+
+    `names` (allowlist entry -> who it is) turns IDs into something a reviewer can act on.
+    """
+    names = names or {}
+
+    def named(values: Iterable[str]) -> str:
+        return ", ".join(f"{v} ({names[v]})" if v in names else v for v in sorted(values))
+
     if current is None:
         return ["the bucket has no policy"]
     if equivalent(current, expected):
@@ -250,12 +303,14 @@ def describe_differences(current: Mapping[str, Any] | None, expected: Mapping[st
         for element in ("Effect", "Principal", "Action", "Resource"):
             if have.get(element) != want.get(element):
                 differences.append(f"the lockdown statement's {element} differs")
-        added = sorted(allowed_patterns_of(wanted) - allowed_patterns_of(ours[0]))
-        removed = sorted(allowed_patterns_of(ours[0]) - allowed_patterns_of(wanted))
+        added = allowed_patterns_of(wanted) - allowed_patterns_of(ours[0])
+        added |= admitted_arns_of(wanted) - admitted_arns_of(ours[0])
+        removed = allowed_patterns_of(ours[0]) - allowed_patterns_of(wanted)
+        removed |= admitted_arns_of(ours[0]) - admitted_arns_of(wanted)
         if added:
-            differences.append("allowlist lacks " + ", ".join(added))
+            differences.append("allowlist lacks " + named(added))
         if removed:
-            differences.append("allowlist has extra " + ", ".join(removed))
+            differences.append("allowlist has extra " + named(removed))
         if not (added or removed) and have.get("Condition") != want.get("Condition"):
             differences.append("the lockdown statement's Condition differs")
     dropped = len(foreign_statements(current)) - len(foreign_statements(expected))

@@ -1,0 +1,65 @@
+"""The decision for one bucket, pure: the policy as read, the expected statement and the settings in; what to
+do out. No AWS call, so every rule is testable without moto."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from . import policy as policies
+from .outcomes import Outcome
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    reason: str
+    # The policy to write (remediated) or that would be written (would_remediate); None otherwise.
+    expected: dict[str, Any] | None = None
+
+
+def decide(
+    bucket: str,
+    current: dict[str, Any] | None,
+    statement: dict[str, Any],
+    *,
+    merge_mode: policies.MergeMode,
+    dry_run: bool,
+    required: frozenset[str],
+) -> Decision:
+    """Compliant, a write (remediated, or would_remediate on a dry run), or a refusal.
+
+    `required` are the allowlist entries a written policy must never lack (the account and the enforcer).
+    """
+    expected = policies.merge(current, statement, merge_mode)
+    if current is not None and policies.equivalent(current, expected):
+        return Decision(Outcome.COMPLIANT, f"{bucket} carries the expected lockdown")
+    size = policies.policy_size(expected)
+    if size > policies.MAX_POLICY_BYTES:
+        return Decision(
+            Outcome.REFUSED,
+            f"the merged policy would be {size} bytes, over S3's {policies.MAX_POLICY_BYTES}-byte limit; "
+            "remove other statements from the bucket policy or set MERGE_MODE=replace",
+        )
+    missing = required - policies.allowed_patterns_of(statement)
+    if missing:
+        return Decision(
+            Outcome.REFUSED,
+            f"the policy would not admit {', '.join(sorted(missing))}; refusing a write that could lock out "
+            "the enforcer or the account",
+        )
+    drift = describe_drift(current)
+    if dry_run:
+        return Decision(Outcome.WOULD_REMEDIATE, f"{drift}; DRY_RUN is on, nothing was written", expected)
+    return Decision(Outcome.REMEDIATED, f"{drift}; the expected lockdown policy was written", expected)
+
+
+def describe_drift(current: dict[str, Any] | None) -> str:
+    if current is None:
+        return "the bucket had no policy"
+    ours = [s for s in policies.statements_of(current) if policies.is_lockdown_statement(s)]
+    if not ours:
+        return "the lockdown statement was missing"
+    if len(ours) > 1:
+        return "the lockdown statement was duplicated"
+    return "the lockdown statement had drifted"

@@ -1,0 +1,162 @@
+"""The persistent index of Connect instances and their buckets, in DynamoDB (INVENTORY_TABLE).
+
+Sweeps keep it (they stay the authority: what a complete sweep did not see is removed), and so do instance
+events and the enforcer's own reads. Bucket events read it instead of the whole Connect estate. Anything
+unreadable in it raises `IndexUnavailable`, and the caller decides from fresh reads instead.
+
+Items (partition key `pk`, sort key `sk`, both strings):
+- `instance` / <instance id>: arn, alias, status, role_arn, role_id, buckets (list), seen (ISO time);
+- `bucket#<name>` / <instance id>: alias, role_arn, role_id: the instances that store in the bucket;
+- `meta` / `sweep`: started and completed (ISO times) of the last complete sweep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .aws import AwsError, Gateway
+from .inventory import ConnectInstance
+
+INSTANCE_PK = "instance"
+META_PK = "meta"
+SWEEP_SK = "sweep"
+
+
+class IndexUnavailable(Exception):
+    """The index cannot be used now: missing table, access denied, throttled, or an item it cannot read."""
+
+
+@dataclass(frozen=True)
+class IndexedInstance:
+    instance: ConnectInstance
+    role_id: str | None
+    seen: str
+
+
+def bucket_pk(bucket: str) -> str:
+    return f"bucket#{bucket}"
+
+
+class InventoryIndex:
+    def __init__(self, gateway: Gateway, table: str) -> None:
+        self.gateway = gateway
+        self.table = table
+
+    # --- reads ---------------------------------------------------------------------------------------
+
+    def _query(self, pk: str) -> list[dict[str, Any]]:
+        try:
+            return self.gateway.table_query(self.table, pk)
+        except AwsError as error:
+            raise IndexUnavailable(f"{error.operation} on {self.table}: {error.code}") from error
+
+    def last_sweep(self) -> str | None:
+        """When the last complete sweep finished; None until one has (the index is then not trusted)."""
+        for item in self._query(META_PK):
+            if item.get("sk") == SWEEP_SK:
+                completed = item.get("completed")
+                if not isinstance(completed, str):
+                    raise IndexUnavailable("the sweep marker has no completion time")
+                return completed
+        return None
+
+    def instances_of_bucket(self, bucket: str) -> list[ConnectInstance]:
+        instances = []
+        for item in self._query(bucket_pk(bucket)):
+            instance_id, role_arn, alias = item.get("sk"), item.get("role_arn"), item.get("alias")
+            if not isinstance(instance_id, str) or not _optional_str(role_arn) or not _optional_str(alias):
+                raise IndexUnavailable(f"an item of bucket {bucket} cannot be read")
+            instances.append(ConnectInstance(instance_id, "", alias, None, role_arn or None, frozenset({bucket})))
+        return sorted(instances, key=lambda i: i.id)
+
+    def instances(self) -> dict[str, IndexedInstance]:
+        result = {}
+        for item in self._query(INSTANCE_PK):
+            indexed = _indexed(item)
+            result[indexed.instance.id] = indexed
+        return result
+
+    def connect_role_ids(self) -> set[str]:
+        """The unique IDs of every indexed instance's service role: IDs a lock may keep without a fresh read."""
+        return {i.role_id for i in self.instances().values() if i.role_id}
+
+    # --- writes --------------------------------------------------------------------------------------
+
+    def record(self, instance: ConnectInstance, role_id: str | None, seen: str, previous: Iterable[str] = ()) -> None:
+        """Write an instance as read from Connect; drop its bucket items for buckets it no longer uses."""
+        item = {
+            "pk": INSTANCE_PK,
+            "sk": instance.id,
+            "arn": instance.arn,
+            "alias": instance.alias or "",
+            "status": instance.status or "",
+            "role_arn": instance.service_role_arn or "",
+            "role_id": role_id or "",
+            "buckets": sorted(instance.buckets),
+            "seen": seen,
+        }
+        bucket_items = [
+            {
+                "pk": bucket_pk(b),
+                "sk": instance.id,
+                "alias": instance.alias or "",
+                "role_arn": instance.service_role_arn or "",
+                "role_id": role_id or "",
+            }
+            for b in sorted(instance.buckets)
+        ]
+        try:
+            self.gateway.table_put(self.table, [item, *bucket_items])
+            left = sorted(set(previous) - instance.buckets)
+            self.gateway.table_delete(self.table, [(bucket_pk(b), instance.id) for b in left])
+        except AwsError as error:
+            raise IndexUnavailable(f"{error.operation} on {self.table}: {error.code}") from error
+
+    def forget(self, indexed: IndexedInstance) -> None:
+        keys = [(INSTANCE_PK, indexed.instance.id)]
+        keys += [(bucket_pk(b), indexed.instance.id) for b in sorted(indexed.instance.buckets)]
+        try:
+            self.gateway.table_delete(self.table, keys)
+        except AwsError as error:
+            raise IndexUnavailable(f"{error.operation} on {self.table}: {error.code}") from error
+
+    def complete_sweep(self, started: str, completed: str) -> list[str]:
+        """Remove what a complete sweep that started at `started` did not see; returns the ids removed.
+
+        Items seen after `started` (by a later sweep or an instance event) stay: two overlapping sweeps never
+        remove each other's work.
+        """
+        stale = [i for i in self.instances().values() if i.seen < started]
+        for indexed in stale:
+            self.forget(indexed)
+        try:
+            self.gateway.table_put(
+                self.table, [{"pk": META_PK, "sk": SWEEP_SK, "started": started, "completed": completed}]
+            )
+        except AwsError as error:
+            raise IndexUnavailable(f"{error.operation} on {self.table}: {error.code}") from error
+        return [i.instance.id for i in stale]
+
+
+def _optional_str(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _indexed(item: dict[str, Any]) -> IndexedInstance:
+    fields = ("sk", "arn", "alias", "status", "role_arn", "role_id", "seen")
+    if not all(isinstance(item.get(f), str) for f in fields):
+        raise IndexUnavailable(f"the index item of instance {str(item.get('sk'))[:64]} cannot be read")
+    buckets = item.get("buckets")
+    if not isinstance(buckets, list) or not all(isinstance(b, str) for b in buckets):
+        raise IndexUnavailable(f"the index item of instance {item['sk'][:64]} has no list of buckets")
+    instance = ConnectInstance(
+        id=item["sk"],
+        arn=item["arn"],
+        alias=item["alias"] or None,
+        status=item["status"] or None,
+        service_role_arn=item["role_arn"] or None,
+        buckets=frozenset(buckets),
+    )
+    return IndexedInstance(instance, item["role_id"] or None, item["seen"])

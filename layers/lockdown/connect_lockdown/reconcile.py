@@ -1,0 +1,406 @@
+"""The orchestration: event -> targets -> fresh reads -> decision -> write -> alert.
+
+Deciding is pure (`decide.py`), finding the targets is `targets.py`, who is admitted is `principals.py`; this
+module runs them in order and turns AWS errors into outcomes at one boundary: a permanent error becomes a
+`failed` result, a temporary one is collected and raised as `RetryLater` once every other bucket is handled.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from . import policy as policies
+from .arns import role_of_session
+from .aws import AwsCallError, AwsError, CallerIdentity, Gateway, RetryableAwsError
+from .config import Settings
+from .decide import decide
+from .events import BucketChanged, Cause, Ignored, InstanceChanged, Sweep, classify
+from .index import IndexUnavailable, InventoryIndex
+from .inventory import ConnectInstance, Inventory, read_instances, read_inventory
+from .log import SERVICE
+from .notify import notification
+from .orphans import find_orphaned_buckets
+from .outcomes import BucketResult, InstanceRef, Outcome, RetryLater, RunReport
+from .principals import (
+    CACHE_TTL_SECONDS,
+    Allowlist,
+    Principal,
+    PrincipalResolver,
+    RefusedError,
+    build_allowlist,
+    connect_principals,
+    own_principal,
+)
+from .recheck import schedule_recheck
+from .results import failure_reason, pending, unreadable
+from .targets import Plan, Planner
+
+logger = Logger(service=SERVICE, child=True)
+
+# The orphan search costs a read of every bucket in the Region: once a day, on the sweep of this UTC hour.
+ORPHAN_SEARCH_HOUR = 0
+
+
+class Enforcer:
+    def __init__(
+        self,
+        settings: Settings,
+        gateway: Gateway,
+        *,
+        cache_ttl: float = CACHE_TTL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+        notify: bool = True,
+        progress: Callable[[int, int, str], None] | None = None,
+        caller_is_enforcer: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.gateway = gateway
+        # The command line's read-only audit and plan publish nothing.
+        self.notify = notify
+        # Called before each bucket (index, total, bucket) so long runs can show where they are.
+        self.progress = progress
+        # False on an operator's machine: the enforcer is then the deployed function's role, or not known yet.
+        self.caller_is_enforcer = caller_is_enforcer
+        self.principals = PrincipalResolver(gateway, cache_ttl=cache_ttl, clock=clock)
+        self.cache_ttl = cache_ttl
+        self._clock = clock
+        self._identity: CallerIdentity | None = None
+        # The deployed function's own ARN and time left (Lambda's context): re-checks and continued sweeps.
+        self.function_arn: str | None = None
+        self.time_left: Callable[[], float] | None = None
+        # Warm invocations reuse the last fresh inventory to find a compliant bucket; never to decide a write.
+        self._inventory_cache: tuple[float, dict[str, list[ConnectInstance]]] | None = None
+        self.findings: Callable[[RunReport, BucketResult], None] | None = None
+
+    # --- entry points -------------------------------------------------------------------------------
+
+    def handle_event(self, event: Any) -> RunReport:
+        """Act on any JSON value. Raises RetryLater only for failures a retry can fix."""
+        cause = classify(event)
+        if isinstance(cause, Ignored):
+            return RunReport(ignored=cause.reason, trigger=cause.trigger)
+        try:
+            own_call = cause.trigger is not None and self._is_own_call(cause.trigger.actor)
+        except RetryableAwsError as error:
+            raise RetryLater(RunReport(trigger=cause.trigger, retryable_errors=[error])) from error
+        if own_call:
+            # The enforcer's own write: it wrote the expected policy, so there is nothing to look at.
+            return RunReport(ignored="the call was made by the enforcer's own role", trigger=cause.trigger)
+        return self.reconcile(cause)
+
+    def identity(self) -> CallerIdentity:
+        # The caller's own identity cannot drift under a running execution environment, so it is cached.
+        if self._identity is None:
+            self._identity = self.gateway.caller_identity()
+        return self._identity
+
+    def _is_own_call(self, actor: str | None) -> bool:
+        actor_role = role_of_session(actor)
+        if actor_role is None:
+            return False
+        try:
+            identity = self.identity()
+        except AwsCallError:
+            return False
+        own = own_principal(identity, self.settings.enforcer_role_arn)
+        own_roles = {role_of_session(identity.arn) if self.caller_is_enforcer else None}
+        if own is not None:
+            account, name = own.arn.split(":")[4], own.arn.rsplit("/", 1)[-1]
+            own_roles.add((account, name))
+        return actor_role in own_roles
+
+    def reconcile(self, cause: Cause) -> RunReport:
+        report = RunReport(trigger=cause.trigger)
+        if isinstance(cause, Ignored):
+            report.ignored = cause.reason
+            return report
+        planner = self._planner()
+        try:
+            plan = self._plan(planner, cause)
+        except RetryableAwsError as error:
+            report.retryable_errors.append(error)
+            raise RetryLater(report) from error
+        except AwsCallError as error:
+            return self._inventory_failed(report, cause, error)
+        report.index_degraded = plan.index_degraded
+        if plan.index_degraded:
+            logger.warning("the index is not used; deciding from fresh reads", extra={"reason": plan.index_degraded})
+        if plan.ignored is not None:
+            report.ignored = plan.ignored
+            return report
+        for instance in plan.unreadable:
+            self._add(report, unreadable(instance))
+        for instance in plan.pending:
+            self._add(report, pending(instance))
+        self._decide_buckets(report, plan, planner)
+        if not (report.results or report.retryable_errors or plan.continued):
+            report.ignored = f"no bucket in scope is used by a Connect instance in {self.gateway.region} any more"
+        report.continued = plan.continued is not None
+        self._after(report, cause, plan)
+        return self._finish(report)
+
+    def _planner(self) -> Planner:
+        table = self.settings.inventory_table
+        return Planner(
+            self.gateway,
+            InventoryIndex(self.gateway, table) if table else None,
+            self.principals,
+            self.identity,
+            time_left=self.time_left,
+            function_arn=self.function_arn,
+            cached_inventory=self._cached_inventory,
+            fresh_inventory=self._read_inventory,
+        )
+
+    def _plan(self, planner: Planner, cause: Cause) -> Plan:
+        if isinstance(cause, BucketChanged):
+            plan = planner.for_bucket(cause)
+        elif isinstance(cause, InstanceChanged):
+            plan = planner.for_instance(cause)
+        else:
+            assert isinstance(cause, Sweep)
+            plan = planner.for_sweep(cause)
+        if isinstance(cause, Sweep) and not plan.index_degraded and plan.continued is None:
+            self._inventory_cache = (self._clock(), plan.buckets)
+        return plan
+
+    def _cached_inventory(self) -> dict[str, list[ConnectInstance]] | None:
+        if self._inventory_cache is None or self._clock() - self._inventory_cache[0] >= self.cache_ttl:
+            return None
+        return self._inventory_cache[1]
+
+    def _inventory_failed(self, report: RunReport, cause: Cause, error: AwsCallError) -> RunReport:
+        """A Connect inventory that cannot be read is a `failed` result, published: enforcement has stopped."""
+        bucket = cause.bucket if isinstance(cause, BucketChanged) else None
+        reason = (
+            f"Reading the Connect inventory failed: {error}. Enforcement is stopped until the enforcer's role "
+            "can read Connect (check its permissions, SCPs and permissions boundaries)."
+        )
+        logger.error("reading the Connect inventory failed", extra={"error": str(error)})
+        self._add(report, BucketResult(bucket, Outcome.FAILED, (), reason, error_code=error.code))
+        return self._finish(report)
+
+    def _decide_buckets(self, report: RunReport, plan: Plan, planner: Planner) -> None:
+        for number, (bucket, instances) in enumerate(plan.buckets.items(), start=1):
+            if self.progress is not None:
+                self.progress(number, len(plan.buckets), bucket)
+            try:
+                result = self.reconcile_bucket(bucket, instances, planner=planner, plan=plan)
+            except RetryableAwsError as error:
+                logger.warning("retryable failure", extra={"bucket": bucket, "error": str(error)})
+                report.retryable_errors.append(error)
+                continue
+            if result is not None:
+                self._add(report, result)
+
+    def _after(self, report: RunReport, cause: Cause, plan: Plan) -> None:
+        if isinstance(cause, Sweep) and cause.scheduled and plan.continued is None:
+            hour = _hour_of(cause.trigger.time if cause.trigger else None)
+            if hour is None or hour == ORPHAN_SEARCH_HOUR or not self.settings.inventory_table:
+                try:
+                    report.orphaned_buckets = find_orphaned_buckets(self.gateway, self.identity(), plan.buckets)
+                except AwsError as error:
+                    logger.warning("the orphan search failed", extra={"error": str(error)})
+        attempt = cause.recheck_attempt if isinstance(cause, InstanceChanged | Sweep) else None
+        if attempt is not None:
+            for result in report.results:
+                if result.outcome is Outcome.PENDING:
+                    sentence = schedule_recheck(
+                        self.gateway, self.settings, self.function_arn, result.instances[0].id, attempt + 1
+                    )
+                    result.reason = f"{result.reason}. {sentence}"
+
+    def _finish(self, report: RunReport) -> RunReport:
+        if report.retryable_errors:
+            raise RetryLater(report)
+        return report
+
+    # --- one bucket -------------------------------------------------------------------------------
+
+    def reconcile_bucket(
+        self, bucket: str, instances: list[ConnectInstance], *, planner: Planner | None = None, plan: Plan | None = None
+    ) -> BucketResult | None:
+        """Bring one bucket to its expected policy; None when the bucket turns out not to be Connect's.
+
+        The policy is always read fresh. A bucket that matches the policy expected from cached principal IDs is
+        compliant at the cost of that one read. Anything else is decided from fresh reads, never a cache.
+        """
+        from_index = plan is not None and plan.from_index
+        result = self._decide_bucket(bucket, instances, cached=plan is not None and plan.cached, from_index=from_index)
+        if from_index and planner is not None and result is not None and result.outcome is Outcome.REMEDIATED:
+            # Decided from the index: read the named instances' storage fresh, and decide again if it moved.
+            fresh = read_instances(self.gateway, [_summary_of(i) for i in instances])
+            if any(_moved(bucket, i, f) for i, f in zip(instances, fresh, strict=True)):
+                planner.record(fresh, {i.id: frozenset({bucket}) for i in instances})
+                still = [f for f in fresh if bucket in f.buckets]
+                again = self._decide_bucket(bucket, still, cached=False, from_index=True) if still else None
+                if again is not None and again.outcome is not Outcome.COMPLIANT:
+                    return again
+        return result
+
+    def _decide_bucket(
+        self, bucket: str, instances: list[ConnectInstance], *, cached: bool, from_index: bool
+    ) -> BucketResult | None:
+        refs = tuple(InstanceRef(i.id, i.alias) for i in instances)
+        self.principals.begin_decision()
+        current: dict[str, Any] | None = None
+        try:
+            identity = self.identity()
+            current = self._read_policy(bucket, identity)
+            if current is not None and self._matches_cached_expectation(bucket, instances, identity, current):
+                return BucketResult(bucket, Outcome.COMPLIANT, refs, f"{bucket} carries the expected lockdown", current)
+            if cached:
+                instances = self._fresh_inventory().get(bucket, [])
+                if not instances:
+                    return None
+                refs = tuple(InstanceRef(i.id, i.alias) for i in instances)
+            allowlist = self._allowlist(instances, identity, fresh=True)
+            keep = self._kept_connect_ids(current) if from_index else set()
+            statement = self._statement(bucket, identity, allowlist, keep)
+            # The inventory and IAM reads took time: merge with the policy as it is now, so that a write made
+            # meanwhile keeps its statements. S3 has no conditional PutBucketPolicy; this is the shortest window.
+            current = self._read_policy(bucket, identity)
+        except RefusedError as refusal:
+            return BucketResult(bucket, Outcome.REFUSED, refs, str(refusal), current)
+        except _UnreadablePolicy as refusal:
+            return BucketResult(bucket, Outcome.REFUSED, refs, str(refusal))
+        except AwsCallError as error:
+            return BucketResult(bucket, Outcome.FAILED, refs, failure_reason(bucket, error), error_code=error.code)
+        decision = decide(
+            bucket,
+            current,
+            statement,
+            merge_mode=self.settings.merge_mode,
+            dry_run=self.settings.dry_run,
+            required=allowlist.required,
+        )
+        result = BucketResult(bucket, decision.outcome, refs, decision.reason, current, decision.expected)
+        result.principal_names = allowlist.names
+        if decision.outcome is Outcome.REMEDIATED and decision.expected is not None:
+            try:
+                self.gateway.put_bucket_policy(bucket, identity.account, policies.serialise(decision.expected))
+            except AwsCallError as error:
+                return BucketResult(
+                    bucket, Outcome.FAILED, refs, failure_reason(bucket, error), current, error_code=error.code
+                )
+        return result
+
+    def _read_inventory(self) -> Inventory:
+        inventory = read_inventory(self.gateway)
+        self._inventory_cache = (self._clock(), inventory.bucket_instances())
+        return inventory
+
+    def _fresh_inventory(self) -> dict[str, list[ConnectInstance]]:
+        return self._read_inventory().bucket_instances()
+
+    def _read_policy(self, bucket: str, identity: CallerIdentity) -> dict[str, Any] | None:
+        """The bucket's policy, fresh from S3 (None: no policy)."""
+        text = self.gateway.get_bucket_policy(bucket, identity.account)
+        try:
+            return policies.parse_policy(text)
+        except policies.PolicyError as error:
+            raise _UnreadablePolicy(
+                f"{error}; fix or delete the policy of {bucket} by hand, the enforcer will not overwrite it"
+            ) from error
+
+    def _allowlist(self, instances: list[ConnectInstance], identity: CallerIdentity, *, fresh: bool) -> Allowlist:
+        principals = connect_principals(instances)
+        principals += [Principal(arn, "ADMIN_ROLE_ARNS") for arn in self.settings.admin_role_arns]
+        principals += [Principal(arn, "EXTRA_PRINCIPAL_ARNS") for arn in self.settings.extra_principal_arns]
+        enforcer = own_principal(identity, self.settings.enforcer_role_arn)
+        if not self.caller_is_enforcer and not self.settings.enforcer_role_arn:
+            enforcer = None
+        return build_allowlist(
+            self.principals, identity, principals, enforcer, fresh=fresh, caller_is_enforcer=self.caller_is_enforcer
+        )
+
+    def _statement(self, bucket: str, identity: CallerIdentity, allowlist: Allowlist, keep: set[str]) -> dict[str, Any]:
+        return policies.lockdown_statement(
+            bucket,
+            identity.partition,
+            allowlist.patterns | keep,
+            enforcer_arn=allowlist.enforcer_arn,
+            exempt_aws_services=self.settings.exempt_aws_services,
+        )
+
+    def _kept_connect_ids(self, current: dict[str, Any] | None) -> set[str]:
+        """IDs of the current lock that belong to an indexed Connect service role: an association whose event
+        was lost keeps its access until the sweep. Any other ID (one added by hand) is dropped."""
+        lock = policies.lockdown_of(current)
+        table = self.settings.inventory_table
+        if lock is None or not table:
+            return set()
+        try:
+            known = {
+                policies.allowed_user_id_pattern(i) for i in InventoryIndex(self.gateway, table).connect_role_ids()
+            }
+        except IndexUnavailable:
+            return set()
+        return policies.allowed_patterns_of(lock) & known
+
+    def _matches_cached_expectation(
+        self, bucket: str, instances: list[ConnectInstance], identity: CallerIdentity, current: dict[str, Any]
+    ) -> bool:
+        """Whether the policy already is what cached principal IDs expect. Only ever answers 'no write'."""
+        try:
+            allowlist = self._allowlist(instances, identity, fresh=False)
+        except (RefusedError, AwsError):
+            return False
+        statement = self._statement(bucket, identity, allowlist, set())
+        return policies.equivalent(current, policies.merge(current, statement, self.settings.merge_mode))
+
+    # --- alerts -----------------------------------------------------------------------------------
+
+    def _add(self, report: RunReport, result: BucketResult) -> None:
+        """Record a result, publish it when people should hear of it, and report it to Security Hub."""
+        report.results.append(result)
+        if self.findings is not None:
+            self.findings(report, result)
+        if not self.notify or not result.outcome.notified:
+            return
+        try:
+            message = notification(
+                self.identity().account,
+                self.gateway.region,
+                report.trigger,
+                result.to_dict(),
+                instance_aliases={i.id: i.alias for i in result.instances if i.alias},
+                principal_names=result.principal_names,
+            )
+            self.gateway.publish(self.settings.topic_arn, message)
+        except AwsError as error:
+            # Raised for retry after the other buckets were handled; the retry finds the same end state.
+            logger.error("publishing a result failed", extra={"bucket": result.bucket, "error": str(error)})
+            report.retryable_errors.append(RetryableAwsError(error.operation, error.code, error.message))
+
+
+class _UnreadablePolicy(Exception):
+    """The bucket's policy cannot be parsed: merging it could lose statements, so nothing is written."""
+
+
+def _summary_of(instance: ConnectInstance) -> dict[str, Any]:
+    return {
+        "Id": instance.id,
+        "Arn": instance.arn,
+        "InstanceAlias": instance.alias,
+        "ServiceRole": instance.service_role_arn,
+    }
+
+
+def _moved(bucket: str, indexed: ConnectInstance, fresh: ConnectInstance) -> bool:
+    """Whether the index was wrong about an instance: it left the bucket, changed role, or could not be read."""
+    return (
+        bucket not in fresh.buckets
+        or fresh.service_role_arn != indexed.service_role_arn
+        or bool(fresh.unreadable_types)
+    )
+
+
+def _hour_of(time_text: str | None) -> int | None:
+    if not time_text or len(time_text) < 13 or not time_text[11:13].isdigit():
+        return None
+    return int(time_text[11:13])

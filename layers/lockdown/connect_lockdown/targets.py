@@ -1,0 +1,219 @@
+"""Where to look: the buckets an event or a sweep concerns, and the instances that store in each.
+
+Bucket events read the index; instance events read their own instance fresh and take the others from the
+index; only sweeps read the whole estate, and a sweep too large for one invocation continues itself. Without
+an index, or when it cannot be used, every read is fresh from Connect, as it was before the index existed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from aws_lambda_powertools import Logger
+
+from .aws import CallerIdentity, Gateway
+from .events import BucketChanged, InstanceChanged, Sweep, SweepCursor, continuation_event
+from .index import IndexUnavailable, InventoryIndex
+from .inventory import (
+    MAX_PARALLEL_INSTANCES,
+    ConnectInstance,
+    Inventory,
+    bucket_instances,
+    list_summaries,
+    read_instances,
+    read_inventory,
+    read_one_instance,
+)
+from .log import SERVICE
+from .principals import Principal, PrincipalResolver, RefusedError
+
+logger = Logger(service=SERVICE, child=True)
+
+# A sweep hands the rest of its instances to a new invocation when less time than this is left: enough for
+# the buckets of the last part and the hand-over.
+SWEEP_RESERVE_SECONDS = 45.0
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class Plan:
+    """The buckets to decide, with their instances, and what else the run found on the way."""
+
+    buckets: dict[str, list[ConnectInstance]] = field(default_factory=dict)
+    # Whether `buckets` came from the index (then a write is followed by a fresh read of the instances).
+    from_index: bool = False
+    # Whether the instances may come from a warm cache (a write then re-reads them).
+    cached: bool = False
+    pending: list[ConnectInstance] = field(default_factory=list)
+    unreadable: list[ConnectInstance] = field(default_factory=list)
+    ignored: str | None = None
+    continued: SweepCursor | None = None
+    index_degraded: str | None = None
+
+
+@dataclass
+class Planner:
+    gateway: Gateway
+    index: InventoryIndex | None
+    resolver: PrincipalResolver
+    identity: Callable[[], CallerIdentity]
+    # Seconds left in this invocation (Lambda's context); None: no limit (the command line, tests).
+    time_left: Callable[[], float] | None = None
+    function_arn: str | None = None
+    cached_inventory: Callable[[], dict[str, list[ConnectInstance]] | None] = lambda: None
+    # Reads the whole inventory fresh (and lets the caller keep it warm).
+    fresh_inventory: Callable[[], Inventory] | None = None
+
+    def _read_inventory(self) -> Inventory:
+        return self.fresh_inventory() if self.fresh_inventory else read_inventory(self.gateway)
+
+    # --- bucket events ---------------------------------------------------------------------------
+
+    def for_bucket(self, event: BucketChanged) -> Plan:
+        plan = Plan()
+        if self.index is not None:
+            try:
+                if self.index.last_sweep() is not None:
+                    instances = self.index.instances_of_bucket(event.bucket)
+                    if not instances:
+                        plan.ignored = f"bucket {event.bucket} is not used by any Connect instance in the index"
+                        return plan
+                    plan.buckets, plan.from_index = {event.bucket: instances}, True
+                    return plan
+                plan.index_degraded = "the index has not completed a sweep yet"
+            except IndexUnavailable as error:
+                plan.index_degraded = str(error)
+        by_bucket = self.cached_inventory()
+        plan.cached = by_bucket is not None
+        if by_bucket is None:
+            by_bucket = self._read_inventory().bucket_instances()
+        if event.bucket not in by_bucket:
+            plan.ignored = f"bucket {event.bucket} is not used by any Connect instance in {self.gateway.region}"
+            return plan
+        plan.buckets = {event.bucket: by_bucket[event.bucket]}
+        return plan
+
+    # --- instance events -------------------------------------------------------------------------
+
+    def for_instance(self, event: InstanceChanged) -> Plan:
+        plan = Plan()
+        if self.index is not None:
+            try:
+                if self.index.last_sweep() is not None:
+                    return self._instance_from_index(event.instance_id)
+                plan.index_degraded = "the index has not completed a sweep yet"
+            except IndexUnavailable as error:
+                plan.index_degraded = str(error)
+        inventory = self._read_inventory()
+        instance = inventory.instance(event.instance_id)
+        if instance is None:
+            plan.ignored = f"Connect instance {event.instance_id} does not exist in {self.gateway.region}"
+            return plan
+        by_bucket = inventory.bucket_instances()
+        plan.buckets = {b: by_bucket[b] for b in sorted(instance.buckets)}
+        _sort_out(plan, [instance])
+        return plan
+
+    def _instance_from_index(self, instance_id: str) -> Plan:
+        plan = Plan(from_index=True)
+        indexed = self.index.instances() if self.index else {}
+        instance = read_one_instance(self.gateway, instance_id)
+        previous = indexed.get(instance_id)
+        if instance is None:
+            if previous is not None and self.index is not None:
+                self.index.forget(previous)
+            plan.ignored = f"Connect instance {instance_id} does not exist in {self.gateway.region}"
+            return plan
+        self.record([instance], {instance_id: previous.instance.buckets} if previous else {})
+        for bucket in sorted(instance.buckets):
+            others = [i for i in self.index.instances_of_bucket(bucket) if i.id != instance_id] if self.index else []
+            plan.buckets[bucket] = sorted([instance, *others], key=lambda i: i.id)
+        _sort_out(plan, [instance])
+        return plan
+
+    def record(self, instances: list[ConnectInstance], previous: dict[str, frozenset[str]]) -> None:
+        """Write instances read from Connect to the index, with their roles' unique IDs."""
+        if self.index is None:
+            return
+        seen = now_iso()
+        for instance in instances:
+            if instance.unreadable_types:
+                continue  # a partial read must not remove buckets from the index
+            self.index.record(instance, self._role_id(instance), seen, previous.get(instance.id, ()))
+
+    def _role_id(self, instance: ConnectInstance) -> str | None:
+        if not instance.service_role_arn:
+            return None
+        principal = Principal(instance.service_role_arn, f"service role of Connect instance {instance.label()}")
+        try:
+            return self.resolver.resolve(principal, self.identity(), fresh=True)
+        except RefusedError:
+            return None
+
+    # --- sweeps ----------------------------------------------------------------------------------
+
+    def for_sweep(self, event: Sweep) -> Plan:
+        plan = Plan()
+        cursor = event.cursor or SweepCursor(str(uuid.uuid4()), now_iso())
+        summaries = list_summaries(self.gateway)
+        read: list[ConnectInstance] = []
+        done = cursor.done
+        while done < len(summaries):
+            if read and self._out_of_time(event):
+                plan.continued = SweepCursor(cursor.sweep_id, cursor.started, done, cursor.part + 1)
+                break
+            chunk = summaries[done : done + MAX_PARALLEL_INSTANCES]
+            instances = read_instances(self.gateway, chunk)
+            read += instances
+            done += len(chunk)
+            plan.index_degraded = plan.index_degraded or self._record_quietly(instances)
+        if plan.continued is not None:
+            self._continue(plan.continued)
+            # Pending instances are reported by the part that decides the buckets; failures right away.
+            plan.unreadable += [i for i in read if i.unreadable_types]
+            return plan
+        everything = read
+        if self.index is not None and plan.index_degraded is None:
+            try:
+                if event.cursor is not None:
+                    everything = [i.instance for i in self.index.instances().values()]
+                removed = self.index.complete_sweep(cursor.started, now_iso())
+                if removed:
+                    logger.info("instances removed from the index", extra={"instances": removed})
+            except IndexUnavailable as error:
+                plan.index_degraded = str(error)
+        plan.buckets = bucket_instances(everything)
+        plan.pending += [i for i in everything if not i.buckets and not i.unreadable_types]
+        plan.unreadable += [i for i in read if i.unreadable_types]
+        return plan
+
+    def _out_of_time(self, event: Sweep) -> bool:
+        """Whether to hand the rest to a new invocation: only a scheduled sweep with an index can."""
+        if self.index is None or not event.scheduled or not self.function_arn or self.time_left is None:
+            return False
+        return self.time_left() < SWEEP_RESERVE_SECONDS
+
+    def _record_quietly(self, instances: list[ConnectInstance]) -> str | None:
+        try:
+            self.record(instances, {})
+        except IndexUnavailable as error:
+            self.index = None  # the rest of this sweep reads Connect only
+            return str(error)
+        return None
+
+    def _continue(self, cursor: SweepCursor) -> None:
+        assert self.function_arn is not None
+        event = continuation_event(cursor, str(uuid.uuid4()), now_iso())
+        self.gateway.invoke_async(self.function_arn, event)
+        logger.info("the sweep continues in a new invocation", extra={"sweep_id": cursor.sweep_id, "done": cursor.done})
+
+
+def _sort_out(plan: Plan, instances: list[ConnectInstance]) -> None:
+    plan.pending += [i for i in instances if not i.buckets and not i.unreadable_types]
+    plan.unreadable += [i for i in instances if i.unreadable_types]

@@ -786,6 +786,7 @@ class TestRequestContext:
             "aws:principalaccount": ACCT,
             "aws:principalarn": f"arn:aws:iam::{ACCT}:role/svc/ConnectRole",
             "aws:principaltype": "AssumedRole",
+            "aws:principalisawsservice": "false",
         }
 
     def test_user(self) -> None:
@@ -796,6 +797,7 @@ class TestRequestContext:
             "aws:principalaccount": ACCT,
             "aws:principalarn": f"arn:aws:iam::{ACCT}:user/bob",
             "aws:principaltype": "User",
+            "aws:principalisawsservice": "false",
             "aws:username": "bob",
             "s3:prefix": "x/",
         }
@@ -837,7 +839,6 @@ class TestUnsupportedAndInvalid:
     @pytest.mark.parametrize(
         "condition",
         [
-            {"NumericLessThanEquals": {"s3:max-keys": "10"}},
             {"DateGreaterThan": {"aws:TokenIssueTime": "2020-01-01T00:00:01Z"}},
             {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}},
             {"NotIpAddress": {"aws:SourceIp": "203.0.113.0/24"}},

@@ -112,7 +112,9 @@ Elements
   cannot be silently ignored).
 * ``Effect``: "Allow" / "Deny".
 * ``Principal`` (resource policies only): ``"*"`` matches every caller, including anonymous
-  callers and service principals; ``{"AWS": "*"}`` is documented as equivalent to ``"*"`` for
+  callers and service principals (the aws:PrincipalIsAWSService example of
+  reference_policies_condition-keys.html denies ``"*"`` except service principals, which only
+  makes sense if ``"*"`` covers them); ``{"AWS": "*"}`` is documented as equivalent to ``"*"`` for
   anonymous callers and matches every IAM caller, but whether it matches a service principal is
   not documented, so that case raises. ``{"AWS": x | [x, ...]}`` with x a 12-digit account id or
   ``arn:P:iam::ACCT:root`` (both delegate to *every* principal of the account, not just the root
@@ -151,6 +153,8 @@ from typing import Any, Literal
 __all__ = [
     "ANONYMOUS",
     "FULL_AWS_ACCESS",
+    "NEGATED_OPERATORS",
+    "SUPPORTED_OPERATORS",
     "Decision",
     "InvalidPolicy",
     "PolicyEvaluationError",

@@ -1,83 +1,143 @@
-"""Independent evaluator for S3 bucket policies (resource-based policies), for tests only.
+"""Independent IAM policy evaluator for tests: S3 bucket policies and AWS Organizations SCPs.
 
 moto stores bucket policies but does not evaluate their conditions, so tests use this module to
-prove what a written policy *does*. It is deliberately written from the AWS IAM documentation
-alone, without reading the policy builder under ``layers/`` or ``functions/``, so that a bug in
-the builder cannot be mirrored here.
+prove what a written policy *does*. It is deliberately written from the AWS documentation alone,
+without reading the policy builder under ``layers/`` or ``functions/``, so that a bug in the
+builder cannot be mirrored here. Where the documentation is silent the module refuses
+(``UnsupportedPolicyElement``) or leaves the value to the test, rather than guessing.
+
+Doc pages are cited by file name. Unless a full URL is given they are in the IAM User Guide,
+https://docs.aws.amazon.com/IAM/latest/UserGuide/<page>; "Organizations:" pages are in
+https://docs.aws.amazon.com/organizations/latest/userguide/<page>.
 
 What it answers
 ---------------
-``evaluate_bucket_policy(policy, request)`` returns the decision of **this one resource-based
-policy on its own**:
+``evaluate_bucket_policy(policy, request)`` - the decision of **one resource-based policy alone**:
 
-* ``"explicit_deny"`` - at least one ``Deny`` statement applies to the request (a Deny wins over
-  any Allow, wherever it is in the policy);
+* ``"explicit_deny"`` - at least one ``Deny`` statement applies (a Deny wins over any Allow,
+  wherever it is in the policy);
 * ``"allow"`` - no Deny applies and at least one ``Allow`` statement applies;
 * ``"implicit_deny"`` - no statement applies.
 
-It does not model identity-based policies, SCPs/RCPs, permission boundaries, session policies,
-ACLs, S3 Block Public Access or Object Ownership. In particular ``"allow"`` for an *account*
-principal only means "the bucket policy delegates to that account"; real access would also need
-an identity-based Allow in that account.
+``evaluate_scps(levels, request, ...)`` - the decision of the service control policies on the
+request's principal (``"not_applicable"`` when SCPs do not bind it).
 
-Request context that is built (see "Principal key values" in the policy-variables page and the
-global condition keys page)::
+``evaluate_access(request, resource_policy=..., resource_account=..., scp_levels=...)`` - the whole
+request: SCPs, the bucket policy and an identity-based Allow that the test asserts exists.
 
-    principal            aws:userid               aws:PrincipalArn               aws:username  aws:PrincipalType
-    role session         ROLEID:session-name      arn:P:iam::ACCT:role/PATH/NAME  (absent)      AssumedRole
-    IAM user             AIDA... (unique id)      arn:P:iam::ACCT:user/PATH/NAME  user name     User
-    account root user    ACCT                     arn:P:iam::ACCT:root            (absent)      Account
+Not modelled: permissions boundaries, session policies, resource control policies, VPC endpoint
+policies, ACLs, S3 Block Public Access, Object Ownership.
 
-plus ``aws:PrincipalAccount`` = ACCT for all three, and any ``extra_context`` given by the test.
-Condition key *names* are matched case-insensitively.
+The rules implemented, and where each comes from
+-------------------------------------------------
 
-Implemented subset of IAM policy semantics
-------------------------------------------
+R1  Explicit Deny beats Allow; with no applicable Allow the result is an implicit deny.
+    (reference_policies_evaluation-logic.html, reference_policies_evaluation-logic_policy-eval-denyallow.html)
+R2  Within one account, a request is allowed when an identity-based policy OR the resource-based
+    policy allows it and nothing denies it; across accounts both must allow it.
+    (reference_policies_evaluation-logic.html "Identity-based policies with resource-based
+    policies"; reference_policies_evaluation-logic-cross-account.html)
+R3  A condition key absent from the request context: a non-negated operator is false; a negated
+    operator (StringNotEquals, StringNotEqualsIgnoreCase, StringNotLike, NumericNotEquals,
+    ArnNotEquals, ArnNotLike) is TRUE. "This logic applies to all condition operators except
+    ...IfExists and Null check." (reference_policies_elements_condition_operators.html,
+    "Important" box at the top)
+R4  ``...IfExists`` (any operator except Null): key present -> evaluated as the base operator;
+    key absent -> true. (reference_policies_elements_condition_operators.html#Conditions_IfExists)
+R5  ``Null``: ``"true"`` holds when the key is absent, ``"false"`` when it is present; Null has no
+    ...IfExists form. (reference_policies_elements_condition_operators.html#Conditions_Null)
+R6  All condition operators of a statement are ANDed; all keys of one operator are ANDed; several
+    values for one key are ORed, and NORed for a negated operator (the key matches none of them).
+    A statement applies only when every condition is true.
+    (reference_policies_condition-logic-multiple-context-keys-or-values.html, now
+    reference_policies_multi-value-conditions.html)
+R7  ArnEquals and ArnLike behave identically: case-sensitive; each of the six colon-delimited
+    components is matched separately and may contain ``*`` and ``?``; ArnNotEquals/ArnNotLike are
+    their negations. (reference_policies_elements_condition_operators.html#Conditions_ARN)
+R8  String operators: StringEquals / StringNotEquals case-sensitive, ...IgnoreCase not,
+    StringLike / StringNotLike case-sensitive with ``*`` and ``?`` anywhere.
+    (reference_policies_elements_condition_operators.html#Conditions_String)
+R9  Bool: "true"/"false" matching. (reference_policies_elements_condition_operators.html#Conditions_Boolean)
+R10 Numeric operators compare numbers; NumericNotEquals is the negated one.
+    (reference_policies_elements_condition_operators.html#Conditions_Numeric)
+R11 Condition key names are case-insensitive ("Key names are case-insensitive").
+    (reference_policies_variables.html, reference_policies_elements_condition.html)
+R12 Principal, NotPrincipal, Action/NotAction, Resource/NotResource as documented in
+    reference_policies_elements_{principal,notprincipal,action,notaction,resource,notresource}.html;
+    details under "Elements" below.
+R13 SCPs: an action is allowed for an account only when an SCP Allow applies at EVERY level from
+    the root through each OU to the account itself, and no SCP at any of those levels denies it
+    (Organizations: orgs_manage_policies_scps_evaluation.html, "How SCPs work with Allow" / "with
+    Deny"). SCPs grant nothing. SCPs bind every user and role of a member account, including its
+    root user; they never bind users or roles of the management account; they do not affect any
+    service-linked role; they affect only principals managed by accounts in the organization
+    (Organizations: orgs_manage_policies_scps.html "SCP effects on permissions"). SCPs have no
+    Principal element (Organizations: orgs_manage_policies_scps_syntax.html, elements table).
+
+The request context each caller carries (from reference_policies_condition-keys.html, "Properties
+of the principal", and the "Principal key values" table of reference_policies_variables.html)::
+
+    caller                 aws:userid          aws:PrincipalArn           aws:PrincipalAccount  aws:PrincipalType  aws:PrincipalIsAWSService  aws:PrincipalServiceName
+    role session           ROLEID:session      arn:P:iam::A:role/PATH/N   A                     AssumedRole        "false"                    (absent)
+    IAM user               AIDA... unique id   arn:P:iam::A:user/PATH/N   A                     User               "false"                    (absent)
+    account root user      A (account id)      arn:P:iam::A:root          A                     Account            "false"                    (absent)
+    anonymous (S3)         "anonymous"         (absent)                   "anonymous"           Anonymous          (absent)                   (absent)
+    AWS service principal  (undocumented)      (undocumented)             (undocumented)        (undocumented)     "true"                     the service, e.g. connect.amazonaws.com
+
+Citations for that table:
+* aws:PrincipalArn: "included in the request context for all signed requests. Anonymous requests
+  do not include this key"; for a role it is the role ARN (with its path), not the session ARN.
+* aws:PrincipalAccount: "For anonymous requests, the request context returns anonymous";
+  "included in the request context for all requests, including anonymous requests".
+* aws:userid and aws:PrincipalType: "included in the request context for all requests, including
+  anonymous requests"; the Principal key values table gives ``anonymous`` / ``Anonymous`` for an
+  "Anonymous caller (Amazon SQS, Amazon SNS, and Amazon S3 only)". NOTE: older copies of the
+  variables page said anonymous users "will not populate the ${aws:userid} variable"; ``Request``
+  can model that variant too (``absent_keys``), and the lockdown tests check both.
+* aws:PrincipalIsAWSService: "present in the request context for all signed API requests that use
+  AWS credentials. Anonymous requests do not include this key"; true when a service uses its
+  service principal directly, false for IAM principals and when a service uses a service role or
+  a service-linked role.
+* aws:PrincipalServiceName: present only "when the call is made by an AWS service principal"; not
+  present for service roles, service-linked roles, IAM principals or anonymous requesters.
+* aws:username: only for IAM users.
+* A service principal's aws:userid, aws:PrincipalArn, aws:PrincipalAccount and aws:PrincipalType
+  are not documented: ``Request.for_service`` leaves them out and a test may supply values in
+  ``extra_context`` to show its result does not depend on them.
+
+Elements
+--------
 * ``Version`` "2012-10-17", "2008-10-17" or absent. ``Statement`` as one object or a list.
   Unknown statement members raise ``UnsupportedPolicyElement`` (so a typo such as "Conditions"
   cannot be silently ignored).
 * ``Effect``: "Allow" / "Deny".
-* ``Principal``: ``"*"``; ``{"AWS": "*"}`` (equivalent to ``"*"``); ``{"AWS": x | [x, ...]}`` with
-  x a 12-digit account id or ``arn:P:iam::ACCT:root`` (both delegate to *every* principal of the
-  account, not just the root user), an IAM role ARN (matches every session of that role), an
-  assumed-role session ARN (that session only), an IAM user ARN, or an STS federated-user ARN
-  (never matches the principals this module can model). ``Service`` and ``Federated`` principals
-  never match an IAM user/role/root request. ``CanonicalUser``, unique principal ids (AROA.../AIDA...)
-  and any partial wildcard in a principal raise ``UnsupportedPolicyElement``. Principal ARNs are
-  compared exactly (case-sensitive), so a Deny naming a mis-cased ARN does *not* deny.
-* ``NotPrincipal`` (only with ``Deny``; with ``Allow`` it is unsupported by AWS and raises here).
-  AWS may check the account, then the role, then the session, so the documented worst case is
-  modelled: a request escapes the Deny only if **every** entity of its chain is listed - account
-  (id or root ARN) + role ARN + session ARN for a role session, account + user ARN for a user,
-  the account for the root user.
-* ``Action`` / ``NotAction``: string or list; ``*`` (any run) and ``?`` (one character) wildcards;
-  matching is case-insensitive for both the service prefix and the action name.
-* ``Resource`` / ``NotResource``: string or list; case-sensitive; ``*`` and ``?`` match within one
-  colon-delimited ARN segment, except that a ``*`` that is the last character of a segment may
-  expand beyond colon boundaries, and the resource part (after the fifth colon) is a single
-  segment in which colons are ordinary characters (S3 object keys may contain colons).
-* ``Condition``: all operators ANDed; all keys of one operator ANDed; several values of one key
-  ORed, and NORed for negated operators. Implemented operators: ``StringEquals``,
-  ``StringNotEquals``, ``StringEqualsIgnoreCase``, ``StringNotEqualsIgnoreCase``, ``StringLike``,
-  ``StringNotLike`` (``*``/``?`` anywhere, case-sensitive), ``ArnEquals``/``ArnLike`` and
-  ``ArnNotEquals``/``ArnNotLike`` (each of the six colon-delimited components matched separately,
-  case-sensitive), ``Bool``, ``Null``, and the ``...IfExists`` form of all of them except ``Null``.
-  Missing key: positive operators are false, negated operators are true, ``...IfExists`` is true.
-  Anything else - Numeric*, Date*, IpAddress/NotIpAddress, Binary*, ``ForAnyValue:`` /
-  ``ForAllValues:`` set operators, policy variables (``${...}``, in a 2012-10-17 policy) -
-  raises ``UnsupportedPolicyElement`` rather than guessing.
+* ``Principal`` (resource policies only): ``"*"`` matches every caller, including anonymous
+  callers and service principals (the aws:PrincipalIsAWSService example of
+  reference_policies_condition-keys.html denies ``"*"`` except service principals, which only
+  makes sense if ``"*"`` covers them); ``{"AWS": "*"}`` is documented as equivalent to ``"*"`` for
+  anonymous callers and matches every IAM caller, but whether it matches a service principal is
+  not documented, so that case raises. ``{"AWS": x | [x, ...]}`` with x a 12-digit account id or
+  ``arn:P:iam::ACCT:root`` (both delegate to *every* principal of the account, not just the root
+  user), an IAM role ARN (every session of that role), an assumed-role session ARN (that session
+  only), an IAM user ARN, or an STS federated-user ARN (never matches the principals modelled
+  here). ``{"Service": name}`` matches that service principal acting as itself. ``CanonicalUser``,
+  unique principal ids (AROA.../AIDA...) and any partial wildcard in a principal raise
+  ``UnsupportedPolicyElement``. Principal ARNs are compared exactly (case-sensitive).
+* ``NotPrincipal`` (only with ``Deny``). AWS may check the account, then the role, then the
+  session, so the documented worst case is modelled: a request escapes the Deny only if **every**
+  entity of its chain is listed - account + role ARN + session ARN for a role session, account +
+  user ARN for a user, the account for the root user.
+* ``Action`` / ``NotAction``: ``*`` (any run) and ``?`` (one character) wildcards; matching is
+  case-insensitive.
+* ``Resource`` / ``NotResource``: case-sensitive; ``*`` and ``?`` match within one colon-delimited
+  ARN segment, except that a ``*`` that is the last character of a segment may expand beyond colon
+  boundaries, and the resource part (after the fifth colon) is a single segment in which colons are
+  ordinary characters (S3 object keys may contain colons).
+* ``Condition``: String*, Numeric*, Arn*, Bool, Null and the ``...IfExists`` form of all of them
+  except Null. Date*, IpAddress/NotIpAddress, Binary*, ``ForAnyValue:``/``ForAllValues:`` and policy
+  variables (``${...}`` in a 2012-10-17 policy) raise ``UnsupportedPolicyElement``.
 * The whole policy is parsed and validated before it is evaluated, so an unsupported element
   raises even when an earlier statement already decided the request.
-
-AWS documentation followed (IAM User Guide, https://docs.aws.amazon.com/IAM/latest/UserGuide/):
-  reference_policies_evaluation-logic.html, reference_policies_evaluation-logic_policy-eval-denyallow.html,
-  reference_policies_elements_principal.html, reference_policies_elements_notprincipal.html,
-  reference_policies_elements_action.html, reference_policies_elements_notaction.html,
-  reference_policies_elements_resource.html, reference_policies_elements_notresource.html,
-  reference_policies_elements_condition.html, reference_policies_elements_condition_operators.html,
-  reference_policies_condition-logic-multiple-context-keys-or-values.html,
-  reference_policies_condition-keys.html (aws:userid, aws:PrincipalArn, aws:PrincipalAccount,
-  aws:username, aws:PrincipalType), reference_policies_variables.html (principal key values).
 """
 
 from __future__ import annotations
@@ -86,22 +146,45 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any, Literal
 
 __all__ = [
+    "ANONYMOUS",
+    "FULL_AWS_ACCESS",
+    "NEGATED_OPERATORS",
+    "SUPPORTED_OPERATORS",
     "Decision",
     "InvalidPolicy",
     "PolicyEvaluationError",
     "Request",
+    "ScpDecision",
     "UnsupportedPolicyElement",
+    "evaluate_access",
     "evaluate_bucket_policy",
+    "evaluate_scps",
     "is_allowed",
     "is_denied",
+    "matching_scp_statements",
     "matching_statements",
+    "scp_exemption",
+    "scp_levels_with_full_access",
 ]
 
 Decision = Literal["explicit_deny", "allow", "implicit_deny"]
+ScpDecision = Literal["not_applicable", "explicit_deny", "allow", "implicit_deny"]
+PolicyDocument = Mapping[str, Any] | str
+
+#: ``principal_arn`` of an anonymous request (and its documented ``aws:userid``).
+ANONYMOUS = "anonymous"
+
+#: The AWS managed SCP that Organizations attaches to every root, OU and account when SCPs are
+#: enabled (Organizations: orgs_manage_policies_scps_evaluation.html).
+FULL_AWS_ACCESS: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
 
 
 class PolicyEvaluationError(Exception):
@@ -113,7 +196,7 @@ class UnsupportedPolicyElement(PolicyEvaluationError):
 
 
 class InvalidPolicy(PolicyEvaluationError, ValueError):
-    """The policy is not a well-formed resource-based policy."""
+    """The policy is not a well-formed policy of its kind."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -122,8 +205,12 @@ class InvalidPolicy(PolicyEvaluationError, ValueError):
 
 _ACCOUNT_ID = re.compile(r"\d{12}")
 _PRINCIPAL_ARN = re.compile(r"arn:(?P<partition>aws[a-z-]*):(?P<service>iam|sts)::(?P<account>\d{12}):(?P<rest>.+)")
+# Service principals: "connect.amazonaws.com", "logging.s3.amazonaws.com", "x.amazonaws.com.cn".
+_SERVICE_PRINCIPAL = re.compile(r"[a-z0-9][a-z0-9.-]*\.amazonaws\.com(?:\.cn)?")
+_ARN_PARTITION = re.compile(r"arn:(aws[a-z-]*):")
 
-PrincipalKind = Literal["role", "user", "root"]
+PrincipalKind = Literal["role", "user", "root", "anonymous", "service"]
+_SIGNED_IAM_KINDS = ("role", "user", "root")
 
 
 def _normalise_path(path: str) -> str:
@@ -134,39 +221,62 @@ def _normalise_path(path: str) -> str:
 
 @dataclass(frozen=True)
 class Request:
-    """One authorization request as seen by a bucket policy.
+    """One authorization request.
 
-    ``principal_arn`` is the ARN of the *calling* principal: an assumed-role session
-    (``arn:aws:sts::ACCT:assumed-role/ROLE/SESSION``), an IAM user (``arn:aws:iam::ACCT:user/PATH/NAME``)
-    or the account root user (``arn:aws:iam::ACCT:root``). ``user_id`` is the ``aws:userid`` value.
-    ``role_path`` is only used for role sessions: an assumed-role ARN never carries the role's path,
-    but ``aws:PrincipalArn`` (the role ARN) does.
+    ``principal_arn`` names the caller: an assumed-role session
+    (``arn:aws:sts::ACCT:assumed-role/ROLE/SESSION``), an IAM user (``arn:aws:iam::ACCT:user/PATH/NAME``),
+    the account root user (``arn:aws:iam::ACCT:root``), the literal ``"anonymous"`` for an
+    unsigned request, or a service principal name (``connect.amazonaws.com``) for an AWS service
+    acting as itself. ``user_id`` is the ``aws:userid`` value (``"anonymous"`` for an anonymous
+    request, ``None`` for a service principal, whose value is undocumented); ``account_id`` the
+    principal's account (``None`` for anonymous and service callers). ``role_path`` is only used for
+    role sessions: an assumed-role ARN never carries the role's path, but ``aws:PrincipalArn``
+    (the role ARN) does. ``absent_keys`` removes derived keys from the context, to model a caller
+    whose documented context is in doubt (for example an anonymous request without ``aws:userid``).
     """
 
     principal_arn: str
-    user_id: str
-    account_id: str
+    user_id: str | None
+    account_id: str | None
     action: str
     resource: str
     extra_context: Mapping[str, str] = field(default_factory=dict, hash=False)
     role_path: str = "/"
+    absent_keys: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
-        if not _ACCOUNT_ID.fullmatch(self.account_id):
-            raise ValueError(f"account_id must be 12 digits: {self.account_id!r}")
         if ":" not in self.action or any(c in self.action for c in "*?"):
             raise ValueError(f"action must be a concrete 'service:Action': {self.action!r}")
         if not self.resource.startswith("arn:") or any(c in self.resource for c in "*?"):
             raise ValueError(f"resource must be a concrete ARN: {self.resource!r}")
         _normalise_path(self.role_path)
-        kind, _name, _session = _parse_caller(self)
+        kind, _name, session = _parse_caller(self)
+        if kind in _SIGNED_IAM_KINDS:
+            if self.account_id is None or not _ACCOUNT_ID.fullmatch(self.account_id):
+                raise ValueError(f"account_id must be 12 digits: {self.account_id!r}")
+            if self.user_id is None:
+                raise ValueError("IAM callers always carry aws:userid")
         if kind == "root" and self.user_id != self.account_id:
             raise ValueError("for the root user, aws:userid is the account id")
-        if kind == "role" and not self.user_id.endswith(":" + (_session or "")):
+        if kind == "role" and not (self.user_id or "").endswith(":" + (session or "")):
             raise ValueError("for a role session, aws:userid is 'ROLEID:session-name'")
-        if kind == "user" and ":" in self.user_id:
+        if kind == "user" and ":" in (self.user_id or ""):
             raise ValueError("for an IAM user, aws:userid is the user's unique id (AIDA...)")
-        clash = {k.lower() for k in self.extra_context} & set(_base_context(self))
+        if kind == "anonymous" and (self.user_id != ANONYMOUS or self.account_id is not None):
+            raise ValueError("an anonymous request has aws:userid 'anonymous' and no principal account id")
+        if kind == "service" and (self.user_id is not None or self.account_id is not None):
+            raise ValueError(
+                "a service principal's aws:userid and account are undocumented: leave them None and "
+                "supply any value to try in extra_context"
+            )
+        base = _base_context(self, apply_absent=False)
+        lowered = {k.lower() for k in self.absent_keys}
+        if lowered != set(self.absent_keys):
+            raise ValueError("absent_keys must be lower-case condition key names")
+        unknown = lowered - set(base)
+        if unknown:
+            raise ValueError(f"absent_keys names keys this caller does not carry: {sorted(unknown)}")
+        clash = {k.lower() for k in self.extra_context} & set(base)
         if clash:
             raise ValueError(f"extra_context may not redefine derived keys: {sorted(clash)}")
 
@@ -240,21 +350,69 @@ class Request:
             extra_context=dict(extra_context or {}),
         )
 
+    @classmethod
+    def anonymous(
+        cls,
+        action: str,
+        resource: str,
+        *,
+        absent_keys: frozenset[str] = frozenset(),
+        extra_context: Mapping[str, str] | None = None,
+    ) -> Request:
+        """An unsigned request (S3 accepts them). Context as documented: see the module doc."""
+        return cls(
+            principal_arn=ANONYMOUS,
+            user_id=ANONYMOUS,
+            account_id=None,
+            action=action,
+            resource=resource,
+            extra_context=dict(extra_context or {}),
+            absent_keys=absent_keys,
+        )
+
+    @classmethod
+    def for_service(
+        cls,
+        service: str,
+        action: str,
+        resource: str,
+        *,
+        extra_context: Mapping[str, str] | None = None,
+    ) -> Request:
+        """An AWS service acting as its own service principal (for example ``connect.amazonaws.com``)."""
+        return cls(
+            principal_arn=service,
+            user_id=None,
+            account_id=None,
+            action=action,
+            resource=resource,
+            extra_context=dict(extra_context or {}),
+        )
+
     # -- derived views -----------------------------------------------------------------------
 
     @property
     def kind(self) -> PrincipalKind:
         return _parse_caller(self)[0]
 
+    @property
+    def is_service_linked_role(self) -> bool:
+        """A session of a service-linked role: IAM gives those the path ``/aws-service-role/<service>/``."""
+        return self.kind == "role" and self.role_path.startswith("/aws-service-role/")
+
     def context(self) -> dict[str, str]:
         """The request context, keyed by lower-cased condition key name."""
-        ctx = _base_context(self)
+        ctx = _base_context(self, apply_absent=True)
         ctx.update({k.lower(): v for k, v in self.extra_context.items()})
         return ctx
 
 
 def _parse_caller(request: Request) -> tuple[PrincipalKind, str | None, str | None]:
-    """(kind, role or user name, session name) of the calling principal."""
+    """(kind, role or user or service name, session name) of the calling principal."""
+    if request.principal_arn == ANONYMOUS:
+        return "anonymous", None, None
+    if _SERVICE_PRINCIPAL.fullmatch(request.principal_arn):
+        return "service", request.principal_arn, None
     m = _PRINCIPAL_ARN.fullmatch(request.principal_arn)
     if not m:
         raise ValueError(f"unsupported principal ARN: {request.principal_arn!r}")
@@ -282,12 +440,14 @@ def _role_arn(request: Request) -> str:
     return f"arn:{_partition(request)}:iam::{request.account_id}:role{request.role_path}{name}"
 
 
-def _base_context(request: Request) -> dict[str, str]:
+def _base_context(request: Request, *, apply_absent: bool) -> dict[str, str]:
     kind, name, _session = _parse_caller(request)
-    ctx = {
-        "aws:userid": request.user_id,
-        "aws:principalaccount": request.account_id,
-    }
+    ctx: dict[str, str] = {}
+    if kind in _SIGNED_IAM_KINDS:
+        assert request.user_id is not None and request.account_id is not None
+        ctx["aws:userid"] = request.user_id
+        ctx["aws:principalaccount"] = request.account_id
+        ctx["aws:principalisawsservice"] = "false"
     if kind == "role":
         ctx["aws:principalarn"] = _role_arn(request)
         ctx["aws:principaltype"] = "AssumedRole"
@@ -295,19 +455,35 @@ def _base_context(request: Request) -> dict[str, str]:
         ctx["aws:principalarn"] = request.principal_arn
         ctx["aws:principaltype"] = "User"
         ctx["aws:username"] = name or ""
-    else:
+    elif kind == "root":
         ctx["aws:principalarn"] = request.principal_arn
         ctx["aws:principaltype"] = "Account"
+    elif kind == "anonymous":
+        ctx["aws:userid"] = ANONYMOUS
+        ctx["aws:principalaccount"] = ANONYMOUS
+        ctx["aws:principaltype"] = "Anonymous"
+    else:  # service principal acting as itself
+        ctx["aws:principalisawsservice"] = "true"
+        ctx["aws:principalservicename"] = name or ""
+    if apply_absent:
+        for key in request.absent_keys:
+            ctx.pop(key, None)
     return ctx
 
 
 # Principal entities: ("account", id) | ("arn", arn) | ("service", name) | ("federated", name)
+# | ("anonymous", "")
 _Entity = tuple[str, str]
 
 
 def _request_entities(request: Request) -> frozenset[_Entity]:
     """The chain of entities AWS may check for this caller (account, role, session / user)."""
     kind = request.kind
+    if kind == "anonymous":
+        return frozenset({("anonymous", "")})
+    if kind == "service":
+        return frozenset({("service", request.principal_arn)})
+    assert request.account_id is not None
     entities: set[_Entity] = {("account", request.account_id)}
     if kind == "role":
         entities.add(("arn", _role_arn(request)))
@@ -361,6 +537,7 @@ def _resource_matches(pattern: str, resource: str) -> bool:
 
 
 def _arn_like(pattern: str, value: str) -> bool:
+    """R7: each of the six colon-delimited components matched separately, case-sensitive."""
     pattern_parts = pattern.split(":", 5)
     value_parts = value.split(":", 5)
     if len(value_parts) != 6:
@@ -368,9 +545,36 @@ def _arn_like(pattern: str, value: str) -> bool:
     return all(_glob(p, False).fullmatch(v) is not None for p, v in zip(pattern_parts, value_parts, strict=True))
 
 
+def _number(text: str, what: str) -> Decimal:
+    try:
+        number = Decimal(text.strip())
+    except InvalidOperation:
+        raise InvalidPolicy(f"{what}: {text!r} is not a number") from None
+    if not number.is_finite():
+        raise InvalidPolicy(f"{what}: {text!r} is not a finite number")
+    return number
+
+
+def _numeric(compare: Callable[[Decimal, Decimal], bool]) -> Callable[[str, str], bool]:
+    """Matcher(policy value, context value) for a numeric operator: compare(context, policy)."""
+
+    def matcher(policy_value: str, context_value: str) -> bool:
+        try:
+            actual = Decimal(context_value.strip())
+        except InvalidOperation:
+            raise UnsupportedPolicyElement(
+                f"the request's value {context_value!r} is not a number; how IAM compares it is not documented"
+            ) from None
+        return compare(actual, Decimal(policy_value))
+
+    return matcher
+
+
 # --------------------------------------------------------------------------------------------
 # Parsing (validates the whole policy before anything is evaluated)
 # --------------------------------------------------------------------------------------------
+
+PolicyKind = Literal["resource", "scp"]
 
 _STATEMENT_KEYS = {
     "Sid",
@@ -393,13 +597,23 @@ _OPERATORS: dict[str, tuple[bool, Callable[[str, str], bool]]] = {
     "StringNotEqualsIgnoreCase": (True, lambda p, v: p.casefold() == v.casefold()),
     "StringLike": (False, lambda p, v: _glob(p, False).fullmatch(v) is not None),
     "StringNotLike": (True, lambda p, v: _glob(p, False).fullmatch(v) is not None),
+    "NumericEquals": (False, _numeric(lambda v, p: v == p)),
+    "NumericNotEquals": (True, _numeric(lambda v, p: v == p)),
+    "NumericLessThan": (False, _numeric(lambda v, p: v < p)),
+    "NumericLessThanEquals": (False, _numeric(lambda v, p: v <= p)),
+    "NumericGreaterThan": (False, _numeric(lambda v, p: v > p)),
+    "NumericGreaterThanEquals": (False, _numeric(lambda v, p: v >= p)),
     "ArnEquals": (False, _arn_like),
     "ArnLike": (False, _arn_like),
     "ArnNotEquals": (True, _arn_like),
     "ArnNotLike": (True, _arn_like),
     "Bool": (False, lambda p, v: p == v.lower()),
 }
-_UNSUPPORTED_OPERATOR_PREFIXES = ("Numeric", "Date", "IpAddress", "NotIpAddress", "Binary")
+_UNSUPPORTED_OPERATOR_PREFIXES = ("Date", "IpAddress", "NotIpAddress", "Binary")
+
+#: Every operator this evaluator implements, with whether it is negated (for tests and callers).
+NEGATED_OPERATORS = frozenset(name for name, (negated, _m) in _OPERATORS.items() if negated)
+SUPPORTED_OPERATORS = frozenset(_OPERATORS) | {"Null"}
 
 
 @dataclass(frozen=True)
@@ -415,7 +629,8 @@ class _Statement:
     index: int
     sid: str | None
     effect: Literal["Allow", "Deny"]
-    principals: frozenset[_Entity] | None  # None = "*"
+    principals: frozenset[_Entity] | None  # None = "*" (or no Principal element, in an SCP)
+    principal_aws_star: bool  # the "everyone" came from {"AWS": "*"} rather than "*"
     principal_negated: bool
     actions: tuple[str, ...]
     action_negated: bool
@@ -474,9 +689,10 @@ def _parse_principal_value(kind: str, value: str) -> _Entity | None:
     raise UnsupportedPolicyElement(f"principal type {kind!r} is not implemented")
 
 
-def _parse_principal(value: object, what: str) -> frozenset[_Entity] | None:
+def _parse_principal(value: object, what: str) -> tuple[frozenset[_Entity] | None, bool]:
+    """(entities or None for everyone, whether "everyone" was written {"AWS": "*"})."""
     if value == "*":
-        return None
+        return None, False
     if not isinstance(value, dict) or not value:
         raise InvalidPolicy(f'{what} must be "*" or a non-empty object such as {{"AWS": [...]}}, got {value!r}')
     entities: set[_Entity] = set()
@@ -488,7 +704,7 @@ def _parse_principal(value: object, what: str) -> frozenset[_Entity] | None:
                 everyone = True
             else:
                 entities.add(entity)
-    return None if everyone else frozenset(entities)
+    return (None, True) if everyone else (frozenset(entities), False)
 
 
 def _parse_conditions(block: object, version: str | None) -> tuple[_Condition, ...]:
@@ -516,6 +732,13 @@ def _parse_conditions(block: object, version: str | None) -> tuple[_Condition, .
                     raw_values = "true" if raw_values else "false"
                 elif isinstance(raw_values, list):
                     raw_values = [("true" if v else "false") if isinstance(v, bool) else v for v in raw_values]
+            elif operator.startswith("Numeric"):
+                if isinstance(raw_values, int | float) and not isinstance(raw_values, bool):
+                    raw_values = str(raw_values)
+                elif isinstance(raw_values, list):
+                    raw_values = [
+                        str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v for v in raw_values
+                    ]
             values = _as_str_list(raw_values, f"{raw_operator}.{key}")
             if operator in ("Bool", "Null"):
                 values = tuple(v.lower() for v in values)
@@ -523,6 +746,8 @@ def _parse_conditions(block: object, version: str | None) -> tuple[_Condition, .
                     raise InvalidPolicy(f"{raw_operator}.{key} takes 'true' or 'false', got {list(values)}")
                 if operator == "Null" and len(values) != 1:
                     raise UnsupportedPolicyElement(f"{raw_operator}.{key}: several Null values are not implemented")
+            elif operator.startswith("Numeric"):
+                values = tuple(str(_number(v, f"{raw_operator}.{key}")) for v in values)
             else:
                 _check_no_variables(values, f"{raw_operator}.{key}", version)
             if operator.startswith("Arn"):
@@ -535,7 +760,7 @@ def _parse_conditions(block: object, version: str | None) -> tuple[_Condition, .
     return tuple(out)
 
 
-def _parse_statement(index: int, raw: object, version: str | None) -> _Statement:
+def _parse_statement(index: int, raw: object, version: str | None, kind: PolicyKind) -> _Statement:
     if not isinstance(raw, dict):
         raise InvalidPolicy(f"statement {index} is not an object")
     unknown = set(raw) - _STATEMENT_KEYS
@@ -549,13 +774,23 @@ def _parse_statement(index: int, raw: object, version: str | None) -> _Statement
     def exactly_one(a: str, b: str) -> str:
         present = [k for k in (a, b) if k in raw]
         if len(present) != 1:
-            raise InvalidPolicy(f"statement {index}: a bucket policy statement needs exactly one of {a}/{b}")
+            what = "a bucket policy statement" if kind == "resource" else "an SCP statement"
+            error = InvalidPolicy if kind == "resource" or a == "Action" else UnsupportedPolicyElement
+            raise error(f"statement {index}: {what} needs exactly one of {a}/{b}")
         return present[0]
 
-    principal_key = exactly_one("Principal", "NotPrincipal")
-    if principal_key == "NotPrincipal" and effect == "Allow":
-        raise UnsupportedPolicyElement(f"statement {index}: NotPrincipal with Allow is not supported by AWS")
-    principals = _parse_principal(raw[principal_key], f"statement {index} {principal_key}")
+    principals: frozenset[_Entity] | None = None
+    aws_star = False
+    principal_negated = False
+    if kind == "scp":
+        if "Principal" in raw or "NotPrincipal" in raw:
+            raise InvalidPolicy(f"statement {index}: SCPs have no Principal or NotPrincipal element")
+    else:
+        principal_key = exactly_one("Principal", "NotPrincipal")
+        if principal_key == "NotPrincipal" and effect == "Allow":
+            raise UnsupportedPolicyElement(f"statement {index}: NotPrincipal with Allow is not supported by AWS")
+        principals, aws_star = _parse_principal(raw[principal_key], f"statement {index} {principal_key}")
+        principal_negated = principal_key == "NotPrincipal"
 
     action_key = exactly_one("Action", "NotAction")
     actions = _as_str_list(raw[action_key], f"statement {index} {action_key}")
@@ -577,7 +812,8 @@ def _parse_statement(index: int, raw: object, version: str | None) -> _Statement
         sid=sid if isinstance(sid, str) else None,
         effect=effect,
         principals=principals,
-        principal_negated=principal_key == "NotPrincipal",
+        principal_aws_star=aws_star,
+        principal_negated=principal_negated,
         actions=actions,
         action_negated=action_key == "NotAction",
         resources=resources,
@@ -586,7 +822,7 @@ def _parse_statement(index: int, raw: object, version: str | None) -> _Statement
     )
 
 
-def _parse_policy(policy: Mapping[str, Any] | str) -> tuple[_Statement, ...]:
+def _parse_policy(policy: PolicyDocument, kind: PolicyKind = "resource") -> tuple[_Statement, ...]:
     doc: object = json.loads(policy) if isinstance(policy, str) else policy
     if not isinstance(doc, Mapping):
         raise InvalidPolicy("a policy must be a JSON object")
@@ -601,15 +837,19 @@ def _parse_policy(policy: Mapping[str, Any] | str) -> tuple[_Statement, ...]:
         raw_statements = [raw_statements]
     if not isinstance(raw_statements, list) or not raw_statements:
         raise InvalidPolicy("Statement must be an object or a non-empty list")
-    return tuple(_parse_statement(i, s, version) for i, s in enumerate(raw_statements))
+    return tuple(_parse_statement(i, s, version, kind) for i, s in enumerate(raw_statements))
 
 
 # --------------------------------------------------------------------------------------------
-# Evaluation
+# Evaluation of one policy
 # --------------------------------------------------------------------------------------------
 
 
 def _principal_applies(stmt: _Statement, request: Request) -> bool:
+    if stmt.principals is None and stmt.principal_aws_star and request.kind == "service":
+        raise UnsupportedPolicyElement(
+            'whether {"AWS": "*"} names a service principal acting as itself is not documented; write "*"'
+        )
     chain = _request_entities(request)
     if not stmt.principal_negated:
         return stmt.principals is None or bool(stmt.principals & chain)
@@ -621,19 +861,20 @@ def _principal_applies(stmt: _Statement, request: Request) -> bool:
 def _condition_holds(cond: _Condition, ctx: Mapping[str, str]) -> bool:
     present = cond.key in ctx
     if cond.operator == "Null":
-        # "true" = the key must be absent; "false" = it must be present.
+        # R5: "true" = the key must be absent; "false" = it must be present.
         return (cond.values[0] == "true") != present
-    if not present:
-        negated = _OPERATORS[cond.operator][0]
-        return cond.if_exists or negated
     negated, matcher = _OPERATORS[cond.operator]
+    if not present:
+        # R4: ...IfExists is true on an absent key; R3: otherwise negated -> true, positive -> false.
+        return cond.if_exists or negated
     value = ctx[cond.key]
+    # R6: values ORed; for a negated operator, true only when no value matches (NOR).
     matched = any(matcher(p, value) for p in cond.values)
     return not matched if negated else matched
 
 
-def _statement_applies(stmt: _Statement, request: Request, ctx: Mapping[str, str]) -> bool:
-    if not _principal_applies(stmt, request):
+def _statement_applies(stmt: _Statement, request: Request, ctx: Mapping[str, str], kind: PolicyKind) -> bool:
+    if kind == "resource" and not _principal_applies(stmt, request):
         return False
     action_hit = any(_action_matches(p, request.action) for p in stmt.actions)
     if action_hit == stmt.action_negated:
@@ -641,31 +882,166 @@ def _statement_applies(stmt: _Statement, request: Request, ctx: Mapping[str, str
     resource_hit = any(_resource_matches(p, request.resource) for p in stmt.resources)
     if resource_hit == stmt.resource_negated:
         return False
+    # R6: every condition (every operator, every key) must hold.
     return all(_condition_holds(c, ctx) for c in stmt.conditions)
 
 
-def matching_statements(policy: Mapping[str, Any] | str, request: Request) -> list[tuple[str, str]]:
-    """``(effect, Sid or "#index")`` of every statement that applies to ``request`` (for messages)."""
-    statements = _parse_policy(policy)
+def _matching(policy: PolicyDocument, request: Request, kind: PolicyKind) -> list[tuple[str, str]]:
+    statements = _parse_policy(policy, kind)
     ctx = request.context()
-    return [(s.effect, s.sid if s.sid else f"#{s.index}") for s in statements if _statement_applies(s, request, ctx)]
+    return [
+        (s.effect, s.sid if s.sid else f"#{s.index}") for s in statements if _statement_applies(s, request, ctx, kind)
+    ]
 
 
-def evaluate_bucket_policy(policy: Mapping[str, Any] | str, request: Request) -> Decision:
-    """Decision of this resource-based policy alone: explicit deny > allow > implicit deny."""
-    effects = {effect for effect, _sid in matching_statements(policy, request)}
-    if "Deny" in effects:
+def _decide(effects: set[str]) -> Decision:
+    if "Deny" in effects:  # R1
         return "explicit_deny"
     if "Allow" in effects:
         return "allow"
     return "implicit_deny"
 
 
-def is_denied(policy: Mapping[str, Any] | str, request: Request) -> bool:
+def matching_statements(policy: PolicyDocument, request: Request) -> list[tuple[str, str]]:
+    """``(effect, Sid or "#index")`` of every statement of a resource policy that applies to ``request``."""
+    return _matching(policy, request, "resource")
+
+
+def evaluate_bucket_policy(policy: PolicyDocument, request: Request) -> Decision:
+    """Decision of this resource-based policy alone: explicit deny > allow > implicit deny (R1)."""
+    return _decide({effect for effect, _sid in matching_statements(policy, request)})
+
+
+def is_denied(policy: PolicyDocument, request: Request) -> bool:
     """True if the policy explicitly denies the request."""
     return evaluate_bucket_policy(policy, request) == "explicit_deny"
 
 
-def is_allowed(policy: Mapping[str, Any] | str, request: Request) -> bool:
+def is_allowed(policy: PolicyDocument, request: Request) -> bool:
     """True if the policy, on its own, allows the request (an Allow applies and no Deny does)."""
     return evaluate_bucket_policy(policy, request) == "allow"
+
+
+# --------------------------------------------------------------------------------------------
+# Service control policies (R13)
+# --------------------------------------------------------------------------------------------
+
+
+def matching_scp_statements(scp: PolicyDocument, request: Request) -> list[tuple[str, str]]:
+    """``(effect, Sid or "#index")`` of every statement of one SCP that applies to ``request``."""
+    return _matching(scp, request, "scp")
+
+
+def scp_exemption(request: Request, *, management_account: bool, in_organization: bool = True) -> str | None:
+    """Why SCPs do not bind this request's principal, or None when they do (R13)."""
+    if request.kind == "anonymous":
+        return "an anonymous request has no principal in any account, so no SCP applies"
+    if request.kind == "service":
+        return "a service principal acting as itself is not a user or role of a member account"
+    if not in_organization:
+        return "SCPs affect only principals managed by accounts that are part of the organization"
+    if management_account:
+        return "SCPs don't affect users or roles in the management account"
+    if request.is_service_linked_role:
+        return "SCPs do not affect any service-linked role"
+    return None
+
+
+def evaluate_scps(
+    levels: Sequence[Sequence[PolicyDocument]],
+    request: Request,
+    *,
+    management_account: bool = False,
+    in_organization: bool = True,
+) -> ScpDecision:
+    """The SCPs' decision for ``request``'s principal (R13).
+
+    ``levels`` lists, from the organization root down to the principal's account, the SCPs attached
+    at each level (root, each OU on the path, the account). Every document is parsed first, so an
+    unsupported or invalid element raises even when the principal is exempt.
+    """
+    if not levels:
+        raise ValueError("levels must name at least the root's SCPs (the root always has at least one)")
+    parsed = [[_parse_policy(doc, "scp") for doc in level] for level in levels]
+    for index, level in enumerate(parsed):
+        if not level:
+            raise ValueError(f"level {index} has no SCP attached; Organizations requires at least one")
+    if scp_exemption(request, management_account=management_account, in_organization=in_organization):
+        return "not_applicable"
+    ctx = request.context()
+
+    def effects(level: list[tuple[_Statement, ...]]) -> set[str]:
+        return {s.effect for statements in level for s in statements if _statement_applies(s, request, ctx, "scp")}
+
+    per_level = [effects(level) for level in parsed]
+    if any("Deny" in e for e in per_level):
+        return "explicit_deny"
+    if all("Allow" in e for e in per_level):
+        return "allow"
+    return "implicit_deny"
+
+
+def scp_levels_with_full_access(*documents: PolicyDocument, levels: int = 3) -> list[list[PolicyDocument]]:
+    """Root, OU(s) and account, each with ``FullAWSAccess``; ``documents`` attached to the level above the account.
+
+    This is the usual deny-list set-up: the guardrail attached to an OU that holds the account.
+    """
+    if levels < 2:
+        raise ValueError("need at least the root and the account")
+    out: list[list[PolicyDocument]] = [[FULL_AWS_ACCESS] for _ in range(levels)]
+    out[-2].extend(documents)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# The whole request
+# --------------------------------------------------------------------------------------------
+
+
+def evaluate_access(
+    request: Request,
+    *,
+    resource_policy: PolicyDocument | None,
+    resource_account: str,
+    identity_allows: bool | None = None,
+    scp_levels: Sequence[Sequence[PolicyDocument]] | None = None,
+    management_account: bool = False,
+    in_organization: bool = True,
+) -> Decision:
+    """Decision for a request on a resource in ``resource_account`` (R1, R2, R13).
+
+    ``identity_allows`` says whether the caller's identity-based policies allow the action; it
+    defaults to True (the test asserts the grant exists) for IAM callers and must stay None or
+    False for anonymous and service callers, which have no identity policies. The account root
+    user needs no identity-based policy in its own account.
+    """
+    if not _ACCOUNT_ID.fullmatch(resource_account):
+        raise ValueError(f"resource_account must be 12 digits: {resource_account!r}")
+    iam_caller = request.kind in _SIGNED_IAM_KINDS
+    if identity_allows is None:
+        identity_allows = iam_caller
+    elif identity_allows and not iam_caller:
+        raise ValueError(f"a {request.kind} caller has no identity-based policies")
+    if request.kind == "root" and request.account_id == resource_account:
+        identity_allows = True
+
+    resource_decision: Decision = (
+        evaluate_bucket_policy(resource_policy, request) if resource_policy is not None else "implicit_deny"
+    )
+    scp_decision: ScpDecision = (
+        evaluate_scps(scp_levels, request, management_account=management_account, in_organization=in_organization)
+        if scp_levels is not None
+        else "not_applicable"
+    )
+    if "explicit_deny" in (resource_decision, scp_decision):
+        return "explicit_deny"
+    if scp_decision == "implicit_deny":
+        return "implicit_deny"
+    resource_allows = resource_decision == "allow"
+    if iam_caller and request.account_id == resource_account:
+        allowed = identity_allows or resource_allows
+    elif iam_caller:
+        allowed = identity_allows and resource_allows
+    else:
+        allowed = resource_allows
+    return "allow" if allowed else "implicit_deny"

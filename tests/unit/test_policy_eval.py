@@ -1,8 +1,10 @@
-"""Tests for the independent bucket-policy evaluator in ``tests/support/policy_eval.py``.
+"""Tests for the independent IAM evaluator in ``tests/support/policy_eval.py``.
 
 Every policy here is hand-written, mostly copied or adapted from AWS documentation examples; the
-source is cited above each one. Doc pages are in the IAM User Guide
-(https://docs.aws.amazon.com/IAM/latest/UserGuide/<page>) unless a full URL is given.
+source is cited above each one, and rule numbers (R1..R13) refer to the list in the evaluator's
+module docstring. Doc pages are in the IAM User Guide
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/<page>) unless a full URL is given;
+"Organizations:" pages are in https://docs.aws.amazon.com/organizations/latest/userguide/<page>.
 """
 
 from __future__ import annotations
@@ -13,14 +15,24 @@ from typing import Any
 
 import pytest
 
+from tests.support import callers
 from tests.support.policy_eval import (
+    ANONYMOUS,
+    FULL_AWS_ACCESS,
+    NEGATED_OPERATORS,
+    SUPPORTED_OPERATORS,
     InvalidPolicy,
     Request,
     UnsupportedPolicyElement,
+    evaluate_access,
     evaluate_bucket_policy,
+    evaluate_scps,
     is_allowed,
     is_denied,
+    matching_scp_statements,
     matching_statements,
+    scp_exemption,
+    scp_levels_with_full_access,
 )
 
 ACCT = "111122223333"
@@ -47,8 +59,9 @@ def role(
     resource: str = OBJECT,
     session: str = "s",
     path: str = "/",
+    extra: dict[str, str] | None = None,
 ) -> Request:
-    return Request.for_role(account, name, role_id, action, resource, session, path=path)
+    return Request.for_role(account, name, role_id, action, resource, session, path=path, extra_context=extra)
 
 
 def user(
@@ -786,6 +799,7 @@ class TestRequestContext:
             "aws:principalaccount": ACCT,
             "aws:principalarn": f"arn:aws:iam::{ACCT}:role/svc/ConnectRole",
             "aws:principaltype": "AssumedRole",
+            "aws:principalisawsservice": "false",
         }
 
     def test_user(self) -> None:
@@ -796,6 +810,7 @@ class TestRequestContext:
             "aws:principalaccount": ACCT,
             "aws:principalarn": f"arn:aws:iam::{ACCT}:user/bob",
             "aws:principaltype": "User",
+            "aws:principalisawsservice": "false",
             "aws:username": "bob",
             "s3:prefix": "x/",
         }
@@ -837,7 +852,6 @@ class TestUnsupportedAndInvalid:
     @pytest.mark.parametrize(
         "condition",
         [
-            {"NumericLessThanEquals": {"s3:max-keys": "10"}},
             {"DateGreaterThan": {"aws:TokenIssueTime": "2020-01-01T00:00:01Z"}},
             {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}},
             {"NotIpAddress": {"aws:SourceIp": "203.0.113.0/24"}},
@@ -940,3 +954,562 @@ class TestDecision:
             assert evaluate_bucket_policy(policy, role()) == "explicit_deny"
             assert evaluate_bucket_policy(policy, role(action="s3:PutObject")) == "allow"
         assert sorted(matching_statements(_policy(allow, deny), role())) == [("Allow", "A"), ("Deny", "#1")]
+
+
+# ============================================================================================
+# Absent keys for every operator family (R3, R4, R5).
+# reference_policies_elements_condition_operators.html, "Important": "If the key that you specify
+# in a policy condition is not present in the request context, the values do not match and the
+# condition is false. If the policy condition requires that the key is not matched, such as
+# StringNotLike or ArnNotLike, and the right key is not present, the condition is true. This logic
+# applies to all condition operators except ...IfExists and Null check."
+# ============================================================================================
+
+# One value per operator family, and a key that a role session never carries.
+_FAMILY_SAMPLES: dict[str, tuple[str, str, str]] = {
+    # family prefix: (absent key, policy value, a present value that matches the positive operator)
+    "String": ("aws:username", "bob", "bob"),
+    "Numeric": ("s3:max-keys", "10", "10"),
+    "Arn": ("aws:SourceArn", "arn:aws:sns:us-east-1:111122223333:topic", "arn:aws:sns:us-east-1:111122223333:topic"),
+    "Bool": ("aws:SecureTransport", "true", "true"),
+}
+
+
+def _family(operator: str) -> tuple[str, str, str]:
+    key, value, present = next(sample for prefix, sample in _FAMILY_SAMPLES.items() if operator.startswith(prefix))
+    # A present value the positive operator matches: strictly less / greater for the strict comparisons.
+    present = {"NumericLessThan": "9", "NumericGreaterThan": "11"}.get(operator, present)
+    return key, value, present
+
+
+_OPERATORS_BUT_NULL = sorted(SUPPORTED_OPERATORS - {"Null"})
+
+
+class TestAbsentKeysForEveryOperator:
+    def test_the_negated_operators_are_exactly_the_documented_ones(self) -> None:
+        # Condition operators page: the "Not" operators of each family.
+        assert {
+            "StringNotEquals",
+            "StringNotEqualsIgnoreCase",
+            "StringNotLike",
+            "NumericNotEquals",
+            "ArnNotEquals",
+            "ArnNotLike",
+        } == NEGATED_OPERATORS
+
+    @pytest.mark.parametrize("operator", _OPERATORS_BUT_NULL)
+    def test_absent_key_positive_false_negated_true_R3(self, operator: str) -> None:
+        key, value, _present = _family(operator)
+        policy = _deny_if({operator: {key: value}})
+        request = role()
+        assert key.lower() not in request.context()
+        assert is_denied(policy, request) is (operator in NEGATED_OPERATORS)
+
+    @pytest.mark.parametrize("operator", _OPERATORS_BUT_NULL)
+    def test_absent_key_if_exists_is_true_R4(self, operator: str) -> None:
+        # "If the key is not present, evaluate the condition element as true."
+        key, value, _present = _family(operator)
+        assert is_denied(_deny_if({f"{operator}IfExists": {key: value}}), role())
+
+    @pytest.mark.parametrize("operator", _OPERATORS_BUT_NULL)
+    def test_present_key_if_exists_is_the_base_operator_R4(self, operator: str) -> None:
+        # "If the policy key is present in the context of the request, process the key as specified in the policy."
+        key, value, present = _family(operator)
+        matching = role(extra={key: present})
+        for policy_operator in (operator, f"{operator}IfExists"):
+            policy = _deny_if({policy_operator: {key: value}})
+            assert is_denied(policy, matching) is (operator not in NEGATED_OPERATORS), policy_operator
+
+    def test_several_blocks_all_must_hold_R6(self) -> None:
+        # One block false (positive operator on an absent key) is enough to keep a Deny off.
+        policy = _deny_if({"StringNotLike": {"aws:userid": "nobody:*"}, "StringEquals": {"aws:username": "bob"}})
+        assert not is_denied(policy, role())  # role: no aws:username
+        assert is_denied(policy, user("bob"))
+        assert not is_denied(policy, user("carol"))
+
+    def test_several_keys_in_one_block_all_must_hold_R6(self) -> None:
+        policy = _deny_if({"StringNotEquals": {"aws:userid": "x", "aws:username": "bob"}})
+        assert is_denied(policy, role())  # both negated on values: userid differs, username absent -> true
+        assert not is_denied(policy, user("bob"))
+
+
+class TestNull:
+    # reference_policies_elements_condition_operators.html#Conditions_Null: "true (the key doesn't
+    # exist - it is null) or false (the key exists and its value is not null)".
+
+    def test_null_true_means_absent(self) -> None:
+        policy = _deny_if({"Null": {"aws:PrincipalArn": "true"}})
+        assert is_denied(policy, Request.anonymous("s3:GetObject", OBJECT))
+        for request in (role(), user(), root()):
+            assert not is_denied(policy, request)
+
+    def test_null_false_means_present(self) -> None:
+        policy = _deny_if({"Null": {"aws:PrincipalIsAWSService": "false"}})
+        assert not is_denied(policy, Request.anonymous("s3:GetObject", OBJECT))
+        assert is_denied(policy, role())
+        assert is_denied(policy, Request.for_service("connect.amazonaws.com", "s3:PutObject", OBJECT))
+
+    def test_assumed_root_doc_example_scp(self) -> None:
+        # reference_policies_condition-keys.html#condition-keys-assumedroot: an SCP that denies the
+        # root user's long-term credentials but not AssumeRoot sessions.
+        scp = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Deny",
+                    "Action": "*",
+                    "Resource": "*",
+                    "Condition": {
+                        "ArnLike": {"aws:PrincipalArn": ["arn:aws:iam::*:root"]},
+                        "Null": {"aws:AssumedRoot": "true"},
+                    },
+                }
+            ],
+        }
+        levels = scp_levels_with_full_access(scp)
+        assert evaluate_scps(levels, root()) == "explicit_deny"
+        assumed_root = Request.for_root(ACCT, "s3:GetObject", OBJECT, extra_context={"aws:AssumedRoot": "true"})
+        assert evaluate_scps(levels, assumed_root) == "allow"
+        assert evaluate_scps(levels, role()) == "allow"
+
+
+class TestNumeric:
+    def test_doc_example_max_keys(self) -> None:
+        # Condition operators page, numeric example: "NumericLessThanEquals": {"s3:max-keys": "10"}.
+        policy = _policy(
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": ACCT},
+                "Action": "s3:ListBucket",
+                "Resource": BUCKET,
+                "Condition": {"NumericLessThanEquals": {"s3:max-keys": "10"}},
+            }
+        )
+
+        def listing(max_keys: str | None) -> Request:
+            extra = {} if max_keys is None else {"s3:max-keys": max_keys}
+            return user(action="s3:ListBucket", resource=BUCKET, extra=extra)
+
+        assert is_allowed(policy, listing("10"))
+        assert is_allowed(policy, listing("3"))
+        assert not is_allowed(policy, listing("11"))
+        assert not is_allowed(policy, listing(None))  # absent: a positive operator is false
+
+    @pytest.mark.parametrize(
+        ("operator", "value", "expected"),
+        [
+            ("NumericEquals", "10", True),
+            ("NumericEquals", "10.0", True),
+            ("NumericNotEquals", "10", False),
+            ("NumericLessThan", "10", False),
+            ("NumericLessThan", "11", True),
+            ("NumericGreaterThan", "9", True),
+            ("NumericGreaterThanEquals", "10", True),
+            ("NumericGreaterThanEquals", "11", False),
+        ],
+    )
+    def test_comparisons(self, operator: str, value: str, expected: bool) -> None:
+        # The request's value is 10; the operator compares it with the policy's value.
+        assert is_denied(_deny_if({operator: {"s3:max-keys": value}}), role(extra={"s3:max-keys": "10"})) is expected
+
+    def test_numeric_not_equals_several_values_is_nor(self) -> None:
+        policy = _deny_if({"NumericNotEquals": {"s3:max-keys": ["10", "20"]}})
+        assert not is_denied(policy, role(extra={"s3:max-keys": "20"}))
+        assert is_denied(policy, role(extra={"s3:max-keys": "30"}))
+
+    def test_json_numbers_are_accepted_and_non_numbers_rejected(self) -> None:
+        assert is_denied(_deny_if({"NumericEquals": {"s3:max-keys": 10}}), role(extra={"s3:max-keys": "10"}))
+        with pytest.raises(InvalidPolicy):
+            evaluate_bucket_policy(_deny_if({"NumericEquals": {"s3:max-keys": "ten"}}), role())
+        with pytest.raises(UnsupportedPolicyElement):
+            evaluate_bucket_policy(_deny_if({"NumericEquals": {"s3:max-keys": "10"}}), role(extra={"s3:max-keys": "x"}))
+
+
+class TestArnOperators:
+    # reference_policies_elements_condition_operators.html#Conditions_ARN: "The ArnEquals and ArnLike
+    # condition operators behave identically", case-sensitive, each of the six components separately.
+
+    @pytest.mark.parametrize("operator", ["ArnEquals", "ArnLike"])
+    @pytest.mark.parametrize(
+        ("pattern", "arn", "expected"),
+        [
+            (
+                "arn:aws:iam::*:role/connect-lockdown-enforcer-*",
+                f"arn:aws:iam::{ACCT}:role/connect-lockdown-enforcer-us-east-1",
+                True,
+            ),
+            (
+                "arn:aws:iam::*:role/connect-lockdown-enforcer-*",
+                f"arn:aws:iam::{ACCT}:role/Connect-Lockdown-Enforcer-x",
+                False,
+            ),
+            ("arn:aws:iam::*:role/connect-lockdown-enforcer-*", f"arn:aws:iam::{ACCT}:role/other", False),
+            ("arn:aws:iam::*:role/connect-lockdown-enforcer-*", f"arn:aws:iam::{ACCT}:root", False),
+            ("arn:aws:iam::1111????3333:role/x", f"arn:aws:iam::{ACCT}:role/x", True),
+            ("arn:aws:iam::1111????3333:role/x", f"arn:aws:iam::{OTHER_ACCT}:role/x", False),
+            (f"arn:aws:iam::{ACCT}:root", f"arn:aws:iam::{ACCT}:root", True),
+            (f"arn:aws:iam::{ACCT}:root", f"arn:aws-us-gov:iam::{ACCT}:root", False),
+        ],
+    )
+    def test_arn_equals_and_arn_like_are_identical_R7(
+        self, operator: str, pattern: str, arn: str, expected: bool
+    ) -> None:
+        policy = _deny_if({operator: {"aws:SourceArn": pattern}})
+        assert is_denied(policy, role(extra={"aws:SourceArn": arn})) is expected
+        negated = _deny_if({operator.replace("Arn", "ArnNot"): {"aws:SourceArn": pattern}})
+        assert is_denied(negated, role(extra={"aws:SourceArn": arn})) is not expected
+
+    def test_role_path_is_part_of_the_resource_component(self) -> None:
+        # A "*" at the end of the sixth component also covers a path segment: a role whose path
+        # begins with the enforcer's name prefix matches the guardrail's exemption pattern.
+        pattern = "arn:aws:iam::*:role/connect-lockdown-enforcer-*"
+        policy = _deny_if({"ArnLike": {"aws:PrincipalArn": pattern}})
+        assert is_denied(policy, role(name="Anything", path="/connect-lockdown-enforcer-x/"))
+
+    @pytest.mark.parametrize("operator", ["ArnNotEquals", "ArnNotLike"])
+    def test_negated_arn_on_anonymous_is_true(self, operator: str) -> None:
+        # aws:PrincipalArn: "Anonymous requests do not include this key" -> negated operator true (R3).
+        policy = _deny_if({operator: {"aws:PrincipalArn": f"arn:aws:iam::{ACCT}:root"}})
+        assert is_denied(policy, Request.anonymous("s3:GetObject", OBJECT))
+        assert not is_denied(policy, root())
+
+
+class TestBool:
+    # reference_policies_condition-keys.html#condition-keys-principalisawsservice, and its example
+    # bucket policy "ExpectedNetworkServicePrincipal".
+    EXPECTED_NETWORK = _policy(
+        {
+            "Sid": "ExpectedNetworkServicePrincipal",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "Resource": "arn:aws:s3:::amzn-s3-demo-bucket1/AWSLogs/111122223333/*",
+            "Condition": {
+                "StringNotEqualsIfExists": {"aws:SourceVpc": "vpc-111bbb22"},
+                "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
+            },
+        }
+    )
+    LOG = "arn:aws:s3:::amzn-s3-demo-bucket1/AWSLogs/111122223333/CloudTrail/x.json.gz"
+
+    def test_doc_example(self) -> None:
+        cloudtrail = Request.for_service("cloudtrail.amazonaws.com", "s3:PutObject", self.LOG)
+        assert not is_denied(self.EXPECTED_NETWORK, cloudtrail)
+        assert is_denied(self.EXPECTED_NETWORK, role(action="s3:PutObject", resource=self.LOG))
+        in_vpc = role(action="s3:PutObject", resource=self.LOG, extra={"aws:SourceVpc": "vpc-111bbb22"})
+        assert not is_denied(self.EXPECTED_NETWORK, in_vpc)
+        # Anonymous: no aws:PrincipalIsAWSService, no aws:SourceVpc -> both IfExists blocks true.
+        assert is_denied(self.EXPECTED_NETWORK, Request.anonymous("s3:PutObject", self.LOG))
+
+    @pytest.mark.parametrize(
+        ("operator", "anonymous_denied"), [("Bool", False), ("BoolIfExists", True)], ids=["Bool", "BoolIfExists"]
+    )
+    def test_bool_vs_bool_if_exists_on_an_absent_key(self, operator: str, anonymous_denied: bool) -> None:
+        policy = _deny_if({operator: {"aws:PrincipalIsAWSService": "false"}})
+        assert is_denied(policy, Request.anonymous("s3:GetObject", OBJECT)) is anonymous_denied
+        assert is_denied(policy, role())
+        assert not is_denied(policy, Request.for_service("connect.amazonaws.com", "s3:GetObject", OBJECT))
+
+    def test_json_booleans_and_case(self) -> None:
+        for value in (False, "false", "FALSE", ["false"]):
+            assert is_denied(_deny_if({"Bool": {"aws:PrincipalIsAWSService": value}}), role()), value
+
+
+class TestCallerContexts:
+    # reference_policies_condition-keys.html ("Properties of the principal") and the "Principal key
+    # values" table of reference_policies_variables.html.
+
+    def test_anonymous_as_documented(self) -> None:
+        request = Request.anonymous("s3:GetObject", OBJECT)
+        assert request.kind == "anonymous"
+        # aws:userid: "anonymous"; aws:PrincipalAccount: "For anonymous requests, the request context
+        # returns anonymous"; aws:PrincipalType: "Anonymous". No aws:PrincipalArn ("Anonymous requests
+        # do not include this key"), no aws:PrincipalIsAWSService (likewise).
+        assert request.context() == {
+            "aws:userid": ANONYMOUS,
+            "aws:principalaccount": ANONYMOUS,
+            "aws:principaltype": "Anonymous",
+        }
+
+    def test_anonymous_without_userid_variant(self) -> None:
+        request = callers.anonymous("s3:GetObject", OBJECT, documented=False)
+        assert request.context() == {"aws:principaltype": "Anonymous"}
+
+    def test_service_principal(self) -> None:
+        # aws:PrincipalIsAWSService true; aws:PrincipalServiceName "present in the request when the call is
+        # made by an AWS service principal". Nothing else is documented for it.
+        request = Request.for_service("connect.amazonaws.com", "s3:PutObject", OBJECT)
+        assert request.kind == "service"
+        assert request.context() == {
+            "aws:principalisawsservice": "true",
+            "aws:principalservicename": "connect.amazonaws.com",
+        }
+
+    def test_service_linked_role_is_a_role_not_a_service_principal(self) -> None:
+        # aws:PrincipalIsAWSService "is also set to false if the service uses a service role or
+        # service-linked role"; aws:PrincipalServiceName is not present then.
+        request = callers.connect_role("s3:PutObject", OBJECT)
+        ctx = request.context()
+        assert request.is_service_linked_role
+        assert ctx["aws:principalisawsservice"] == "false"
+        assert "aws:principalservicename" not in ctx
+        assert ctx["aws:principalarn"] == (
+            f"arn:aws:iam::{callers.ACCOUNT}:role/aws-service-role/connect.amazonaws.com/{callers.CONNECT_SLR_NAME}"
+        )
+        assert ctx["aws:userid"] == f"{callers.CONNECT_ROLE_ID}:connect-session"
+
+    def test_root(self) -> None:
+        ctx = callers.account_root("s3:GetObject", OBJECT).context()
+        assert ctx["aws:userid"] == callers.ACCOUNT
+        assert ctx["aws:principalarn"] == f"arn:aws:iam::{callers.ACCOUNT}:root"
+        assert ctx["aws:principalisawsservice"] == "false"
+
+    def test_redeployed_enforcer_keeps_its_arn_and_changes_its_id(self) -> None:
+        before = callers.enforcer("s3:GetBucketPolicy", callers.bucket_arn()).context()
+        after = callers.enforcer_redeployed("s3:GetBucketPolicy", callers.bucket_arn()).context()
+        assert before["aws:principalarn"] == after["aws:principalarn"] == callers.enforcer_role_arn()
+        assert before["aws:userid"] != after["aws:userid"]
+
+    def test_recreated_admin_keeps_its_arn_and_changes_its_id(self) -> None:
+        before = callers.admin("s3:GetObject", OBJECT).context()
+        after = callers.admin_recreated("s3:GetObject", OBJECT).context()
+        assert before["aws:principalarn"] == after["aws:principalarn"]
+        assert before["aws:userid"] != after["aws:userid"]
+
+    @pytest.mark.parametrize(
+        "kwargs",
+        [
+            {"principal_arn": ANONYMOUS, "user_id": None, "account_id": None},  # documented userid is "anonymous"
+            {"principal_arn": ANONYMOUS, "user_id": ANONYMOUS, "account_id": ACCT},
+            {"principal_arn": "connect.amazonaws.com", "user_id": "x", "account_id": None},
+            {"principal_arn": "connect.amazonaws.com", "user_id": None, "account_id": ACCT},
+            {
+                "principal_arn": ANONYMOUS,
+                "user_id": ANONYMOUS,
+                "account_id": None,
+                "absent_keys": frozenset({"aws:principalarn"}),
+            },
+            {
+                "principal_arn": ANONYMOUS,
+                "user_id": ANONYMOUS,
+                "account_id": None,
+                "absent_keys": frozenset({"AWS:USERID"}),
+            },
+            {
+                "principal_arn": "connect.amazonaws.com",
+                "user_id": None,
+                "account_id": None,
+                "extra_context": {"aws:PrincipalIsAWSService": "false"},
+            },
+        ],
+    )
+    def test_inconsistent_anonymous_and_service_requests_are_rejected(self, kwargs: dict[str, Any]) -> None:
+        with pytest.raises(ValueError):
+            Request(action="s3:GetObject", resource=OBJECT, **kwargs)
+
+
+class TestPrincipalForNewCallers:
+    # reference_policies_elements_principal.html.
+
+    def test_everyone_matches_anonymous_and_service(self) -> None:
+        for request in (
+            Request.anonymous("s3:GetObject", OBJECT),
+            Request.for_service("connect.amazonaws.com", "s3:GetObject", OBJECT),
+        ):
+            assert is_allowed(_allow("*"), request)
+
+    def test_aws_star_matches_anonymous(self) -> None:
+        # "For anonymous users, the following elements are equivalent: "Principal": "*" and "Principal": {"AWS": "*"}".
+        assert is_allowed(_allow({"AWS": "*"}), Request.anonymous("s3:GetObject", OBJECT))
+
+    def test_aws_star_for_a_service_principal_is_not_guessed(self) -> None:
+        with pytest.raises(UnsupportedPolicyElement):
+            evaluate_bucket_policy(
+                _allow({"AWS": "*"}), Request.for_service("connect.amazonaws.com", "s3:GetObject", OBJECT)
+            )
+
+    def test_service_principal_matches_only_its_service(self) -> None:
+        policy = _allow({"Service": "connect.amazonaws.com"})
+        assert is_allowed(policy, Request.for_service("connect.amazonaws.com", "s3:PutObject", OBJECT))
+        assert not is_allowed(policy, Request.for_service("cloudtrail.amazonaws.com", "s3:PutObject", OBJECT))
+        assert not is_allowed(
+            policy, callers.connect_role("s3:PutObject", OBJECT)
+        )  # the SLR is a role, not the service
+
+    def test_account_principal_matches_neither_anonymous_nor_service(self) -> None:
+        for request in (
+            Request.anonymous("s3:GetObject", OBJECT),
+            Request.for_service("connect.amazonaws.com", "s3:GetObject", OBJECT),
+        ):
+            assert evaluate_bucket_policy(_allow({"AWS": ACCT}), request) == "implicit_deny"
+
+
+# ============================================================================================
+# Service control policies (R13).
+# Organizations: orgs_manage_policies_scps_evaluation.html, orgs_manage_policies_scps.html,
+# orgs_manage_policies_scps_syntax.html.
+# ============================================================================================
+
+DENY_BUCKET_POLICY_WRITES: Policy = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "DenyBucketPolicyWrites",
+            "Effect": "Deny",
+            "Action": ["s3:PutBucketPolicy", "s3:DeleteBucketPolicy"],
+            "Resource": "arn:aws:s3:::amazon-connect-*",
+            "Condition": {"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/connect-lockdown-enforcer-*"}},
+        }
+    ],
+}
+PUT_POLICY = "arn:aws:s3:::amazon-connect-0123456789ab"
+
+
+def _put(request_factory: Any, **kwargs: Any) -> Request:
+    return request_factory("s3:PutBucketPolicy", PUT_POLICY, **kwargs)
+
+
+class TestScpEvaluation:
+    def test_full_aws_access_alone_allows(self) -> None:
+        # "AWS Organizations attaches an AWS managed SCP named FullAWSAccess ... allows all services and actions."
+        assert evaluate_scps([[FULL_AWS_ACCESS]], _put(callers.outsider)) == "allow"
+
+    def test_a_deny_at_any_level_wins(self) -> None:
+        for position in range(3):
+            levels: list[list[Any]] = [[FULL_AWS_ACCESS] for _ in range(3)]
+            levels[position].append(DENY_BUCKET_POLICY_WRITES)
+            assert evaluate_scps(levels, _put(callers.outsider)) == "explicit_deny", position
+            assert evaluate_scps(levels, _put(callers.enforcer)) == "allow", position
+
+    def test_an_allow_is_needed_at_every_level(self) -> None:
+        # "there must be an explicit Allow statement at every level from the root through each OU in
+        # the direct path to the account (including the target account itself)".
+        only_s3_reads = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}],
+        }
+        levels = [[FULL_AWS_ACCESS], [only_s3_reads], [FULL_AWS_ACCESS]]
+        assert evaluate_scps(levels, _put(callers.outsider)) == "implicit_deny"
+        assert evaluate_scps(levels, callers.outsider("s3:GetObject", OBJECT)) == "allow"
+
+    def test_scps_bind_the_member_root_user(self) -> None:
+        # "SCPs affect all users and roles in attached accounts, including the root user."
+        levels = scp_levels_with_full_access(DENY_BUCKET_POLICY_WRITES)
+        assert evaluate_scps(levels, _put(callers.account_root)) == "explicit_deny"
+
+    @pytest.mark.parametrize(
+        ("request_", "kwargs", "reason"),
+        [
+            (_put(callers.outsider), {"management_account": True}, "management account"),
+            (_put(callers.outsider), {"in_organization": False}, "part of the organization"),
+            (_put(callers.connect_role), {}, "service-linked role"),
+            (_put(callers.anonymous), {}, "anonymous"),
+            (_put(callers.aws_service), {}, "service principal"),
+        ],
+        ids=["management-account", "outside-org", "service-linked-role", "anonymous", "service-principal"],
+    )
+    def test_who_scps_never_bind(self, request_: Request, kwargs: dict[str, Any], reason: str) -> None:
+        # "SCPs don't affect users or roles in the management account"; "SCPs do not affect any
+        # service-linked role"; "SCPs affect only principals that are managed by accounts that are part
+        # of the organization".
+        levels = scp_levels_with_full_access(DENY_BUCKET_POLICY_WRITES)
+        assert evaluate_scps(levels, request_, **kwargs) == "not_applicable"
+        assert reason in (scp_exemption(request_, **{"management_account": False, **kwargs}) or "")
+
+    def test_scps_have_no_principal_element(self) -> None:
+        bad = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*"}],
+        }
+        with pytest.raises(InvalidPolicy):
+            evaluate_scps([[FULL_AWS_ACCESS, bad]], _put(callers.outsider))
+
+    def test_documents_are_validated_even_for_exempt_principals(self) -> None:
+        bad = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Deny",
+                    "Action": "*",
+                    "Resource": "*",
+                    "Condition": {"DateLessThan": {"aws:CurrentTime": "2030-01-01T00:00:00Z"}},
+                }
+            ],
+        }
+        with pytest.raises(UnsupportedPolicyElement):
+            evaluate_scps([[FULL_AWS_ACCESS, bad]], _put(callers.outsider), management_account=True)
+
+    def test_matching_scp_statements_names_the_deny(self) -> None:
+        assert matching_scp_statements(DENY_BUCKET_POLICY_WRITES, _put(callers.outsider)) == [
+            ("Deny", "DenyBucketPolicyWrites")
+        ]
+        assert matching_scp_statements(DENY_BUCKET_POLICY_WRITES, _put(callers.enforcer)) == []
+
+    def test_empty_levels_are_rejected(self) -> None:
+        with pytest.raises(ValueError):
+            evaluate_scps([], _put(callers.outsider))
+        with pytest.raises(ValueError):
+            evaluate_scps([[FULL_AWS_ACCESS], []], _put(callers.outsider))
+
+
+class TestEvaluateAccess:
+    # reference_policies_evaluation-logic.html and reference_policies_evaluation-logic-cross-account.html (R1, R2).
+    ALLOW_ACCOUNT_GET = _policy(
+        {"Effect": "Allow", "Principal": {"AWS": OTHER_ACCT}, "Action": "s3:GetObject", "Resource": OBJECT}
+    )
+    DENY_GET = _policy({"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": OBJECT})
+
+    def test_same_account_identity_allow_is_enough(self) -> None:
+        assert evaluate_access(role(), resource_policy=None, resource_account=ACCT) == "allow"
+        assert (
+            evaluate_access(role(), resource_policy=None, resource_account=ACCT, identity_allows=False)
+            == "implicit_deny"
+        )
+
+    def test_same_account_resource_allow_is_enough(self) -> None:
+        policy = _allow({"AWS": f"arn:aws:iam::{ACCT}:role/SomeRole"})
+        assert evaluate_access(role(), resource_policy=policy, resource_account=ACCT, identity_allows=False) == "allow"
+
+    def test_cross_account_needs_both(self) -> None:
+        other = role(account=OTHER_ACCT)
+        assert evaluate_access(other, resource_policy=None, resource_account=ACCT) == "implicit_deny"
+        assert evaluate_access(other, resource_policy=self.ALLOW_ACCOUNT_GET, resource_account=ACCT) == "allow"
+        assert (
+            evaluate_access(other, resource_policy=self.ALLOW_ACCOUNT_GET, resource_account=ACCT, identity_allows=False)
+            == "implicit_deny"
+        )
+
+    def test_explicit_deny_in_the_bucket_policy_beats_the_identity_allow(self) -> None:
+        assert evaluate_access(role(), resource_policy=self.DENY_GET, resource_account=ACCT) == "explicit_deny"
+
+    def test_root_needs_no_identity_policy_in_its_own_account(self) -> None:
+        assert evaluate_access(root(), resource_policy=None, resource_account=ACCT, identity_allows=False) == "allow"
+
+    def test_anonymous_and_service_need_a_resource_grant(self) -> None:
+        for request in (
+            Request.anonymous("s3:GetObject", OBJECT),
+            Request.for_service("connect.amazonaws.com", "s3:GetObject", OBJECT),
+        ):
+            assert evaluate_access(request, resource_policy=None, resource_account=ACCT) == "implicit_deny"
+            assert evaluate_access(request, resource_policy=_allow("*"), resource_account=ACCT) == "allow"
+            with pytest.raises(ValueError):
+                evaluate_access(request, resource_policy=None, resource_account=ACCT, identity_allows=True)
+
+    def test_scp_deny_beats_a_bucket_grant_and_scp_gap_is_implicit(self) -> None:
+        request = _put(callers.outsider)
+        grant = _allow("*")
+        levels = scp_levels_with_full_access(DENY_BUCKET_POLICY_WRITES)
+        assert (
+            evaluate_access(request, resource_policy=grant, resource_account=ACCT, scp_levels=levels) == "explicit_deny"
+        )
+        gap = [
+            [FULL_AWS_ACCESS],
+            [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}]}],
+        ]
+        assert evaluate_access(request, resource_policy=grant, resource_account=ACCT, scp_levels=gap) == "implicit_deny"
+        assert (
+            evaluate_access(
+                request, resource_policy=grant, resource_account=ACCT, scp_levels=levels, management_account=True
+            )
+            == "allow"
+        )

@@ -1,0 +1,314 @@
+"""Who the lockdown admits, proved with the independent evaluator (issue 12, items 1 and 2).
+
+The statement under test comes from the fixture ``lockdown_statement_factory``. Today it is a small
+builder written here from the shape agreed in DESIGN-ROUND ("The lockdown statement"), NOT the
+library's builder, which is being rewritten. To judge the library's own statement as well, point
+the fixture at it (same keyword arguments; see ``LockdownStatementFactory``).
+
+The shape, for bucket B in partition P of account A::
+
+    {"Sid": "ConnectBucketLockdown", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+     "Resource": ["arn:P:s3:::B", "arn:P:s3:::B/*"],
+     "Condition": {
+        "StringNotLike": {"aws:userId": ["A", "AROA...:*", ...]},
+        "ArnNotEquals":  {"aws:PrincipalArn": ["arn:P:iam::A:role/<enforcer role name>"]},  # when known
+        "BoolIfExists":  {"aws:PrincipalIsAWSService": "false"}}}                           # EXEMPT_AWS_SERVICES
+
+The Deny applies only when all three blocks are true (R6 in policy_eval): the caller's aws:userid
+matches no listed pattern, AND its aws:PrincipalArn is not the enforcer's role, AND it is not an AWS
+service principal. Absent keys (R3, R4): a negated operator on an absent key is true, BoolIfExists
+on an absent key is true, so an anonymous request meets all three and is denied.
+
+Each request is judged as a same-account request (R2) with an identity-based Allow assumed for IAM
+callers, against a bucket policy made of the lockdown plus a deliberately broad grant to everyone
+(``GRANT_EVERYONE``), so that "denied" can only come from the lockdown's explicit Deny and
+"allowed" means the lockdown let the caller through.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import pytest
+
+from tests.support import callers
+from tests.support.callers import CALLERS, SERVICE_UNDOCUMENTED_VARIANTS
+from tests.support.policy_eval import Request, evaluate_access, evaluate_bucket_policy, is_denied, matching_statements
+
+Statement = dict[str, Any]
+
+LOCKDOWN_SID = "ConnectBucketLockdown"
+
+
+class LockdownStatementFactory(Protocol):
+    def __call__(
+        self,
+        *,
+        bucket: str,
+        partition: str,
+        allowed_user_ids: Sequence[str],
+        enforcer_role_arn: str | None,
+        exempt_aws_services: bool,
+    ) -> Statement:
+        """The lockdown statement. ``allowed_user_ids``: aws:userid patterns ("ACCT", "AROA...:*")."""
+        ...
+
+
+def design_round_lockdown_statement(
+    *,
+    bucket: str,
+    partition: str,
+    allowed_user_ids: Sequence[str],
+    enforcer_role_arn: str | None,
+    exempt_aws_services: bool,
+) -> Statement:
+    """The statement exactly as DESIGN-ROUND shows it (written here, independent of the library)."""
+    condition: dict[str, Any] = {"StringNotLike": {"aws:userId": sorted(set(allowed_user_ids))}}
+    if enforcer_role_arn is not None:
+        condition["ArnNotEquals"] = {"aws:PrincipalArn": [enforcer_role_arn]}
+    if exempt_aws_services:
+        condition["BoolIfExists"] = {"aws:PrincipalIsAWSService": "false"}
+    return {
+        "Sid": LOCKDOWN_SID,
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [f"arn:{partition}:s3:::{bucket}", f"arn:{partition}:s3:::{bucket}/*"],
+        "Condition": condition,
+    }
+
+
+@pytest.fixture
+def lockdown_statement_factory() -> LockdownStatementFactory:
+    """The builder under test. Point this at the library's builder to judge its statement too."""
+    return design_round_lockdown_statement
+
+
+# The principals the contract admits by unique ID ("Who the lockdown admits").
+ALLOWED_USER_IDS = [
+    callers.ACCOUNT,  # the account root
+    f"{callers.CONNECT_ROLE_ID}:*",  # the Connect instance's service role
+    f"{callers.ADMIN_ROLE_ID}:*",  # ADMIN_ROLE_ARNS
+    f"{callers.ENFORCER_ROLE_ID}:*",  # the enforcer, by unique ID ...
+]
+ENFORCER_ROLE_ARN = callers.enforcer_role_arn()  # ... and by role ARN
+
+# A broad grant, so that only the lockdown's Deny can refuse a request (see the module doc).
+GRANT_EVERYONE: Statement = {
+    "Sid": "TestOnlyGrantEveryone",
+    "Effect": "Allow",
+    "Principal": "*",
+    "Action": "s3:*",
+    "Resource": [callers.bucket_arn(), f"{callers.bucket_arn()}/*"],
+}
+
+REQUESTS = [
+    pytest.param("s3:GetObject", callers.object_arn(), id="GetObject"),
+    pytest.param("s3:PutBucketPolicy", callers.bucket_arn(), id="PutBucketPolicy"),
+]
+
+ALLOWED, DENIED = "allow", "explicit_deny"
+
+# caller -> (expected with EXEMPT_AWS_SERVICES=true, expected with it false)
+EXPECTED: dict[str, tuple[str, str]] = {
+    "anonymous": (DENIED, DENIED),
+    "anonymous-without-userid": (DENIED, DENIED),
+    "outsider": (DENIED, DENIED),
+    "outsider-user": (DENIED, DENIED),
+    "account-root": (ALLOWED, ALLOWED),
+    "connect-role": (ALLOWED, ALLOWED),
+    "connect-role-recreated": (DENIED, DENIED),  # matched by unique ID only
+    "admin": (ALLOWED, ALLOWED),
+    "admin-recreated": (DENIED, DENIED),  # matched by unique ID only: the guidance's reason
+    "enforcer": (ALLOWED, ALLOWED),
+    "enforcer-redeployed": (ALLOWED, ALLOWED),  # same role ARN, new unique ID: admitted by ARN
+    "aws-service": (ALLOWED, DENIED),  # only with the exemption
+}
+
+
+def _lockdown(
+    factory: LockdownStatementFactory, *, exempt: bool, enforcer_arn: str | None = ENFORCER_ROLE_ARN
+) -> Statement:
+    return factory(
+        bucket=callers.BUCKET,
+        partition=callers.PARTITION,
+        allowed_user_ids=ALLOWED_USER_IDS,
+        enforcer_role_arn=enforcer_arn,
+        exempt_aws_services=exempt,
+    )
+
+
+def _policy(*statements: Statement) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def _decision(lockdown: Statement, request: Request) -> str:
+    return evaluate_access(request, resource_policy=_policy(lockdown, GRANT_EVERYONE), resource_account=callers.ACCOUNT)
+
+
+def test_every_caller_has_an_expectation() -> None:
+    assert set(EXPECTED) == set(CALLERS)
+
+
+@pytest.mark.parametrize("exempt", [True, False], ids=["exempt-on", "exempt-off"])
+@pytest.mark.parametrize(("action", "resource"), REQUESTS)
+@pytest.mark.parametrize("caller", sorted(CALLERS))
+def test_who_the_lockdown_admits(
+    lockdown_statement_factory: LockdownStatementFactory, caller: str, action: str, resource: str, exempt: bool
+) -> None:
+    lockdown = _lockdown(lockdown_statement_factory, exempt=exempt)
+    request = CALLERS[caller](action, resource)
+    expected = EXPECTED[caller][0 if exempt else 1]
+    assert _decision(lockdown, request) == expected
+    # The refusal comes from the lockdown statement itself, not from anything else.
+    assert is_denied(_policy(lockdown), request) is (expected == DENIED)
+    if expected == DENIED:
+        assert ("Deny", LOCKDOWN_SID) in matching_statements(_policy(lockdown, GRANT_EVERYONE), request)
+
+
+@pytest.mark.parametrize("exempt", [True, False], ids=["exempt-on", "exempt-off"])
+@pytest.mark.parametrize("variant", sorted(SERVICE_UNDOCUMENTED_VARIANTS))
+@pytest.mark.parametrize(("action", "resource"), REQUESTS)
+def test_service_principal_verdict_does_not_depend_on_undocumented_keys(
+    lockdown_statement_factory: LockdownStatementFactory, action: str, resource: str, variant: str, exempt: bool
+) -> None:
+    """The docs give a service principal only aws:PrincipalIsAWSService=true and aws:PrincipalServiceName
+    (reference_policies_condition-keys.html); whatever else it carries, the verdict is the same."""
+    request = callers.aws_service(action, resource, undocumented=SERVICE_UNDOCUMENTED_VARIANTS[variant])
+    lockdown = _lockdown(lockdown_statement_factory, exempt=exempt)
+    assert _decision(lockdown, request) == (ALLOWED if exempt else DENIED)
+
+
+@pytest.mark.parametrize("exempt", [True, False], ids=["exempt-on", "exempt-off"])
+def test_statement_shape_follows_the_design(lockdown_statement_factory: LockdownStatementFactory, exempt: bool) -> None:
+    lockdown = _lockdown(lockdown_statement_factory, exempt=exempt)
+    assert lockdown["Effect"] == "Deny"
+    assert lockdown["Principal"] == "*"
+    assert lockdown["Action"] == "s3:*"
+    assert sorted(lockdown["Resource"]) == sorted([callers.bucket_arn(), f"{callers.bucket_arn()}/*"])
+    condition = lockdown["Condition"]
+    expected_operators = {"StringNotLike", "ArnNotEquals"} | ({"BoolIfExists"} if exempt else set())
+    assert set(condition) == expected_operators
+    assert {k.lower() for k in condition["StringNotLike"]} == {"aws:userid"}
+    assert {k.lower() for k in condition["ArnNotEquals"]} == {"aws:principalarn"}
+    if exempt:
+        [(key, value)] = condition["BoolIfExists"].items()
+        assert key.lower() == "aws:principalisawsservice"
+        assert str(value).lower() == "false"
+
+
+# -- why each block is written the way it is ------------------------------------------------------
+
+
+def test_without_the_enforcer_arn_a_redeployed_enforcer_is_locked_out(
+    lockdown_statement_factory: LockdownStatementFactory,
+) -> None:
+    """Issue 12 item 2: by unique ID alone, the redeployed stack's role (new ID) is denied."""
+    lockdown = _lockdown(lockdown_statement_factory, exempt=True, enforcer_arn=None)
+    request = callers.enforcer_redeployed("s3:PutBucketPolicy", callers.bucket_arn())
+    assert _decision(lockdown, request) == DENIED
+    assert _decision(lockdown, callers.enforcer("s3:PutBucketPolicy", callers.bucket_arn())) == ALLOWED
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        # Same role name in another account: the ARN carries the account.
+        callers.enforcer(
+            "s3:PutBucketPolicy", callers.bucket_arn(), account=callers.OTHER_ACCOUNT, role_id="AROAOTHERACCOUNT0001"
+        ),
+        # Same name under a path in the same account: the role ARN carries the path.
+        callers.role_session(
+            "s3:PutBucketPolicy",
+            callers.bucket_arn(),
+            name=callers.ENFORCER_ROLE_NAME,
+            role_id="AROAPATHED0000000001",
+            path="/impostor/",
+        ),
+        # The enforcer's name for another Region (another stack's role, not listed).
+        callers.enforcer(
+            "s3:PutBucketPolicy", callers.bucket_arn(), region="eu-west-1", role_id="AROAEUWEST0000000001"
+        ),
+        # A longer name that starts with the enforcer's: ArnNotEquals has no wildcard here.
+        callers.role_session(
+            "s3:PutBucketPolicy",
+            callers.bucket_arn(),
+            name=f"{callers.ENFORCER_ROLE_NAME}-evil",
+            role_id="AROALOOKALIKE0000001",
+        ),
+    ],
+    ids=["other-account", "path", "other-region", "longer-name"],
+)
+def test_enforcer_look_alikes_are_denied(
+    lockdown_statement_factory: LockdownStatementFactory, request_: Request
+) -> None:
+    lockdown = _lockdown(lockdown_statement_factory, exempt=True)
+    assert _decision(lockdown, request_) == DENIED
+
+
+def test_bool_instead_of_bool_if_exists_would_admit_anonymous(
+    lockdown_statement_factory: LockdownStatementFactory,
+) -> None:
+    """R3 vs R4: "Bool" on the absent aws:PrincipalIsAWSService is false, so the Deny would not apply
+    to anonymous requests; "BoolIfExists" is true there, so they stay denied."""
+    lockdown = _lockdown(lockdown_statement_factory, exempt=True)
+    wrong = copy.deepcopy(lockdown)
+    wrong["Condition"]["Bool"] = wrong["Condition"].pop("BoolIfExists")
+    for documented in (True, False):
+        request = callers.anonymous("s3:GetObject", callers.object_arn(), documented=documented)
+        assert _decision(lockdown, request) == DENIED
+        assert _decision(wrong, request) == ALLOWED  # the public grant would then reach anonymous callers
+
+
+def test_positive_string_like_would_admit_anonymous_and_deny_the_listed() -> None:
+    """The statement must use the negated operator: StringLike on the allowed list inverts it."""
+    lockdown = design_round_lockdown_statement(
+        bucket=callers.BUCKET,
+        partition=callers.PARTITION,
+        allowed_user_ids=ALLOWED_USER_IDS,
+        enforcer_role_arn=None,
+        exempt_aws_services=False,
+    )
+    wrong = copy.deepcopy(lockdown)
+    wrong["Condition"]["StringLike"] = wrong["Condition"].pop("StringNotLike")
+    anon = callers.anonymous("s3:GetObject", callers.object_arn(), documented=False)
+    admin = callers.admin("s3:GetObject", callers.object_arn())
+    assert (_decision(lockdown, anon), _decision(lockdown, admin)) == (DENIED, ALLOWED)
+    assert (_decision(wrong, anon), _decision(wrong, admin)) == (ALLOWED, DENIED)
+
+
+def test_other_buckets_are_untouched(lockdown_statement_factory: LockdownStatementFactory) -> None:
+    lockdown = _lockdown(lockdown_statement_factory, exempt=True)
+    for resource in (
+        "arn:aws:s3:::other-bucket/x",
+        f"arn:aws:s3:::{callers.BUCKET}-logs/x",
+        "arn:aws:s3:::other-bucket",
+    ):
+        request = callers.outsider("s3:GetObject", resource)
+        assert evaluate_bucket_policy(_policy(lockdown), request) == "implicit_deny"
+
+
+@pytest.mark.parametrize("partition", ["aws", "aws-us-gov", "aws-cn"])
+def test_partitions(lockdown_statement_factory: LockdownStatementFactory, partition: str) -> None:
+    lockdown = lockdown_statement_factory(
+        bucket=callers.BUCKET,
+        partition=partition,
+        allowed_user_ids=ALLOWED_USER_IDS,
+        enforcer_role_arn=callers.enforcer_role_arn(partition=partition),
+        exempt_aws_services=True,
+    )
+    resource = callers.object_arn(partition=partition)
+    redeployed = Request.for_role(
+        callers.ACCOUNT,
+        callers.ENFORCER_ROLE_NAME,
+        callers.ENFORCER_REDEPLOYED_ROLE_ID,
+        "s3:GetObject",
+        resource,
+        partition=partition,
+    )
+    outsider = callers.outsider("s3:GetObject", resource, partition=partition)
+    policy = _policy(lockdown)
+    assert not is_denied(policy, redeployed)
+    assert is_denied(policy, outsider)

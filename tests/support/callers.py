@@ -99,7 +99,7 @@ def anonymous(action: str, resource: str, *, documented: bool = True) -> Request
     ``documented=True``: the context the current IAM docs give (aws:userid and aws:PrincipalAccount
     ``anonymous``, aws:PrincipalType ``Anonymous``; no aws:PrincipalArn, no aws:PrincipalIsAWSService).
     ``documented=False``: additionally without aws:userid and aws:PrincipalAccount, as older pages
-    and DESIGN-ROUND assume. A sound lockdown denies both.
+    and the original design assume. A sound lockdown denies both.
     """
     if documented:
         return Request.anonymous(action, resource)

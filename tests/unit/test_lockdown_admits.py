@@ -1,9 +1,9 @@
 """Who the lockdown admits, proved with the independent evaluator (issue 12, items 1 and 2).
 
-The statement under test comes from the fixture ``lockdown_statement_factory``. Today it is a small
-builder written here from the shape agreed in DESIGN-ROUND ("The lockdown statement"), NOT the
-library's builder, which is being rewritten. To judge the library's own statement as well, point
-the fixture at it (same keyword arguments; see ``LockdownStatementFactory``).
+The statement under test comes from the fixture ``lockdown_statement_factory``, twice: once from a
+small builder written here from the documented shape (docs/interface.md, "Who the lockdown admits"),
+independent of the library, and once from the library's own builder, so the library is judged by the
+same rules as the specification.
 
 The shape, for bucket B in partition P of account A::
 
@@ -33,6 +33,7 @@ from typing import Any, Protocol
 
 import pytest
 
+from connect_lockdown import policy as policies
 from tests.support import callers
 from tests.support.callers import CALLERS, SERVICE_UNDOCUMENTED_VARIANTS
 from tests.support.policy_eval import Request, evaluate_access, evaluate_bucket_policy, is_denied, matching_statements
@@ -56,7 +57,7 @@ class LockdownStatementFactory(Protocol):
         ...
 
 
-def design_round_lockdown_statement(
+def documented_lockdown_statement(
     *,
     bucket: str,
     partition: str,
@@ -64,7 +65,7 @@ def design_round_lockdown_statement(
     enforcer_role_arn: str | None,
     exempt_aws_services: bool,
 ) -> Statement:
-    """The statement exactly as DESIGN-ROUND shows it (written here, independent of the library)."""
+    """The statement exactly as the documented shape shows it (written here, independent of the library)."""
     condition: dict[str, Any] = {"StringNotLike": {"aws:userId": sorted(set(allowed_user_ids))}}
     if enforcer_role_arn is not None:
         condition["ArnNotEquals"] = {"aws:PrincipalArn": [enforcer_role_arn]}
@@ -80,10 +81,30 @@ def design_round_lockdown_statement(
     }
 
 
-@pytest.fixture
-def lockdown_statement_factory() -> LockdownStatementFactory:
-    """The builder under test. Point this at the library's builder to judge its statement too."""
-    return design_round_lockdown_statement
+def library_lockdown_statement(
+    *,
+    bucket: str,
+    partition: str,
+    allowed_user_ids: Sequence[str],
+    enforcer_role_arn: str | None,
+    exempt_aws_services: bool,
+) -> Statement:
+    """The library's own statement, through the same keyword arguments."""
+    return policies.lockdown_statement(
+        bucket,
+        partition,
+        allowed_user_ids,
+        enforcer_arn=enforcer_role_arn,
+        exempt_aws_services=exempt_aws_services,
+    )
+
+
+@pytest.fixture(params=["specification", "library"])
+def lockdown_statement_factory(request: pytest.FixtureRequest) -> LockdownStatementFactory:
+    """The builder under test: the specification's and the library's."""
+    if request.param == "library":
+        return library_lockdown_statement
+    return documented_lockdown_statement
 
 
 # The principals the contract admits by unique ID ("Who the lockdown admits").
@@ -264,7 +285,7 @@ def test_bool_instead_of_bool_if_exists_would_admit_anonymous(
 
 def test_positive_string_like_would_admit_anonymous_and_deny_the_listed() -> None:
     """The statement must use the negated operator: StringLike on the allowed list inverts it."""
-    lockdown = design_round_lockdown_statement(
+    lockdown = documented_lockdown_statement(
         bucket=callers.BUCKET,
         partition=callers.PARTITION,
         allowed_user_ids=ALLOWED_USER_IDS,

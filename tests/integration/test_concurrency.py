@@ -48,7 +48,7 @@ OURS = ("Deny", policies.LOCKDOWN_SID)
 def enforcer_clients(world: World) -> dict[str, Any]:
     """The enforcer role's clients for the moto server (boto3 clients are thread-safe)."""
     session = world.enforcer_session()
-    names = ("s3", "connect", "iam", "sts", "sns")
+    names = ("s3", "connect", "iam", "sts", "sns", "dynamodb")
     return {name: session.client(name, endpoint_url=world.endpoint_url) for name in names}
 
 
@@ -108,13 +108,18 @@ class Adversary(threading.Thread):
             self.error = error
 
 
+@pytest.mark.parametrize("indexed", [False, True], ids=["fresh-reads", "with-index"])
 @pytest.mark.parametrize("round_", range(CONCURRENCY_ROUNDS))
-def test_twenty_reconciles_against_an_adversary_end_compliant(world: World, round_: int) -> None:
+def test_twenty_reconciles_against_an_adversary_end_compliant(world: World, round_: int, indexed: bool) -> None:
     world.create_bucket(BUCKET)
     first = world.create_instance("first", BUCKET)
     second = world.create_instance("second", BUCKET, resource_types=("SCREEN_RECORDINGS",))
     admin_arn, admin_id = world.create_role("Admin")
-    settings = Settings(topic_arn=world.topic_arn, admin_role_arns=(admin_arn,))
+    table = world.create_index_table() if indexed else None
+    settings = Settings(topic_arn=world.topic_arn, admin_role_arns=(admin_arn,), inventory_table=table)
+    if indexed:
+        # The index is filled by a sweep, as the deployed stack's first sweep does.
+        Enforcer(settings, AwsGateway(clients=enforcer_clients(world))).handle_event(load_event("scheduled-event"))
     allowed = {
         "Admin": admin_id,
         "connect-lockdown-EnforcerRole-TEST": world.enforcer_role_id,

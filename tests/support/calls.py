@@ -13,14 +13,22 @@ class CallRecorder:
 
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
+        # Every operation in the order it was made: what came before a write, and what after.
+        self.sequence: list[str] = []
         self.failures: dict[str, str] = {}
 
     def attach(self, gateway: AwsGateway) -> None:
-        for client in (gateway.s3, gateway.connect, gateway.iam, gateway.sts, gateway.sns):
+        for client in gateway.all_clients():
             client.meta.events.register("before-call.*.*", self._before_call)
+
+    def before(self, operation: str) -> list[str]:
+        """The operations made before the first `operation` (all of them when it never happened)."""
+        end = self.sequence.index(operation) if operation in self.sequence else len(self.sequence)
+        return self.sequence[:end]
 
     def _before_call(self, model: Any, **_: Any) -> Any:
         self.calls[model.name] += 1
+        self.sequence.append(model.name)
         code = self.failures.get(model.name)
         if code is None:
             return None

@@ -94,6 +94,19 @@ class World:
             region_name=REGION,
         )
 
+    def create_index_table(self, name: str = "connect-lockdown-inventory") -> str:
+        """The enforcer's index table, with the documented key schema (pk, sk), on demand."""
+        self.client("dynamodb").create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        return name
+
     def create_bucket(self, name: str) -> str:
         self.client("s3").create_bucket(Bucket=name)
         return name

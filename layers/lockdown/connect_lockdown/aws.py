@@ -257,6 +257,12 @@ class AwsGateway:
             self._clients[name] = self._session.client(name, region_name=self.region, config=DEFAULT_CONFIG)
         return self._clients[name]
 
+    def all_clients(self) -> list[Any]:
+        """Every client, the lazily created ones too: for tools that hook them (call counters, fault injection)."""
+        return [self.s3, self.connect, self.iam, self.sts, self.sns, self.scheduler] + [
+            self._lazy(name) for name in ("dynamodb", "lambda", "securityhub")
+        ]
+
     @property
     def tables(self) -> _Tables:
         if self._tables is None:

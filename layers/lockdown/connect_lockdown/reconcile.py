@@ -231,15 +231,21 @@ class Enforcer:
         """
         from_index = plan is not None and plan.from_index
         result = self._decide_bucket(bucket, instances, cached=plan is not None and plan.cached, from_index=from_index)
-        if from_index and planner is not None and result is not None and result.outcome is Outcome.REMEDIATED:
-            # Decided from the index: read the named instances' storage fresh, and decide again if it moved.
-            fresh = read_instances(self.gateway, [_summary_of(i) for i in instances])
-            if any(_moved(bucket, i, f) for i, f in zip(instances, fresh, strict=True)):
-                planner.record(fresh, {i.id: frozenset({bucket}) for i in instances})
-                still = [f for f in fresh if bucket in f.buckets]
-                again = self._decide_bucket(bucket, still, cached=False, from_index=True) if still else None
-                if again is not None and again.outcome is not Outcome.COMPLIANT:
-                    return again
+        if not (from_index and planner and plan and result and result.outcome is Outcome.REMEDIATED):
+            return result
+        # Decided from the index: read the instances it named fresh (those not read fresh already), and decide
+        # again if the index was wrong about one of them.
+        named = [i for i in instances if i.id not in plan.fresh_ids]
+        fresh = read_instances(self.gateway, [_summary_of(i) for i in named])
+        if not any(_moved(bucket, i, f) for i, f in zip(named, fresh, strict=True)):
+            return result
+        planner.record(fresh, {i.id: frozenset({bucket}) for i in named})
+        moved = {f.id for f in fresh if bucket not in f.buckets}
+        still = [i for i in instances if i.id not in moved]
+        again = self._decide_bucket(bucket, still, cached=False, from_index=True) if still else None
+        if again is not None and again.outcome is not Outcome.COMPLIANT:
+            return again
+        result.instances = tuple(InstanceRef(i.id, i.alias) for i in still)
         return result
 
     def _decide_bucket(

@@ -50,6 +50,8 @@ class Plan:
     from_index: bool = False
     # Whether the instances may come from a warm cache (a write then re-reads them).
     cached: bool = False
+    # Instances this run read fresh from Connect: no need to read them again after a write.
+    fresh_ids: set[str] = field(default_factory=set)
     pending: list[ConnectInstance] = field(default_factory=list)
     unreadable: list[ConnectInstance] = field(default_factory=list)
     ignored: str | None = None
@@ -121,7 +123,7 @@ class Planner:
         return plan
 
     def _instance_from_index(self, instance_id: str) -> Plan:
-        plan = Plan(from_index=True)
+        plan = Plan(from_index=True, fresh_ids={instance_id})
         indexed = self.index.instances() if self.index else {}
         instance = read_one_instance(self.gateway, instance_id)
         previous = indexed.get(instance_id)

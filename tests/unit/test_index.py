@@ -276,7 +276,9 @@ def test_a_sweep_spread_over_invocations_reaches_every_bucket(world: World, tabl
         enforcer = enforcer_for(world, table)
         enforcer.function_arn = FUNCTION_ARN
         enforcer.time_left = _Countdown(start=46, step=2)
-        enforcer.gateway.invoke_async = lambda arn, payload: handed_over.append(json.loads(json.dumps(payload)))  # type: ignore[method-assign]
+        gateway: Any = enforcer.gateway
+        # The hand-over, as Lambda would deliver it: the JSON payload of an asynchronous invoke of the function.
+        gateway.invoke_async = lambda function_arn, payload: handed_over.append(json.loads(json.dumps(payload)))
         return enforcer
 
     # When the scheduled sweep runs, and every continuation it hands over runs in a new invocation

@@ -434,7 +434,8 @@ def test_alerts_name_the_principal_behind_each_allowlist_entry() -> None:
             }
         ],
     }
-    result = {"bucket": "b", "outcome": "remediated", "instances": [], "reason": "r", "previous_policy": None}
+    result: dict[str, Any] = {"bucket": "b", "outcome": "remediated", "instances": [], "reason": "r"}
+    result["previous_policy"] = None
     result["applied_policy"] = applied
     names = {
         "AROACONNECTROLEID000:*": "arn:aws:iam::123456789012:role/connect-role (service role of Connect instance x)",

@@ -151,7 +151,7 @@ def block_machine(results: dict[str, Any]) -> str:
         "at the start of the last run) |",
         f"| memory | {m['memory']} |",
         f"| OS | {m['os']} |",
-        f"| Python | {m['python']} (`{m['python_executable']}`) |",
+        f"| Python | {interpreter(m)} |",
         f"| boto3 / botocore / moto | {m['boto3']} / {m['botocore']} / {m['moto']} |",
         f"| commit (last run) | `{m['commit']}`{' with uncommitted changes' if m['tree_modified'] else ''} |",
         f"| run | {results['started']}; the measurements took {results['duration_seconds'] / 60:.1f} minutes "
@@ -168,6 +168,17 @@ def block_machine(results: dict[str, Any]) -> str:
             for name, run in section_runs.items()
         ]
     return "\n".join(lines)
+
+
+def interpreter(m: dict[str, Any]) -> str:
+    """The Python version, and the interpreter as a path relative to the repository; never an absolute path."""
+    executable = str(m.get("python_executable") or "")
+    if not executable:
+        return str(m["python"])
+    if executable.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", executable):
+        # Results recorded before the path was made relative: keep only the program's name.
+        executable = executable.replace("\\", "/").rsplit("/", 1)[-1]
+    return f"{m['python']} (`{executable}`)"
 
 
 def block_budgets(results: dict[str, Any]) -> str:
@@ -189,8 +200,8 @@ def block_cold_start(results: dict[str, Any]) -> str:
         f"| handler with precompiled .pyc | {spread_ms(cold['handler_precompiled'])} | {cold['ratio_precompiled']:.2f} |",
         "",
         "The ratios in the table are of the medians. The budget uses the ratio within each round (the variants "
-        "run back to back, so slow changes in the machine's load cancel out), median (min to max): as built **{_ratio(cold, 'paired_ratio_as_built')}**, precompiled "
-        f"**{_ratio(cold, 'paired_ratio_precompiled')}**.",
+        "run back to back, so slow changes in the machine's load cancel out), median (min to max): "
+        f"as built **{_ratio(cold, 'paired_ratio_as_built')}**, precompiled **{_ratio(cold, 'paired_ratio_precompiled')}**.",
         "",
         f"CPU time (`time.process_time()`, less sensitive to the other work on the machine): floor "
         f"{ms(cold['cpu_floor']['median'])}, handler as built {ms(cold['cpu_handler_as_built']['median'])} "

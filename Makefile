@@ -108,7 +108,7 @@ SAM_VENV        := $(VENV)/sam
 SAM_STAMP       := $(SAM_VENV)/.installed-$(SAM_CLI_VERSION)
 SAM_PYTHON      ?= $(shell for p in python3.13 $(PYTHON); do $$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' \
 	2>/dev/null && { echo $$p; break; }; done)
-SAM             ?= $(or $(shell command -v sam 2>/dev/null),$(wildcard $(SAM_VENV)/bin/sam))
+SAM             ?= $(or $(shell command -v sam 2>/dev/null),$(wildcard $(abspath $(SAM_VENV))/bin/sam))
 SAM_INSTALL_URL := https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/install-sam-cli.html
 
 $(SAM_STAMP):
@@ -134,7 +134,7 @@ endef
 
 build: ## sam build, without Docker (needs the AWS SAM CLI: make sam)
 	$(require_sam)
-	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(SAM) build
+	PATH="$(abspath $(SAM_VENV))/bin:$$PATH" $(SAM) build
 
 deploy: build ## sam deploy (needs the AWS SAM CLI and AWS credentials); first time: sam deploy --guided
 	$(require_sam)

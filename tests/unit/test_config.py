@@ -1,4 +1,4 @@
-"""The configuration of CONTRACT.md: every bad value stops start-up with a message naming the variable."""
+"""The configuration of docs/interface.md: every bad value stops start-up with a message naming the variable."""
 
 import pytest
 

@@ -79,7 +79,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 _marks.append(("import aws_lambda_powertools (Logger, Metrics)", time.perf_counter()))
 import connect_lockdown.aws, connect_lockdown.config, connect_lockdown.reconcile
-_marks.append(("import connect_lockdown (aws, config, enforcer)", time.perf_counter()))
+_marks.append(("import connect_lockdown (aws, config, reconcile)", time.perf_counter()))
 import app
 _marks.append(("app module body: Logger, Metrics, Settings, AwsGateway's 5 clients", time.perf_counter()))
 import json

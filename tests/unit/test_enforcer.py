@@ -754,3 +754,37 @@ def test_a_cold_remediation_reads_each_role_once(world: World) -> None:
 
     assert recorder.calls["GetRole"] == 2  # the service role and the admin role, once each
     assert recorder.calls["PutBucketPolicy"] == 1
+
+
+def test_one_unreadable_resource_type_does_not_hide_the_buckets_of_the_others(world: World) -> None:
+    # Given an instance with call recordings in one bucket and chat transcripts in another, and an enforcer
+    # that is denied on the chat transcripts' storage (an SCP on one resource type, say)
+    world.create_bucket(BUCKET)
+    world.create_bucket("amazon-connect-chats")
+    instance = world.create_instance("contact-centre", BUCKET, resource_types=("CALL_RECORDINGS",))
+    world.associate(instance, "amazon-connect-chats", "CHAT_TRANSCRIPTS")
+    enforcer = enforcer_for(world)
+
+    def deny_chat_transcripts(params: dict[str, Any], **_: Any) -> Any:
+        if "CHAT_TRANSCRIPTS" not in str(params.get("query_string")):
+            return None
+        error = {"Error": {"Code": "AccessDeniedException", "Message": "denied by an SCP"}}
+        response = type("Response", (), {"status_code": 403, "headers": {}, "content": b""})()
+        return response, {**error, "ResponseMetadata": {"HTTPStatusCode": 403}}
+
+    enforcer.gateway.connect.meta.events.register(  # type: ignore[attr-defined]
+        "before-call.connect.ListInstanceStorageConfigs", deny_chat_transcripts
+    )
+
+    # When the sweep runs
+    report = enforcer.handle_event(load_event("scheduled-event"))
+
+    # Then the readable bucket is locked, and the unreadable type is a published failure naming it
+    by_bucket = {r.bucket: r for r in report.results}
+    assert by_bucket[BUCKET].outcome == "remediated"
+    assert "amazon-connect-chats" not in by_bucket
+    failure = by_bucket[None]
+    assert failure.outcome == "failed" and failure.instance_ids == [instance.id]
+    assert "CHAT_TRANSCRIPTS" in failure.reason and failure.error_code == "AccessDeniedException"
+    alerts = world.alerts()
+    assert {a["body"]["result"]["bucket"] for a in alerts} == {BUCKET, None}

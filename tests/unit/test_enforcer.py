@@ -101,7 +101,7 @@ def test_unlocked_bucket_is_locked_and_the_lock_admits_exactly_the_allowed(world
         assert not is_denied(written, Request.for_role(ACCOUNT, "Admin", admin_id, action, resource))
         assert not is_denied(
             written,
-            Request.for_role(ACCOUNT, "connect-lockdown-EnforcerRole-TEST", world.enforcer_role_id, action, resource),
+            Request.for_role(ACCOUNT, "connect-lockdown-enforcer-us-east-1", world.enforcer_role_id, action, resource),
         )
         assert not is_denied(written, Request.for_root(ACCOUNT, action, resource))
     # And another bucket is not affected
@@ -542,7 +542,7 @@ def test_the_enforcers_own_write_is_ignored(world: World) -> None:
     enforcer = enforcer_for(world, recorder)
     event = put_event()
     event["detail"]["userIdentity"]["arn"] = (
-        f"arn:aws:sts::{ACCOUNT}:assumed-role/connect-lockdown-EnforcerRole-TEST/fn"
+        f"arn:aws:sts::{ACCOUNT}:assumed-role/connect-lockdown-enforcer-us-east-1/fn"
     )
 
     report = enforcer.handle_event(event)
@@ -788,3 +788,35 @@ def test_one_unreadable_resource_type_does_not_hide_the_buckets_of_the_others(wo
     assert "CHAT_TRANSCRIPTS" in failure.reason and failure.error_code == "AccessDeniedException"
     alerts = world.alerts()
     assert {a["body"]["result"]["bucket"] for a in alerts} == {BUCKET, None}
+
+
+def test_a_redeployed_enforcer_keeps_control_and_a_recreated_admin_does_not(world: World) -> None:
+    # Given a bucket locked by the enforcer, with an admin role
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    admin_arn, _ = world.create_role("Admin")
+    enforcer_for(world, admin_role_arns=(admin_arn,)).handle_event(put_event())
+    locked = world.policy(BUCKET)
+    assert statement_of(locked)["Condition"]["ArnNotEquals"] == {"aws:PrincipalArn": [world.enforcer_role_arn]}
+
+    # When the stack is deleted and deployed again (same role name and ARN, new unique ID), and someone
+    # recreates the admin role under its old name
+    iam = world.client("iam")
+    name = world.enforcer_role_arn.rsplit("/", 1)[1]
+    iam.delete_role(RoleName=name)
+    world.setup_enforcer_role()
+    iam.delete_role(RoleName="Admin")
+    _, new_admin_id = world.create_role("Admin")
+    bucket_arn = f"arn:aws:s3:::{BUCKET}"
+
+    # Then, under IAM's rules, the new enforcer may still read and write the policy, by ARN ...
+    for action in ("s3:GetBucketPolicy", "s3:PutBucketPolicy"):
+        new_enforcer = Request.for_role(ACCOUNT, name, world.enforcer_role_id, action, bucket_arn)
+        assert not is_denied(locked, new_enforcer), action
+    # ... while the recreated admin is denied: it is matched by unique ID only
+    assert is_denied(locked, Request.for_role(ACCOUNT, "Admin", new_admin_id, "s3:GetObject", f"{bucket_arn}/x"))
+
+    # And the new enforcer's first decision adds its new ID and drops nothing it needs
+    [result] = enforcer_for(world, admin_role_arns=(admin_arn,)).handle_event(put_event()).results
+    assert result.outcome == "remediated"
+    assert f"{world.enforcer_role_id}:*" in policies.allowed_patterns_of(statement_of(world.policy(BUCKET)))

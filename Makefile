@@ -28,7 +28,7 @@ lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP) ## mypy over the library, the function, tests and scripts
-	$(BIN)/mypy layers/lockdown/connect_lockdown functions/enforcer tests scripts
+	$(BIN)/mypy layers/lockdown/connect_lockdown functions/enforcer functions/initial_sweep tests scripts
 
 cfn-lint: $(STAMP) ## cfn-lint on template.yaml
 	$(BIN)/cfn-lint template.yaml

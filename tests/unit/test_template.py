@@ -10,16 +10,11 @@ the role grants exactly what the code calls in tests/integration/test_permission
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
-import threading
-import time
 import tomllib
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -247,8 +242,10 @@ def test_layer_content_dir_has_the_requirements_sam_build_installs() -> None:
     assert re.search(r"^aws-lambda-powertools\b", requirements, flags=re.MULTILINE)
 
 
-def test_function_requirements_bundle_nothing() -> None:
-    lines = (ROOT / "functions" / "enforcer" / "requirements.txt").read_text().splitlines()
+@pytest.mark.parametrize("function_dir", ["enforcer", "initial_sweep"])
+def test_function_requirements_bundle_nothing(function_dir: str) -> None:
+    """Both functions take their packages from the layer: nothing is bundled into their zips."""
+    lines = (ROOT / "functions" / function_dir / "requirements.txt").read_text().splitlines()
     assert [line for line in lines if line.strip() and not line.lstrip().startswith("#")] == []
 
 
@@ -731,132 +728,21 @@ def test_trail_bucket_is_locked_down_and_outlives_the_stack(resources: dict[str,
 # --- the deployment hook: the first sweep runs at once ----------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def hook_code(resources: dict[str, Any]) -> str:
-    function = resources["InitialSweepFunction"]["Properties"]
-    assert function["Runtime"] == "python3.13" and function["Architectures"] == ["arm64"]
-    code: str = function["Code"]["ZipFile"]
-    assert len(code) <= 4096, "CloudFormation's limit for inline code"
-    return code
-
-
-class _FakeLambda:
-    def __init__(self, error: Exception | None = None, delay: float = 0.0) -> None:
-        self.calls: list[dict[str, Any]] = []
-        self.error, self.delay = error, delay
-
-    def invoke(self, **kwargs: Any) -> dict[str, Any]:
-        time.sleep(self.delay)
-        if self.error:
-            raise self.error
-        self.calls.append(kwargs)
-        return {"StatusCode": 202}
-
-
-def _run_hook(
-    code: str, monkeypatch: pytest.MonkeyPatch, request_type: str, client: _FakeLambda, remaining_ms: int = 60_000
-) -> list[dict[str, Any]]:
-    """Run the inline handler with a fake Lambda client; return what it PUT to the response URL."""
-    answers: list[dict[str, Any]] = []
-    lock = threading.Lock()
-
-    class _Response:
-        def close(self) -> None:
-            pass
-
-    def fake_urlopen(request: urllib.request.Request, timeout: float) -> _Response:
-        assert request.get_method() == "PUT" and request.full_url == "https://cloudformation-custom-resource/response"
-        assert isinstance(request.data, bytes)
-        with lock:
-            answers.append(json.loads(request.data))
-        return _Response()
-
-    monkeypatch.setattr(urllib.request, "urlopen", fake_urlopen)
-    namespace: dict[str, Any] = {"__name__": "initial_sweep"}
-    exec(compile(code, "index.py", "exec"), namespace)  # the inline code, exactly as Lambda runs it
-    namespace["LAMBDA"] = client
-    started = time.monotonic()
-    context = SimpleNamespace(
-        log_stream_name="2026/01/01/[$LATEST]abc",
-        invoked_function_arn="arn:aws:lambda:eu-west-1:123456789012:function:stack-InitialSweepFunction-X",
-        get_remaining_time_in_millis=lambda: remaining_ms - int((time.monotonic() - started) * 1000),
-    )
-    event = {
-        "RequestType": request_type,
-        "ResponseURL": "https://cloudformation-custom-resource/response",
-        "StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/stack/guid",
-        "RequestId": "request-1",
-        "LogicalResourceId": "InitialSweep",
-        "ResourceType": "Custom::InitialSweep",
-        "ResourceProperties": {"EnforcerFunctionArn": "arn:aws:lambda:eu-west-1:123456789012:function:enforcer"},
-    }
-    if request_type != "Create":
-        event["PhysicalResourceId"] = "initial-sweep"
-    namespace["handler"](event, context)
-    time.sleep(0.05)
-    return answers
-
-
-@pytest.mark.parametrize("request_type", ["Create", "Update"])
-def test_hook_invokes_the_enforcer_asynchronously_with_a_sweep(
-    hook_code: str, monkeypatch: pytest.MonkeyPatch, request_type: str
+def test_hook_is_the_handler_file_on_the_layer_and_reruns_on_changes(
+    template: dict[str, Any], resources: dict[str, Any]
 ) -> None:
-    client = _FakeLambda()
-    [answer] = _run_hook(hook_code, monkeypatch, request_type, client)
-    assert answer["Status"] == "SUCCESS"
-    assert answer["PhysicalResourceId"] == "initial-sweep"
-    assert (answer["RequestId"], answer["LogicalResourceId"]) == ("request-1", "InitialSweep")
-    [call] = client.calls
-    assert call["FunctionName"] == "arn:aws:lambda:eu-west-1:123456789012:function:enforcer"
-    assert call["InvocationType"] == "Event"
-    payload = json.loads(call["Payload"])
-    assert re.fullmatch(r"[0-9a-f-]{36}", payload.pop("id"))
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", payload.pop("time"))
-    assert payload == {
-        "version": "0",
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": "123456789012",
-        "region": "eu-west-1",
-        "resources": [],
-        "detail": {},
-    }
-
-
-def test_the_enforcer_treats_the_hooks_payload_as_a_sweep(hook_code: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from connect_lockdown.events import Scope, classify
-
-    client = _FakeLambda()
-    _run_hook(hook_code, monkeypatch, "Create", client)
-    hint = classify(json.loads(client.calls[0]["Payload"]))
-    assert hint.ignored is None and hint.scope == Scope("all"), hint
-
-
-def test_hook_answers_delete_without_invoking(hook_code: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    client = _FakeLambda()
-    [answer] = _run_hook(hook_code, monkeypatch, "Delete", client)
-    assert answer["Status"] == "SUCCESS" and answer["PhysicalResourceId"] == "initial-sweep"
-    assert client.calls == []
-
-
-@pytest.mark.parametrize(("request_type", "status"), [("Create", "FAILED"), ("Update", "SUCCESS")])
-def test_hook_answers_when_the_invoke_fails(
-    hook_code: str, monkeypatch: pytest.MonkeyPatch, request_type: str, status: str
-) -> None:
-    """A failed Create rolls back; a failed Update must not wedge the stack (the next sweep catches up)."""
-    [answer] = _run_hook(hook_code, monkeypatch, request_type, _FakeLambda(error=RuntimeError("AccessDenied")))
-    assert answer["Status"] == status
-    assert "AccessDenied" in answer["Reason"]
-
-
-def test_hook_answers_once_before_its_own_timeout(hook_code: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    # 11 s left: the timer answers after 1 s, while the invoke still hangs; the late success is not sent.
-    answers = _run_hook(hook_code, monkeypatch, "Create", _FakeLambda(delay=1.6), remaining_ms=11_000)
-    assert [a["Status"] for a in answers] == ["FAILED"]
-    assert "timed out" in answers[0]["Reason"]
-
-
-def test_hook_waits_for_the_enforcers_final_setup_and_reruns_on_changes(resources: dict[str, Any]) -> None:
+    """The hook's code is functions/initial_sweep/app.py (tests/unit/test_initial_sweep.py runs it)."""
+    function = resources["InitialSweepFunction"]
+    assert function["Type"] == "AWS::Serverless::Function"
+    properties = function["Properties"]
+    assert properties["CodeUri"].rstrip("/") == "functions/initial_sweep"
+    handler_module, handler_name = properties["Handler"].rsplit(".", 1)
+    source = (ROOT / properties["CodeUri"] / f"{handler_module}.py").read_text(encoding="utf-8")
+    assert re.search(rf"^def {handler_name}\(event", source, flags=re.MULTILINE)
+    assert properties["Layers"] == [{"Ref": LAYER}]
+    assert properties.get("Runtime", template["Globals"]["Function"]["Runtime"]) == "python3.13"
+    # It answers CloudFormation 10 s before its own timeout; the timeout leaves room for a slow invoke.
+    assert 30 <= properties["Timeout"] <= 300
     hook = resources["InitialSweep"]
     assert hook["Type"].startswith("Custom::")
     assert {"EnforcerFunctionEventInvokeConfig", "RecheckSchedulerInvokePolicy"} <= set(hook["DependsOn"])

@@ -30,8 +30,15 @@ lint: $(STAMP) ## ruff lint and format check
 typecheck: $(STAMP) ## mypy over the library, the function, tests and scripts
 	$(BIN)/mypy layers/lockdown/connect_lockdown functions/enforcer functions/initial_sweep tests scripts
 
-cfn-lint: $(STAMP) ## cfn-lint on template.yaml
-	$(BIN)/cfn-lint template.yaml
+# One Region of every partition the template claims (its ARN parameters accept aws, aws-cn and aws-us-gov): a
+# resource type or property missing in one of them fails here. The Slack channel (AWS Chatbot exists only in the
+# aws partition) is a nested template, linted for the aws partition. cfn-lint follows every Condition both ways,
+# so both profiles (default and lean) are linted.
+CFN_LINT_REGIONS := us-east-1 us-gov-west-1 cn-north-1
+
+cfn-lint: $(STAMP) ## cfn-lint on template.yaml (a Region of each partition) and the nested Slack template
+	$(BIN)/cfn-lint --regions $(CFN_LINT_REGIONS) -- template.yaml
+	$(BIN)/cfn-lint --regions us-east-1 -- nested/slack-channel.yaml
 
 # checkov pins an older boto3 than the dev tools, so it gets its own virtualenv inside .venv. It skips
 # resources whose Condition is false with the default parameters (the trail, Slack, email), so it also

@@ -50,8 +50,6 @@ DEPENDENT_PERMISSIONS = {
     # The Lambda runtime writes the function's logs with its role.
     "logs:CreateLogStream": "Lambda runtime",
     "logs:PutLogEvents": "Lambda runtime",
-    # Service Authorization Reference: a dependent action of connect:ListInstances and DescribeInstance.
-    "ds:DescribeDirectories": "Connect, during ListInstances/DescribeInstance",
     # SNS encrypts each published message, and SQS each failed invocation, with the customer managed key.
     "kms:GenerateDataKey": "SNS Publish to the encrypted topic; SQS SendMessage to the encrypted queue",
     "kms:Decrypt": "SNS and SQS, to reuse the data key of an encrypted topic or queue",

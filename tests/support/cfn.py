@@ -96,6 +96,16 @@ class Stack:
                 return any(self._truth(argument) for argument in arguments)
         raise ValueError(f"not a condition: {node!r}")
 
+    def violated_rules(self) -> list[str]:
+        """The template Rules whose assertions fail for these parameters (CloudFormation refuses the stack)."""
+        violated = []
+        for name, rule in self.template.get("Rules", {}).items():
+            if "RuleCondition" in rule and not self._truth(rule["RuleCondition"]):
+                continue
+            if not all(self._truth(assertion["Assert"]) for assertion in rule["Assertions"]):
+                violated.append(name)
+        return violated
+
     # --- resources ------------------------------------------------------------------------------------------
 
     def resources(self) -> dict[str, dict[str, Any]]:

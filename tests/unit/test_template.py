@@ -11,6 +11,7 @@ the role grants exactly what the code calls in tests/integration/test_permission
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 import shlex
 import tomllib
@@ -22,6 +23,8 @@ import boto3
 import pytest
 from cfnlint.api import ManualArgs, lint_file
 from cfnlint.decode import cfn_yaml
+
+from tests.support import cfn
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
@@ -60,9 +63,21 @@ EXPECTED_ACTIONS = {
     # The pending instance's re-check (issue 7).
     "scheduler:CreateSchedule",
     "iam:PassRole",
+    # The index of Connect instances and buckets (issue 11).
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:Query",
+    "dynamodb:BatchWriteItem",
+    # A sweep continues itself (issue 11).
+    "lambda:InvokeFunction",
+    # Findings, with EnableSecurityHub (issue 14).
+    "securityhub:BatchImportFindings",
 }
 # Actions that support no resource-level permissions, so they are the only ones allowed on "*".
 UNSCOPED_ACTIONS = {"connect:ListInstances", "s3:ListAllMyBuckets"}
+# The outcomes of the contract, one EMF metric each.
+OUTCOMES = {"compliant", "remediated", "would_remediate", "refused", "pending", "failed"}
 FUNCTION_ENVIRONMENT = {
     "NOTIFICATION_TOPIC_ARN",
     "ADMIN_ROLE_ARNS",
@@ -70,6 +85,9 @@ FUNCTION_ENVIRONMENT = {
     "DRY_RUN",
     "MERGE_MODE",
     "EXEMPT_AWS_SERVICES",
+    "INVENTORY_TABLE",
+    "SECURITY_HUB",
+    "METRICS_LEVEL",
     "RECHECK_SCHEDULE_GROUP",
     "RECHECK_ROLE_ARN",
 }
@@ -259,12 +277,12 @@ def test_no_policy_anywhere_allows_a_wildcard_action(resources: dict[str, Any]) 
     assert seen > 20
 
 
-def test_every_log_group_is_encrypted_and_expires(resources: dict[str, Any]) -> None:
+def test_every_log_group_expires_and_is_named_for_the_key_policys_condition(resources: dict[str, Any]) -> None:
     log_groups = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Logs::LogGroup"]
     assert len(log_groups) == 2
     for properties in log_groups:
         assert properties["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
-        assert properties["KmsKeyId"] == {"Fn::GetAtt": [KEY, "Arn"]}
+        # The key policy lets CloudWatch Logs use the key for /aws/lambda/<stack>-* only.
         assert properties["LogGroupName"]["Fn::Sub"].startswith("/aws/lambda/${AWS::StackName}-")
 
 
@@ -326,6 +344,9 @@ def test_environment_has_exactly_the_contract_settings_and_the_recheck_wiring(fu
         "DRY_RUN": {"Ref": "DryRun"},
         "MERGE_MODE": {"Ref": "MergeMode"},
         "EXEMPT_AWS_SERVICES": {"Ref": "ExemptAwsServices"},
+        "INVENTORY_TABLE": {"Ref": "InventoryTable"},
+        "SECURITY_HUB": {"Ref": "EnableSecurityHub"},
+        "METRICS_LEVEL": {"Ref": "MetricsLevel"},
         "RECHECK_SCHEDULE_GROUP": {"Ref": "RecheckScheduleGroup"},
         "RECHECK_ROLE_ARN": {"Fn::GetAtt": ["RecheckSchedulerRole", "Arn"]},
     }
@@ -560,12 +581,8 @@ def test_function_logs_to_an_explicit_log_group_with_retention(
     assert FUNCTION not in name
 
 
-def test_topic_and_queue_are_encrypted_with_the_stacks_key(resources: dict[str, Any]) -> None:
-    assert resources[KEY]["Type"] == "AWS::KMS::Key"
-    assert resources[KEY]["Properties"]["EnableKeyRotation"] is True
-    assert resources[TOPIC]["Properties"]["KmsMasterKeyId"] == {"Ref": KEY}
-    assert resources[TOPIC]["Condition"] == "CreateTopic"
-    assert resources[DLQ]["Properties"]["KmsMasterKeyId"] == {"Ref": KEY}
+# The encryption profiles are proven on the template as CloudFormation would deploy it for given parameters
+# (tests/support/cfn.py), at the end of this module.
 
 
 def _key_statement(resources: dict[str, Any], key: str, principal: dict[str, Any]) -> dict[str, Any]:
@@ -711,16 +728,9 @@ def test_publish_is_limited_to_the_notification_topic(statements: list[dict[str,
 def test_logs_queue_key_and_pass_role_are_limited_to_this_stacks_resources(statements: list[dict[str, Any]]) -> None:
     assert _resources_for(statements, "logs:PutLogEvents") == [{"Fn::GetAtt": ["EnforcerLogGroup", "Arn"]}]
     assert _resources_for(statements, "sqs:SendMessage") == [{"Fn::GetAtt": [DLQ, "Arn"]}]
-    assert _resources_for(statements, "kms:GenerateDataKey") == [
-        {"Fn::GetAtt": [KEY, "Arn"]},
-        {"Fn::If": ["HasExistingTopicKey", {"Ref": "ExistingTopicKmsKeyArn"}, {"Ref": "AWS::NoValue"}]},
-    ]
-    [kms] = [s for s in statements if "kms:Decrypt" in _as_list(s["Action"])]
-    # Only through SNS (publishing to the topic) and SQS (the on-failure destination).
-    assert kms["Condition"]["StringEquals"]["kms:ViaService"] == [
-        {"Fn::Sub": "sns.${AWS::Region}.amazonaws.com"},
-        {"Fn::Sub": "sqs.${AWS::Region}.amazonaws.com"},
-    ]
+    assert _resources_for(statements, "dynamodb:Query") == [{"Fn::GetAtt": ["InventoryTable", "Arn"]}]
+    # Invoking itself only (the sweep's continuation), named by the function's own ARN.
+    assert _resources_for(statements, "lambda:InvokeFunction") == [{"Fn::GetAtt": [FUNCTION, "Arn"]}]
     [pass_role] = [s for s in statements if "iam:PassRole" in _as_list(s["Action"])]
     assert pass_role["Resource"] == {"Fn::GetAtt": ["RecheckSchedulerRole", "Arn"]}
     assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}
@@ -827,7 +837,7 @@ def test_alarms_notify_the_topic_on_the_first_occurrence(
 
 
 def test_trail_is_optional_multi_region_management_events_encrypted_and_validated(resources: dict[str, Any]) -> None:
-    for name in ("ManagementEventsTrail", "TrailBucket", "TrailBucketPolicy", "TrailKey"):
+    for name in ("ManagementEventsTrail", "TrailBucket", "TrailBucketPolicy"):
         assert resources[name]["Condition"] == "CreateManagementTrail", name
     trail = resources["ManagementEventsTrail"]["Properties"]
     assert trail["IsMultiRegionTrail"] is True
@@ -835,7 +845,6 @@ def test_trail_is_optional_multi_region_management_events_encrypted_and_validate
     assert trail["IncludeGlobalServiceEvents"] is True
     assert trail["EnableLogFileValidation"] is True
     assert trail["EventSelectors"] == [{"ReadWriteType": "All", "IncludeManagementEvents": True}]
-    assert trail["KMSKeyId"] == {"Fn::GetAtt": ["TrailKey", "Arn"]}
     assert trail["S3BucketName"] == {"Ref": "TrailBucket"}
 
 
@@ -902,6 +911,7 @@ def test_outputs_name_what_operators_need(template: dict[str, Any]) -> None:
     assert outputs["DeadLetterQueueUrl"]["Value"] == {"Ref": DLQ}
     assert outputs["DeadLetterQueueArn"]["Value"] == {"Fn::GetAtt": [DLQ, "Arn"]}
     assert outputs["LayerArn"]["Value"] == {"Ref": LAYER}
+    assert outputs["InventoryTableName"]["Value"] == {"Ref": "InventoryTable"}
     rule_refs = {output["Value"].get("Ref") for name, output in outputs.items() if name.endswith("RuleName")}
     # SAM names each generated rule <FunctionLogicalId><EventName>.
     assert rule_refs == {f"{FUNCTION}{event}" for event in _function_events(template)}
@@ -981,6 +991,12 @@ def test_the_organizations_guide_passes_the_parameters_the_template_has(template
 AWAITING_THE_README: set[str] = {
     "ExemptAwsServices",
     "EnforcerRoleName",
+    "Encryption",
+    "MetricsLevel",
+    "DashboardRegion",
+    "EnableSecurityHub",
+    "InventoryTableName",
+    "DashboardUrl",
 }
 
 
@@ -996,3 +1012,217 @@ def test_the_readme_deploy_section_lists_every_parameter_and_output(template: di
     assert missing <= AWAITING_THE_README, f"README's Deploy section does not mention {sorted(missing)}"
     assert names >= AWAITING_THE_README, "AWAITING_THE_README names something the template does not have"
     assert not AWAITING_THE_README - missing, f"documented now: remove {sorted(AWAITING_THE_README - missing)}"
+
+
+# --- profiles: the template as CloudFormation deploys it for given parameters (tests/support/cfn.py) ----------
+
+EXISTING_KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+LEAN = {"Encryption": "aws-owned", "MetricsLevel": "lean"}
+PROFILES: dict[str, dict[str, str]] = {
+    "default": {},
+    "existing key": {"Encryption": "existing-key", "EncryptionKeyArn": EXISTING_KEY},
+    "lean": LEAN,
+}
+# With every optional resource on: the trail, email and Slack.
+EVERYTHING = {"CreateTrail": "true", "NotificationEmail": "security@example.com"} | {
+    "SlackWorkspaceId": "T0123ABCD",
+    "SlackChannelId": "C0123ABCD",
+}
+
+
+def _deploy(template: dict[str, Any], region: str = "eu-west-1", **overrides: str) -> cfn.Stack:
+    stack = cfn.Stack(template, overrides, region=region)
+    assert stack.violated_rules() == [], "CloudFormation would refuse these parameters"
+    return stack
+
+
+def _of_type(stack: cfn.Stack, resource_type: str) -> dict[str, dict[str, Any]]:
+    return {name: r["Properties"] for name, r in stack.resources().items() if r["Type"] == resource_type}
+
+
+def _encrypted_at_rest_by(stack: cfn.Stack) -> dict[str, Any]:
+    """Each resource holding data at rest -> the KMS key it uses (None: AWS owned or default encryption)."""
+    keys: dict[str, Any] = {}
+    for name, properties in _of_type(stack, "AWS::SNS::Topic").items():
+        keys[name] = properties.get("KmsMasterKeyId")
+    for name, properties in _of_type(stack, "AWS::SQS::Queue").items():
+        keys[name] = properties.get("KmsMasterKeyId")
+        assert keys[name] or properties.get("SqsManagedSseEnabled") is True, f"{name} is not encrypted at rest"
+    for name, properties in _of_type(stack, "AWS::Logs::LogGroup").items():
+        keys[name] = properties.get("KmsKeyId")
+    for name, properties in _of_type(stack, "AWS::DynamoDB::Table").items():
+        sse = properties["SSESpecification"]
+        keys[name] = sse.get("KMSMasterKeyId") if sse["SSEEnabled"] else None
+    return keys
+
+
+@pytest.mark.parametrize("optional", [{}, EVERYTHING], ids=["defaults", "every optional resource"])
+def test_with_an_existing_key_the_stack_creates_no_kms_key_and_uses_that_key_everywhere(
+    template: dict[str, Any], optional: dict[str, str]
+) -> None:
+    stack = _deploy(template, **PROFILES["existing key"], **optional)
+    assert _of_type(stack, "AWS::KMS::Key") == {}
+    assert _of_type(stack, "AWS::KMS::Alias") == {}
+    assert set(_encrypted_at_rest_by(stack).values()) == {EXISTING_KEY}
+    if optional:
+        assert _of_type(stack, "AWS::CloudTrail::Trail")["ManagementEventsTrail"]["KMSKeyId"] == EXISTING_KEY
+    # The function may use that key, and only through the services that encrypt for it.
+    [policy] = _of_type(stack, "AWS::IAM::RolePolicy")["EnforcerKeyUsePolicy"]["PolicyDocument"]["Statement"]
+    assert policy["Resource"] == [EXISTING_KEY]
+    assert stack.outputs()["EncryptionKeyArn"] == EXISTING_KEY
+
+
+def test_the_default_profile_encrypts_everything_with_one_rotated_key_of_its_own(template: dict[str, Any]) -> None:
+    stack = _deploy(template, **EVERYTHING)
+    keys = _of_type(stack, "AWS::KMS::Key")
+    assert set(keys) == {"EncryptionKey", "TrailKey"}  # the trail's logs outlive the stack: a key of their own
+    assert all(properties["EnableKeyRotation"] is True for properties in keys.values())
+    assert set(_encrypted_at_rest_by(stack).values()) == {"<EncryptionKey.Arn>"}
+    assert _deploy(template).types().get("TrailKey") is None
+
+
+def test_the_lean_profile_creates_no_key_and_uses_aws_owned_encryption(template: dict[str, Any]) -> None:
+    stack = _deploy(template, **LEAN, **EVERYTHING)
+    assert _of_type(stack, "AWS::KMS::Key") == {}
+    assert set(_encrypted_at_rest_by(stack).values()) == {None}
+    assert _of_type(stack, "AWS::SQS::Queue")["DeadLetterQueue"]["SqsManagedSseEnabled"] is True
+    assert "EnforcerKeyUsePolicy" not in stack.resources()
+    assert "EncryptionKeyArn" not in stack.outputs()
+    # A central topic under its own key still gets the function's grant on that key.
+    central = {"ExistingTopicArn": "arn:aws:sns:eu-west-1:111122223333:connect-lockdown-alerts"}
+    central_key = "arn:aws:kms:eu-west-1:111122223333:key/0000abcd-12ab-34cd-56ef-1234567890ab"
+    stack = _deploy(template, **LEAN, **central, ExistingTopicKmsKeyArn=central_key)
+    [policy] = _of_type(stack, "AWS::IAM::RolePolicy")["EnforcerKeyUsePolicy"]["PolicyDocument"]["Statement"]
+    assert policy["Resource"] == [central_key]
+
+
+@pytest.mark.parametrize("profile", list(PROFILES))
+def test_every_profile_lets_the_function_use_exactly_the_keys_of_what_it_writes_to(
+    template: dict[str, Any], profile: str
+) -> None:
+    """Publishing, the on-failure destination and the table: each key in use is granted, through those services."""
+    stack = _deploy(template, **PROFILES[profile])
+    # The log groups are encrypted by CloudWatch Logs itself (the key policy), not on the function's behalf.
+    used = {key for name, key in _encrypted_at_rest_by(stack).items() if key and not name.endswith("LogGroup")}
+    policies = _of_type(stack, "AWS::IAM::RolePolicy")
+    granted = set()
+    if "EnforcerKeyUsePolicy" in policies:
+        [statement] = policies["EnforcerKeyUsePolicy"]["PolicyDocument"]["Statement"]
+        granted = set(statement["Resource"])
+        assert set(statement["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
+        assert statement["Condition"]["StringEquals"]["kms:ViaService"] == [
+            f"{service}.eu-west-1.amazonaws.com" for service in ("sns", "sqs", "dynamodb")
+        ]
+    assert granted == used
+
+
+@pytest.mark.parametrize(
+    ("overrides", "rule"),
+    [
+        ({"Encryption": "existing-key"}, "ExistingKeyNeedsItsArn"),
+        ({"EncryptionKeyArn": EXISTING_KEY}, "KeyArnOnlyWithExistingKey"),
+        ({"Encryption": "aws-owned", "EncryptionKeyArn": EXISTING_KEY}, "KeyArnOnlyWithExistingKey"),
+    ],
+)
+def test_a_half_given_existing_key_is_refused(template: dict[str, Any], overrides: dict[str, str], rule: str) -> None:
+    assert cfn.Stack(template, overrides).violated_rules() == [rule]
+
+
+def test_no_dashboard_is_created_per_region_unless_asked(template: dict[str, Any]) -> None:
+    regions = ["us-east-1", "eu-west-1", "eu-central-1", "ap-southeast-2"]
+    # Defaults: none anywhere.
+    assert not [r for r in regions if "Dashboard" in _deploy(template, region=r).types()]
+    # A stack set deployed to four Regions with DashboardRegion=eu-west-1: one dashboard, in eu-west-1.
+    with_dashboard = [r for r in regions if "Dashboard" in _deploy(template, r, DashboardRegion="eu-west-1").types()]
+    assert with_dashboard == ["eu-west-1"]
+
+
+@pytest.mark.parametrize(
+    ("region", "console"),
+    [
+        ("eu-west-1", "https://console.aws.amazon.com/"),
+        ("us-gov-west-1", "https://console.amazonaws-us-gov.com/"),
+        ("cn-north-1", "https://console.amazonaws.cn/"),
+    ],
+)
+def test_the_dashboard_link_opens_the_console_of_its_partition(
+    template: dict[str, Any], region: str, console: str
+) -> None:
+    stack = _deploy(template, region, DashboardRegion=region)
+    url = stack.outputs()["DashboardUrl"]
+    assert url.startswith(console)
+    assert f"region={region}" in url and url.endswith("#dashboards:name=<Dashboard>")
+    assert "DashboardUrl" not in _deploy(template, region).outputs()
+
+
+def test_the_dashboard_shows_the_metrics_the_function_emits(template: dict[str, Any]) -> None:
+    stack = _deploy(template, DashboardRegion="eu-west-1")
+    body = json.loads(_of_type(stack, "AWS::CloudWatch::Dashboard")["Dashboard"]["DashboardBody"])
+    environment = template["Globals"]["Function"]["Environment"]["Variables"]
+    metrics = [
+        metric for widget in body["widgets"] if widget["type"] == "metric" for metric in widget["properties"]["metrics"]
+    ]
+    emitted = [m for m in metrics if m[0] == environment["POWERTOOLS_METRICS_NAMESPACE"]]
+    # Powertools writes each metric with the dimension "service" = POWERTOOLS_SERVICE_NAME.
+    assert {tuple(m[2:4]) for m in emitted} == {("service", environment["POWERTOOLS_SERVICE_NAME"])}
+    assert {m[1] for m in emitted} == {*OUTCOMES, "sweep_buckets_checked", "retryable_error", "index_degraded"} | {
+        "orphaned_bucket"
+    }
+    assert {m[1] for m in metrics if m[0] == "AWS/Lambda"} == {"Errors", "Duration"}
+    assert {m[1] for m in metrics if m[0] == "AWS/SQS"} == {"ApproximateNumberOfMessagesVisible"}
+    assert {w["properties"].get("region") for w in body["widgets"] if w["type"] == "metric"} == {"eu-west-1"}
+
+
+def test_security_hub_is_granted_only_when_enabled_and_only_the_default_product(template: dict[str, Any]) -> None:
+    def grants(stack: cfn.Stack) -> list[dict[str, Any]]:
+        return [
+            statement
+            for properties in _of_type(stack, "AWS::IAM::RolePolicy").values()
+            for statement in properties["PolicyDocument"]["Statement"]
+            if "securityhub" in str(statement["Action"])
+        ]
+
+    assert grants(_deploy(template)) == []
+    enabled = _deploy(template, EnableSecurityHub="true")
+    [statement] = grants(enabled)
+    assert statement["Action"] == "securityhub:BatchImportFindings"
+    assert statement["Resource"] == "arn:aws:securityhub:eu-west-1:123456789012:product/123456789012/default"
+    variables = enabled.resources()[FUNCTION]["Properties"]["Environment"]["Variables"]
+    assert variables["SECURITY_HUB"] == "true"
+
+
+def test_the_lean_profile_keeps_the_dead_letter_alarm(template: dict[str, Any]) -> None:
+    alarms = {name for name, t in _deploy(template, **LEAN).types().items() if t == "AWS::CloudWatch::Alarm"}
+    assert alarms == {"DeadLetterQueueAlarm"}
+    full = {name for name, t in _deploy(template).types().items() if t == "AWS::CloudWatch::Alarm"}
+    assert full == {"EnforcerErrorsAlarm", "EnforcerThrottlesAlarm", "DeadLetterQueueAlarm"}
+    variables = _deploy(template, **LEAN).resources()[FUNCTION]["Properties"]["Environment"]["Variables"]
+    assert variables["METRICS_LEVEL"] == "lean"
+
+
+@pytest.mark.parametrize("profile", list(PROFILES))
+def test_the_inventory_table_is_on_demand_recoverable_and_keyed_as_the_contract_says(
+    template: dict[str, Any], profile: str
+) -> None:
+    stack = _deploy(template, **PROFILES[profile])
+    table = _of_type(stack, "AWS::DynamoDB::Table")["InventoryTable"]
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert table["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    assert {(a["AttributeName"], a["AttributeType"]) for a in table["AttributeDefinitions"]} == {
+        ("pk", "S"),
+        ("sk", "S"),
+    }
+    variables = stack.resources()[FUNCTION]["Properties"]["Environment"]["Variables"]
+    assert variables["INVENTORY_TABLE"] == "<InventoryTable>"
+
+
+@pytest.mark.parametrize("profile", list(PROFILES))
+def test_every_profile_is_deployable_with_the_samconfig_style_parameters(
+    template: dict[str, Any], profile: str
+) -> None:
+    for name, value in PROFILES[profile].items():
+        assert _allowed(template, name, value), (name, value)

@@ -44,10 +44,27 @@ cfn-lint: $(STAMP) ## cfn-lint on template.yaml (a Region of each partition) and
 # resources whose Condition is false with the default parameters (the trail, Slack, email), so it also
 # scans a copy of the template with every resource's Condition removed. Suppressions are inline, in each
 # resource's Metadata, with their reason.
+#
+# checkov does not evaluate Fn::If, so each profile is also scanned as it deploys (tests/support/cfn.py
+# resolves the conditions and intrinsics for the given parameters), with every optional resource on:
+#   - the default profile (a KMS key of the stack) and an existing key: no suppression beyond the inline ones;
+#   - the lean profile (Encryption=aws-owned, MetricsLevel=lean), with these checks skipped because the
+#     profile chooses AWS owned encryption on purpose (docs/cost.md):
+#       CKV_AWS_26  SNS topics without SSE: SNS has no AWS owned key, and CloudWatch alarms cannot publish to a
+#                   topic under the AWS managed key aws/sns; SNS still stores messages on encrypted disks.
+#       CKV_AWS_27  the queue uses SSE-SQS (SqsManagedSseEnabled); checkov's check only knows KmsMasterKeyId.
+#       CKV_AWS_158 the log groups use CloudWatch Logs' default encryption at rest.
+#       CKV_AWS_119 the table uses DynamoDB's AWS owned key.
+#       CKV_AWS_35  the trail's log files use SSE-S3, CloudTrail's default.
 CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV    := $(VENV)/checkov
 CHECKOV_STAMP   := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+CHECKOV         := $(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation
 ALL_RESOURCES   := $(VENV)/template-all-resources.json
+EVERY_OPTION    := NotificationEmail=security@example.com CreateTrail=true SlackWorkspaceId=T0123ABCD \
+	SlackChannelId=C0123ABCD EnableSecurityHub=true DashboardRegion=eu-west-1
+EXISTING_KEY    := arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
+LEAN_SKIPS      := CKV_AWS_26,CKV_AWS_27,CKV_AWS_158,CKV_AWS_119,CKV_AWS_35
 
 $(CHECKOV_STAMP):
 	$(PYTHON) -m venv $(CHECKOV_VENV)
@@ -55,12 +72,18 @@ $(CHECKOV_STAMP):
 	@touch $@
 
 .PHONY: checkov
-checkov: $(STAMP) $(CHECKOV_STAMP) ## checkov on template.yaml (offline), also with every optional resource on
+checkov: $(STAMP) $(CHECKOV_STAMP) ## checkov on template.yaml (offline), with every optional resource on, per profile
 	$(BIN)/python -c 'import json, sys; from cfnlint.decode import cfn_yaml; t = cfn_yaml.load(sys.argv[1]); \
 		[r.pop("Condition", None) for r in t["Resources"].values()]; json.dump(t, open(sys.argv[2], "w"), indent=1)' \
 		template.yaml $(ALL_RESOURCES)
-	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation \
-		--file template.yaml --file $(ALL_RESOURCES)
+	$(BIN)/python -m tests.support.cfn --deployed template.yaml $(VENV)/template-default.json $(EVERY_OPTION)
+	$(BIN)/python -m tests.support.cfn --deployed template.yaml $(VENV)/template-existing-key.json $(EVERY_OPTION) \
+		Encryption=existing-key EncryptionKeyArn=$(EXISTING_KEY)
+	$(BIN)/python -m tests.support.cfn --deployed template.yaml $(VENV)/template-lean.json $(EVERY_OPTION) \
+		Encryption=aws-owned MetricsLevel=lean
+	$(CHECKOV) --file template.yaml --file $(ALL_RESOURCES) --file $(VENV)/template-default.json \
+		--file $(VENV)/template-existing-key.json --file nested/slack-channel.yaml
+	$(CHECKOV) --file $(VENV)/template-lean.json --skip-check $(LEAN_SKIPS)
 
 test: lint typecheck cfn-lint checkov ## Lint, type checks, cfn-lint, checkov and every test (unit and integration on moto)
 	$(BIN)/python -m pytest

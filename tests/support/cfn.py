@@ -6,9 +6,8 @@ parameters, and resolves a value's Ref, Fn::If, Fn::Sub, Fn::GetAtt, Fn::Join, F
 Fn::FindInMap, dropping AWS::NoValue. References to resources resolve through a map the caller gives (for
 example the ARN of a topic created on moto), or to a readable placeholder.
 
-It reads the template with cfn-lint's decoder (short-form tags become their long forms). It is also a command:
-`python -m tests.support.cfn template.yaml out.json Name=Value ...` writes a copy of the template whose parameter
-defaults are those values (what `make checkov` scans for the lean profile).
+It reads the template with cfn-lint's decoder (short-form tags become their long forms). It is also a command
+(see USAGE): `make checkov` scans each profile as deployed, since checkov itself does not evaluate Fn::If.
 """
 
 from __future__ import annotations
@@ -117,6 +116,25 @@ class Stack:
             created[name] = {**resource, "Properties": self.resolve(resource.get("Properties", {}))}
         return created
 
+    def deployed_template(self) -> dict[str, Any]:
+        """The template as deployed: only the resources created, every intrinsic resolved, no Conditions.
+
+        References to resources become readable placeholders ("<LogicalId>", "<LogicalId.Attribute>"). What
+        `make checkov` scans per profile: checkov does not evaluate Fn::If, so it needs the resolved values.
+        """
+        deployed: dict[str, Any] = {
+            key: self.template[key] for key in ("AWSTemplateFormatVersion", "Transform") if key in self.template
+        }
+        if "Globals" in self.template:
+            deployed["Globals"] = self.resolve(self.template["Globals"])
+        resources = {}
+        for name, resource in self.resources().items():
+            resources[name] = {key: value for key, value in resource.items() if key not in ("Condition", "DependsOn")}
+            if "Metadata" in resource:
+                resources[name]["Metadata"] = resource["Metadata"]
+        deployed["Resources"] = resources
+        return deployed
+
     def types(self) -> dict[str, str]:
         return {name: resource["Type"] for name, resource in self.resources().items()}
 
@@ -219,13 +237,22 @@ def with_defaults(template: dict[str, Any], values: Mapping[str, str]) -> dict[s
     return copy
 
 
+USAGE = """usage: python -m tests.support.cfn [--deployed] TEMPLATE OUT.json [Name=Value ...]
+  writes the template with those parameter defaults, or with --deployed the template as deployed with those
+  parameter values (only the resources created, every intrinsic resolved)"""
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) < 2:
-        print("usage: python -m tests.support.cfn TEMPLATE OUT.json [Name=Value ...]", file=sys.stderr)
+    deployed = bool(argv) and argv[0] == "--deployed"
+    arguments = argv[1:] if deployed else argv
+    if len(arguments) < 2:
+        print(USAGE, file=sys.stderr)
         return 2
-    source, target, *assignments = argv
+    source, target, *assignments = arguments
     values = dict(assignment.split("=", 1) for assignment in assignments)
-    Path(target).write_text(json.dumps(with_defaults(load(Path(source)), values), indent=1), encoding="utf-8")
+    template = load(Path(source))
+    result = Stack(template, values).deployed_template() if deployed else with_defaults(template, values)
+    Path(target).write_text(json.dumps(result, indent=1), encoding="utf-8")
     return 0
 
 

@@ -48,7 +48,7 @@ cfn-lint: $(STAMP) ## cfn-lint on template.yaml (a Region of each partition) and
 # checkov does not evaluate Fn::If, so each profile is also scanned as it deploys (tests/support/cfn.py
 # resolves the conditions and intrinsics for the given parameters), with every optional resource on:
 #   - the default profile (a KMS key of the stack) and an existing key: no suppression beyond the inline ones;
-#   - the lean profile (Encryption=aws-owned, MetricsLevel=lean), with these checks skipped because the
+#   - the lean profile (Encryption=aws-owned, Alarms=dead-letters), with these checks skipped because the
 #     profile chooses AWS owned encryption on purpose (docs/cost.md):
 #       CKV_AWS_26  SNS topics without SSE: SNS has no AWS owned key, and CloudWatch alarms cannot publish to a
 #                   topic under the AWS managed key aws/sns; SNS still stores messages on encrypted disks.
@@ -80,7 +80,7 @@ checkov: $(STAMP) $(CHECKOV_STAMP) ## checkov on template.yaml (offline), with e
 	$(BIN)/python -m tests.support.cfn --deployed template.yaml $(VENV)/template-existing-key.json $(EVERY_OPTION) \
 		Encryption=existing-key EncryptionKeyArn=$(EXISTING_KEY)
 	$(BIN)/python -m tests.support.cfn --deployed template.yaml $(VENV)/template-lean.json $(EVERY_OPTION) \
-		Encryption=aws-owned MetricsLevel=lean
+		Encryption=aws-owned Alarms=dead-letters
 	$(CHECKOV) --file template.yaml --file $(ALL_RESOURCES) --file $(VENV)/template-default.json \
 		--file $(VENV)/template-existing-key.json --file nested/slack-channel.yaml
 	$(CHECKOV) --file $(VENV)/template-lean.json --skip-check $(LEAN_SKIPS)

@@ -993,6 +993,7 @@ AWAITING_THE_README: set[str] = {
     "EnforcerRoleName",
     "Encryption",
     "MetricsLevel",
+    "Alarms",
     "DashboardRegion",
     "EnableSecurityHub",
     "InventoryTableName",
@@ -1017,7 +1018,7 @@ def test_the_readme_deploy_section_lists_every_parameter_and_output(template: di
 # --- profiles: the template as CloudFormation deploys it for given parameters (tests/support/cfn.py) ----------
 
 EXISTING_KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-LEAN = {"Encryption": "aws-owned", "MetricsLevel": "lean"}
+LEAN = {"Encryption": "aws-owned", "Alarms": "dead-letters", "MetricsLevel": "lean"}
 PROFILES: dict[str, dict[str, str]] = {
     "default": {},
     "existing key": {"Encryption": "existing-key", "EncryptionKeyArn": EXISTING_KEY},
@@ -1196,8 +1197,14 @@ def test_the_lean_profile_keeps_the_dead_letter_alarm(template: dict[str, Any]) 
     assert alarms == {"DeadLetterQueueAlarm"}
     full = {name for name, t in _deploy(template).types().items() if t == "AWS::CloudWatch::Alarm"}
     assert full == {"EnforcerErrorsAlarm", "EnforcerThrottlesAlarm", "DeadLetterQueueAlarm"}
-    variables = _deploy(template, **LEAN).resources()[FUNCTION]["Properties"]["Environment"]["Variables"]
-    assert variables["METRICS_LEVEL"] == "lean"
+
+
+def test_routine_metrics_are_opt_in(template: dict[str, Any]) -> None:
+    """An hourly `compliant` count is a custom metric billed all month: only with MetricsLevel=full."""
+    assert template["Parameters"]["MetricsLevel"]["Default"] == "lean"
+    for level in ("lean", "full"):
+        variables = _deploy(template, MetricsLevel=level).resources()[FUNCTION]["Properties"]["Environment"]
+        assert variables["Variables"]["METRICS_LEVEL"] == level
 
 
 @pytest.mark.parametrize("profile", list(PROFILES))

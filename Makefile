@@ -131,6 +131,13 @@ $(BENCH_STAMP): requirements-dev.txt layers/lockdown/requirements.txt bench/requ
 bench: $(BENCH_STAMP) ## Benchmarks (about 11 min): rewrites docs/benchmarks.md and docs/img/sweep-scaling.png
 	SAM="$(SAM)" $(BENCH_VENV)/bin/python -m bench $(BENCH_ARGS)
 
+# The cost model (docs/cost.md): list prices in bench/prices.json times counts from the bench's results and the
+# template evaluated per profile. Rewrites the generated tables of docs/cost.md; tests/unit/test_cost.py fails
+# while they are stale.
+.PHONY: cost
+cost: $(STAMP) ## Rewrite docs/cost.md's tables from bench/prices.json, the bench results and the template
+	$(BIN)/python -m bench.cost
+
 build: ## sam build without Docker (needs the AWS SAM CLI and python3.13 on PATH)
 	$(SAM) build
 

@@ -113,3 +113,24 @@ def test_every_price_says_when_and_where_it_was_read(prices: dict[str, Any]) -> 
     assert used <= set(prices["prices"])
     # One place: no other file carries a price.
     assert json.loads((ROOT / "bench" / "prices.json").read_text()) == prices
+
+
+def _amounts(text: str) -> list[tuple[float, float]]:
+    """Each dollar amount in the text, with half a unit of its last digit (what rounding may have moved)."""
+    found = []
+    for match in re.findall(r"\$(\d[\d,]*(?:\.\d+)?)", text):
+        decimals = len(match.split(".")[1]) if "." in match else 0
+        found.append((float(match.replace(",", "")), 0.5 * 10**-decimals))
+    return found
+
+
+def test_the_readmes_profile_figures_are_the_models(document: str) -> None:
+    """The README's "Which profile?" quotes docs/cost.md: each amount there is one of the model's, rounded."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("## Which profile?")
+    section = readme[start : readme.index("\n## ", start + 1)]
+    modelled = [value for value, _ in _amounts(document)]
+    quoted = _amounts(section)
+    assert quoted
+    for amount, rounding in quoted:
+        assert any(abs(amount - value) <= rounding + 1e-9 for value in modelled), amount

@@ -1233,3 +1233,35 @@ def test_every_profile_is_deployable_with_the_samconfig_style_parameters(
 ) -> None:
     for name, value in PROFILES[profile].items():
         assert _allowed(template, name, value), (name, value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "ok"),
+    [
+        ("DashboardRegion", "", True),
+        ("DashboardRegion", "eu-west-1", True),
+        ("DashboardRegion", "us-gov-west-1", True),
+        ("DashboardRegion", "cn-northwest-1", True),
+        ("DashboardRegion", "eu-west", False),
+        ("DashboardRegion", "EU-WEST-1", False),
+        ("EncryptionKeyArn", "", True),
+        ("EncryptionKeyArn", EXISTING_KEY, True),
+        (
+            "EncryptionKeyArn",
+            "arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab",
+            True,
+        ),
+        ("EncryptionKeyArn", "arn:aws:kms:eu-west-1:123456789012:alias/lockdown", False),
+        ("Encryption", "aws-managed", False),
+        ("MetricsLevel", "verbose", False),
+        ("Alarms", "none", False),
+        ("EnableSecurityHub", "yes", False),
+    ],
+)
+def test_profile_parameter_constraints(template: dict[str, Any], name: str, value: str, ok: bool) -> None:
+    assert _allowed(template, name, value) is ok
+
+
+def test_every_region_botocore_knows_is_a_valid_dashboard_region(template: dict[str, Any]) -> None:
+    for region in _regions_botocore_knows():
+        assert _allowed(template, "DashboardRegion", region), region

@@ -27,19 +27,43 @@ lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP) ## mypy over the library, the function, tests and scripts
-	$(BIN)/mypy layers/lockdown/connect_lockdown functions/enforcer tests scripts
+	$(BIN)/mypy layers/lockdown/connect_lockdown functions/enforcer functions/initial_sweep tests scripts
 
-cfn-lint: $(STAMP) ## cfn-lint on template.yaml
-	$(BIN)/cfn-lint template.yaml
+# One Region of every partition the template claims (its ARN parameters accept aws, aws-cn and aws-us-gov): a
+# resource type or property missing in one of them fails here. The Slack channel (AWS Chatbot exists only in the
+# aws partition) is a nested template, linted for the aws partition. cfn-lint follows every Condition both ways,
+# so both profiles (default and lean) are linted.
+CFN_LINT_REGIONS := us-east-1 us-gov-west-1 cn-north-1
+
+cfn-lint: $(STAMP) ## cfn-lint on template.yaml (a Region of each partition) and the nested Slack template
+	$(BIN)/cfn-lint --regions $(CFN_LINT_REGIONS) -- template.yaml
+	$(BIN)/cfn-lint --regions us-east-1 -- nested/slack-channel.yaml
 
 # checkov pins an older boto3 than the dev tools, so it gets its own virtualenv inside .venv. It skips
 # resources whose Condition is false with the default parameters (the trail, Slack, email), so it also
 # scans a copy of the template with every resource's Condition removed. Suppressions are inline, in each
 # resource's Metadata, with their reason.
+#
+# checkov does not evaluate Fn::If, so each profile is also scanned as it deploys (tests/support/cfn.py
+# resolves the conditions and intrinsics for the given parameters), with every optional resource on:
+#   - the default profile (a KMS key of the stack) and an existing key: no suppression beyond the inline ones;
+#   - the lean profile (Encryption=aws-owned, Alarms=dead-letters), with these checks skipped because the
+#     profile chooses AWS owned encryption on purpose (docs/cost.md):
+#       CKV_AWS_26  SNS topics without SSE: SNS has no AWS owned key, and CloudWatch alarms cannot publish to a
+#                   topic under the AWS managed key aws/sns; SNS still stores messages on encrypted disks.
+#       CKV_AWS_27  the queue uses SSE-SQS (SqsManagedSseEnabled); checkov's check only knows KmsMasterKeyId.
+#       CKV_AWS_158 the log groups use CloudWatch Logs' default encryption at rest.
+#       CKV_AWS_119 the table uses DynamoDB's AWS owned key.
+#       CKV_AWS_35  the trail's log files use SSE-S3, CloudTrail's default.
 CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV    := $(VENV)/checkov
 CHECKOV_STAMP   := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+CHECKOV         := $(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation
 ALL_RESOURCES   := $(VENV)/template-all-resources.json
+EVERY_OPTION    := NotificationEmail=security@example.com CreateTrail=true SlackWorkspaceId=T0123ABCD \
+	SlackChannelId=C0123ABCD EnableSecurityHub=true DashboardRegion=eu-west-1
+EXISTING_KEY    := arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
+LEAN_SKIPS      := CKV_AWS_26,CKV_AWS_27,CKV_AWS_158,CKV_AWS_119,CKV_AWS_35
 
 $(CHECKOV_STAMP):
 	$(PYTHON) -m venv $(CHECKOV_VENV)
@@ -47,12 +71,18 @@ $(CHECKOV_STAMP):
 	@touch $@
 
 .PHONY: checkov
-checkov: $(STAMP) $(CHECKOV_STAMP) ## checkov on template.yaml (offline), also with every optional resource on
+checkov: $(STAMP) $(CHECKOV_STAMP) ## checkov on template.yaml (offline), with every optional resource on, per profile
 	$(BIN)/python -c 'import json, sys; from cfnlint.decode import cfn_yaml; t = cfn_yaml.load(sys.argv[1]); \
 		[r.pop("Condition", None) for r in t["Resources"].values()]; json.dump(t, open(sys.argv[2], "w"), indent=1)' \
 		template.yaml $(ALL_RESOURCES)
-	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation \
-		--file template.yaml --file $(ALL_RESOURCES)
+	$(BIN)/python -m tests.support.cfn --deployed template.yaml $(VENV)/template-default.json $(EVERY_OPTION)
+	$(BIN)/python -m tests.support.cfn --deployed template.yaml $(VENV)/template-existing-key.json $(EVERY_OPTION) \
+		Encryption=existing-key EncryptionKeyArn=$(EXISTING_KEY)
+	$(BIN)/python -m tests.support.cfn --deployed template.yaml $(VENV)/template-lean.json $(EVERY_OPTION) \
+		Encryption=aws-owned Alarms=dead-letters
+	$(CHECKOV) --file template.yaml --file $(ALL_RESOURCES) --file $(VENV)/template-default.json \
+		--file $(VENV)/template-existing-key.json --file nested/slack-channel.yaml
+	$(CHECKOV) --file $(VENV)/template-lean.json --skip-check $(LEAN_SKIPS)
 
 test: lint typecheck cfn-lint checkov ## Lint, type checks, cfn-lint, checkov and every test (unit and integration on moto)
 	$(BIN)/python -m pytest
@@ -99,6 +129,13 @@ $(BENCH_STAMP): requirements-dev.txt layers/lockdown/requirements.txt bench/requ
 .PHONY: bench
 bench: $(BENCH_STAMP) ## Benchmarks (about 11 min): rewrites docs/benchmarks.md and docs/img/sweep-scaling.png
 	SAM="$(SAM)" $(BENCH_VENV)/bin/python -m bench $(BENCH_ARGS)
+
+# The cost model (docs/cost.md): list prices in bench/prices.json times counts from the bench's results and the
+# template evaluated per profile. Rewrites the generated tables of docs/cost.md; tests/unit/test_cost.py fails
+# while they are stale.
+.PHONY: cost
+cost: $(STAMP) ## Rewrite docs/cost.md's tables from bench/prices.json, the bench results and the template
+	$(BIN)/python -m bench.cost
 
 # The AWS SAM CLI is not a project dependency: it pins its own boto3, so `make sam` gives it its own virtualenv,
 # made with Python 3.13 when one is found. That virtualenv's python3.13 then also serves `sam build`, which

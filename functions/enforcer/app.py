@@ -11,6 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from connect_lockdown.aws import AwsGateway
 from connect_lockdown.config import Settings
+from connect_lockdown.events import CONTINUATION_DETAIL_TYPE, SCHEDULED_DETAIL_TYPE
 from connect_lockdown.log import SERVICE
 from connect_lockdown.outcomes import RetryLater, RunReport
 from connect_lockdown.reconcile import Enforcer
@@ -24,15 +25,29 @@ SETTINGS = Settings.from_env(os.environ)
 ENFORCER = Enforcer(SETTINGS, AwsGateway())
 
 
+# Routine counts of a quiet run: each metric name costs money every month it is emitted, so METRICS_LEVEL=lean
+# leaves them out and keeps only what says something happened.
+ROUTINE_METRICS = frozenset({"compliant", "ignored", "sweep_buckets_checked"})
+SWEEP_EVENT_NAMES = frozenset({SCHEDULED_DETAIL_TYPE, CONTINUATION_DETAIL_TYPE})
+
+
+def _count(name: str, value: int = 1) -> None:
+    if SETTINGS.metrics_level == "full" or name not in ROUTINE_METRICS:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
 def _record(report: RunReport) -> None:
     if report.orphaned_buckets:
-        metrics.add_metric(name="orphaned_bucket", unit=MetricUnit.Count, value=len(report.orphaned_buckets))
+        _count("orphaned_bucket", len(report.orphaned_buckets))
     if report.ignored is not None:
-        metrics.add_metric(name="ignored", unit=MetricUnit.Count, value=1)
+        _count("ignored")
     if report.index_degraded is not None:
-        metrics.add_metric(name="index_degraded", unit=MetricUnit.Count, value=1)
+        _count("index_degraded")
+    counts = report.counts()
+    if counts.checked and report.trigger is not None and report.trigger.event_name in SWEEP_EVENT_NAMES:
+        _count("sweep_buckets_checked", counts.checked)
     for result in report.results:
-        metrics.add_metric(name=str(result.outcome), unit=MetricUnit.Count, value=1)
+        _count(str(result.outcome))
         logger.info(
             result.reason,
             extra={"bucket": result.bucket, "outcome": str(result.outcome), "instances": result.instance_ids},
@@ -55,7 +70,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     except RetryLater as error:
         # Results that did complete were published; raising lets Lambda retry the rest.
         _record(error.report)
-        metrics.add_metric(name="retryable_error", unit=MetricUnit.Count, value=len(error.report.retryable_errors))
+        _count("retryable_error", len(error.report.retryable_errors))
         logger.error(str(error))
         logger.info("summary", extra={"summary": error.report.summary(time.monotonic() - started)})
         raise

@@ -1,4 +1,8 @@
-"""The template's EventBridge rules deliver exactly the events the enforcer must see, proven on moto's EventBridge.
+"""The template's routes deliver exactly what each receiver must see, proven on moto's EventBridge and SNS.
+
+Events: the template's EventBridge rules deliver exactly the events the enforcer must see.
+Alerts: the template's topics and subscriptions deliver every alarm, and the results NotifyOutcomes names, to the
+email address, and nothing else (see the end of this module).
 
 Each CloudTrail rule's event pattern is taken from template.yaml as it is (the enforcer's role ARN, a
 !GetAtt in the template, becomes the role of the by-enforcer sample event), put on a moto EventBridge rule
@@ -20,6 +24,7 @@ import boto3
 import pytest
 from cfnlint.decode import cfn_yaml
 
+from tests.support import cfn
 from tests.support.events import fixture_names, load_event
 from tests.support.server import reset
 from tests.support.world import ACCOUNT, REGION
@@ -230,3 +235,130 @@ def test_every_sample_event_has_a_route() -> None:
 @pytest.mark.parametrize(("name", "rule"), list(ROUTES.items()), ids=list(ROUTES))
 def test_rules_deliver_exactly_the_events_the_enforcer_acts_on(bus: Bus, name: str, rule: str | None) -> None:
     assert bus.send(_event(name)) == ({rule} if rule else set())
+
+
+# --- alerts: SNS topics and subscriptions as the template deploys them -------------------------------------
+#
+# The topics, their subscriptions and the alarms' actions are read from template.yaml for a deployment with an
+# email address (NotificationEmail set, the stack's own topic). moto does not send email: each email
+# subscription becomes an SQS subscription with the same filter policy, on the same topic. Then CloudWatch is
+# played: an alarm notification is published, without message attributes (CloudWatch sets none), to every topic
+# of the alarm's AlarmActions; and the enforcer is played: a result is published to NOTIFICATION_TOPIC_ARN with
+# its `outcome` attribute. SNS evaluates the filter policies.
+
+EMAIL = "security@example.com"
+ALARM_MESSAGE = {
+    "AlarmName": "connect-bucket-lockdown-enforcer-errors",
+    "AlarmDescription": "The Connect Bucket Lockdown function raised an error",
+    "AWSAccountId": ACCOUNT,
+    "NewStateValue": "ALARM",
+    "NewStateReason": "Threshold Crossed: 1 datapoint [1.0] was greater than or equal to the threshold (1.0).",
+    "StateChangeTime": "2026-01-01T00:00:00.000+0000",
+    "Region": "EU (Ireland)",
+    "OldStateValue": "OK",
+    "Trigger": {"MetricName": "Errors", "Namespace": "AWS/Lambda", "Statistic": "SUM", "Threshold": 1.0},
+}
+
+
+class Alerts:
+    """The stack's topics on moto, an SQS queue in place of each email subscription, and the alarms' actions."""
+
+    def __init__(self, endpoint: str, **overrides: str) -> None:
+        session = boto3.session.Session()
+        self.sns = session.client("sns", region_name=REGION, endpoint_url=endpoint)
+        self.sqs = session.client("sqs", region_name=REGION, endpoint_url=endpoint)
+        template = cfn.load()
+        plan = cfn.Stack(template, {"NotificationEmail": EMAIL, **overrides}, region=REGION, account=ACCOUNT)
+        topics = {name: r for name, r in plan.resources().items() if r["Type"] == "AWS::SNS::Topic"}
+        refs = {name: self.sns.create_topic(Name=f"routing-{name}")["TopicArn"] for name in topics}
+        stack = cfn.Stack(template, plan.overrides, region=REGION, account=ACCOUNT, refs=refs)
+        resources = stack.resources()
+        self.email_queues: list[str] = []
+        for name, resource in resources.items():
+            if resource["Type"] != "AWS::SNS::Subscription":
+                continue
+            properties = resource["Properties"]
+            assert properties["Protocol"] == "email" and properties["Endpoint"] == EMAIL, name
+            attributes = {}
+            if "FilterPolicy" in properties:
+                attributes["FilterPolicy"] = json.dumps(properties["FilterPolicy"])
+                attributes["FilterPolicyScope"] = properties.get("FilterPolicyScope", "MessageAttributes")
+            url = self.sqs.create_queue(QueueName=f"email-{name}")["QueueUrl"]
+            arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            self.sns.subscribe(TopicArn=properties["TopicArn"], Protocol="sqs", Endpoint=arn, Attributes=attributes)
+            self.email_queues.append(url)
+        self.alarm_actions = {
+            name: resource["Properties"]["AlarmActions"]
+            for name, resource in resources.items()
+            if resource["Type"] == "AWS::CloudWatch::Alarm"
+        }
+        function = resources["EnforcerFunction"]["Properties"]
+        self.notification_topic = function["Environment"]["Variables"]["NOTIFICATION_TOPIC_ARN"]
+
+    def alarm(self, name: str) -> None:
+        """What CloudWatch sends: the alarm's JSON to each action, with a subject and no message attributes."""
+        for topic in self.alarm_actions[name]:
+            self.sns.publish(TopicArn=topic, Subject=f'ALARM: "{name}"', Message=json.dumps(ALARM_MESSAGE))
+
+    def result(self, outcome: str) -> None:
+        """What the enforcer sends: one result, with its `outcome` and `bucket` attributes."""
+        message = {"account": ACCOUNT, "region": REGION, "trigger": None, "result": {"outcome": outcome}}
+        self.sns.publish(
+            TopicArn=self.notification_topic,
+            Message=json.dumps(message),
+            MessageAttributes={
+                "outcome": {"DataType": "String", "StringValue": outcome},
+                "bucket": {"DataType": "String", "StringValue": "amazon-connect-0123456789ab"},
+            },
+        )
+
+    def mailbox(self) -> list[dict[str, Any]]:
+        """Everything the address received, from all its subscriptions; emptied."""
+        received = []
+        for url in self.email_queues:
+            while messages := self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+                for message in messages:
+                    received.append(json.loads(json.loads(message["Body"])["Message"]))
+                    self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return received
+
+
+@pytest.fixture
+def alerts(endpoint: str) -> Iterator[Alerts]:
+    yield Alerts(endpoint)
+    reset(endpoint)
+
+
+def test_the_stack_has_alarms_and_an_email_subscription_to_route(alerts: Alerts) -> None:
+    assert set(alerts.alarm_actions) == {"EnforcerErrorsAlarm", "EnforcerThrottlesAlarm", "DeadLetterQueueAlarm"}
+    assert alerts.email_queues
+
+
+@pytest.mark.parametrize("alarm", ["EnforcerErrorsAlarm", "EnforcerThrottlesAlarm", "DeadLetterQueueAlarm"])
+def test_every_alarm_reaches_an_email_only_setup_once(alerts: Alerts, alarm: str) -> None:
+    alerts.alarm(alarm)
+    assert alerts.mailbox() == [ALARM_MESSAGE]
+
+
+@pytest.mark.parametrize("outcome", ["remediated", "refused", "would_remediate"])
+def test_the_results_notify_outcomes_names_reach_the_email_once(alerts: Alerts, outcome: str) -> None:
+    alerts.result(outcome)
+    assert [message["result"]["outcome"] for message in alerts.mailbox()] == [outcome]
+
+
+@pytest.mark.parametrize("outcome", ["compliant", "pending", "failed"])
+def test_other_results_do_not_reach_the_email(alerts: Alerts, outcome: str) -> None:
+    """`compliant` and `pending` are never published; `failed` is not in NotifyOutcomes' default."""
+    alerts.result(outcome)
+    assert alerts.mailbox() == []
+
+
+def test_with_a_central_topic_the_stack_subscribes_nothing_and_alarms_notify_that_topic_only(endpoint: str) -> None:
+    central = f"arn:aws:sns:{REGION}:{ACCOUNT}:connect-lockdown-alerts"
+    template = cfn.load()
+    stack = cfn.Stack(template, {"ExistingTopicArn": central}, region=REGION, account=ACCOUNT)
+    resources = stack.resources()
+    assert not [name for name, r in resources.items() if r["Type"].startswith("AWS::SNS::")]
+    for name, resource in resources.items():
+        if resource["Type"] == "AWS::CloudWatch::Alarm":
+            assert resource["Properties"]["AlarmActions"] == [central], name

@@ -21,6 +21,7 @@ ACTION_FOR_OPERATION = {
     ("s3", "HeadBucket"): "s3:ListBucket",
     ("s3", "ListObjectsV2"): "s3:ListBucket",
     ("s3", "HeadObject"): "s3:GetObject",
+    ("lambda", "Invoke"): "lambda:InvokeFunction",
 }
 
 

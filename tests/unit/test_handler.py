@@ -116,3 +116,32 @@ def test_retryable_failures_raise(world: World, monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(Exception, match="ThrottlingException"):
         app.lambda_handler(load_event("s3-PutBucketPolicy", bucket=BUCKET), CONTEXT)
     assert world.policy(BUCKET) is None
+
+
+@pytest.mark.parametrize(("level", "expected"), [("full", ["compliant", "sweep_buckets_checked"]), ("lean", [])])
+def test_a_quiet_sweep_emits_routine_metrics_only_at_the_full_level(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], level: str, expected: list[str]
+) -> None:
+    # Given a bucket that is already locked
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    load_app(world, monkeypatch).lambda_handler(load_event("scheduled-event"), CONTEXT)
+    sys.modules.pop("app", None)
+    capsys.readouterr()
+
+    # When the hourly sweep finds it compliant
+    app = load_app(world, monkeypatch, METRICS_LEVEL=level)
+    app.lambda_handler(load_event("scheduled-event"), CONTEXT)
+
+    # Then only the full level pays for metrics that say nothing happened
+    assert sorted(emf_metrics(capsys.readouterr().out)) == expected
+
+
+def test_a_lean_level_still_counts_what_happened(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    app = load_app(world, monkeypatch, METRICS_LEVEL="lean")
+    app.lambda_handler(load_event("s3-DeleteBucketPolicy", bucket=BUCKET), CONTEXT)
+    assert emf_metrics(capsys.readouterr().out) == ["remediated"]

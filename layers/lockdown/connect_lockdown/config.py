@@ -14,6 +14,7 @@ SCHEDULE_GROUP = re.compile(r"^[0-9a-zA-Z-_.]{1,64}$")
 TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 
 TRUE_VALUES = {"true": True, "false": False}
+METRICS_LEVELS = ("lean", "full")
 MERGE_MODES: tuple[MergeMode, ...] = ("preserve", "replace")
 
 
@@ -38,6 +39,8 @@ class Settings:
     inventory_table: str | None = None
     # Report every bucket decision as a Security Hub finding.
     security_hub: bool = False
+    # "lean": metrics only when something happens; "full": also the routine counts of a quiet sweep.
+    metrics_level: str = "full"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], *, require_topic: bool = True) -> Settings:
@@ -57,6 +60,9 @@ class Settings:
         dry_run = _boolean(environ, "DRY_RUN", default=False)
         exempt_aws_services = _boolean(environ, "EXEMPT_AWS_SERVICES", default=True)
         security_hub = _boolean(environ, "SECURITY_HUB", default=False)
+        metrics_level = environ.get("METRICS_LEVEL", "").strip().lower() or "full"
+        if metrics_level not in METRICS_LEVELS:
+            raise ConfigError(f"METRICS_LEVEL must be 'lean' or 'full', not {environ.get('METRICS_LEVEL')!r}")
         inventory_table = environ.get("INVENTORY_TABLE", "").strip() or None
         if inventory_table is not None and not TABLE_NAME.match(inventory_table):
             raise ConfigError(f"INVENTORY_TABLE is not a DynamoDB table name: {inventory_table!r}")
@@ -88,6 +94,7 @@ class Settings:
             exempt_aws_services=exempt_aws_services,
             inventory_table=inventory_table,
             security_hub=security_hub,
+            metrics_level=metrics_level,
         )
 
 

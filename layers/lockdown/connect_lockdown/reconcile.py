@@ -176,10 +176,16 @@ class Enforcer:
     def _inventory_failed(self, report: RunReport, cause: Cause, error: AwsCallError) -> RunReport:
         """A Connect inventory that cannot be read is a `failed` result, published: enforcement has stopped."""
         bucket = cause.bucket if isinstance(cause, BucketChanged) else None
-        reason = (
-            f"Reading the Connect inventory failed: {error}. Enforcement is stopped until the enforcer's role "
-            "can read Connect (check its permissions, SCPs and permissions boundaries)."
-        )
+        if error.operation == "Invoke":
+            reason = (
+                f"The sweep could not hand the rest of its instances to a new invocation: {error}. Check the "
+                "function's lambda:InvokeFunction permission on itself; the next scheduled sweep starts over."
+            )
+        else:
+            reason = (
+                f"Reading the Connect inventory failed: {error}. Enforcement is stopped until the enforcer's role "
+                "can read Connect (check its permissions, SCPs and permissions boundaries)."
+            )
         logger.error("reading the Connect inventory failed", extra={"error": str(error)})
         self._add(report, BucketResult(bucket, Outcome.FAILED, (), reason, error_code=error.code))
         return self._finish(report)

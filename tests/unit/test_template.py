@@ -64,9 +64,6 @@ EXPECTED_ACTIONS = {
     "scheduler:CreateSchedule",
     "iam:PassRole",
     # The index of Connect instances and buckets (issue 11).
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:DeleteItem",
     "dynamodb:Query",
     "dynamodb:BatchWriteItem",
     # A sweep continues itself (issue 11).

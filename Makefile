@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lint typecheck cfn-lint test unit integration demo sam build deploy clean
+.PHONY: help venv lint typecheck cfn-lint test unit component integration demo sam build deploy clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -87,8 +87,11 @@ checkov: $(STAMP) $(CHECKOV_STAMP) ## checkov on template.yaml (offline), with e
 test: lint typecheck cfn-lint checkov ## Lint, type checks, cfn-lint, checkov and every test (unit and integration on moto)
 	$(BIN)/python -m pytest
 
-unit: $(STAMP) ## Only the tests that need no socket
+unit: $(STAMP) ## Only the pure tests: no AWS, no moto
 	$(BIN)/python -m pytest tests/unit
+
+component: $(STAMP) ## The library and the handler on in-process moto
+	$(BIN)/python -m pytest tests/component
 
 integration: $(STAMP) ## Only the tests over HTTP against a moto server on 127.0.0.1
 	$(BIN)/python -m pytest tests/integration
@@ -101,8 +104,8 @@ demo: $(STAMP) ## The whole story on an embedded AWS (moto): lock, restore, quie
 # scale; `make soak SOAK_PROFILE=default` prints the figures of that scale. RELIABILITY_SEED=<n> replays a run.
 SOAK_PROFILE ?= soak
 SOAK_FIGURES := $(VENV)/reliability-figures.jsonl
-SOAK_TESTS   := tests/unit/test_reliability_properties.py tests/unit/test_policy_regressions.py \
-	tests/unit/test_hostile_events.py tests/unit/test_faults.py tests/integration/test_faults_http.py \
+SOAK_TESTS   := tests/reliability/test_reliability_properties.py tests/reliability/test_policy_regressions.py \
+	tests/reliability/test_hostile_events.py tests/reliability/test_faults.py tests/integration/test_faults_http.py \
 	tests/integration/test_concurrency.py
 
 .PHONY: soak
@@ -131,7 +134,7 @@ bench: $(BENCH_STAMP) ## Benchmarks (about 11 min): rewrites docs/benchmarks.md 
 	SAM="$(SAM)" $(BENCH_VENV)/bin/python -m bench $(BENCH_ARGS)
 
 # The cost model (docs/cost.md): list prices in bench/prices.json times counts from the bench's results and the
-# template evaluated per profile. Rewrites the generated tables of docs/cost.md; tests/unit/test_cost.py fails
+# template evaluated per profile. Rewrites the generated tables of docs/cost.md; tests/infra/test_cost.py fails
 # while they are stale.
 .PHONY: cost
 cost: $(STAMP) ## Rewrite docs/cost.md's tables from bench/prices.json, the bench results and the template

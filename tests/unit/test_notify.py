@@ -21,15 +21,12 @@ import string
 from pathlib import Path
 from typing import Any
 
-import boto3
 import jsonschema
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from moto import mock_aws
 
 from connect_lockdown import notify
-from connect_lockdown.aws import AwsGateway
 from connect_lockdown.events import Trigger
 from connect_lockdown.notify import Notification, console_url, notification, partition_of, subject_for, thread_id
 
@@ -543,27 +540,6 @@ def test_a_message_over_the_limit_drops_the_diffs_never_the_document(monkeypatch
 # --- the gateway publishes the structure ----------------------------------------------------------------
 
 
-def test_gateway_publishes_one_message_with_message_structure_json() -> None:
-    with mock_aws():
-        session = boto3.session.Session(region_name=REGION)
-        sns, sqs = session.client("sns"), session.client("sqs")
-        topic = sns.create_topic(Name="alerts")["TopicArn"]
-        queue = sqs.create_queue(QueueName="raw")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
-        message = case("refused")
-
-        AwsGateway(session=session).publish(topic, message)
-
-        [received] = sqs.receive_message(QueueUrl=queue, MessageAttributeNames=["All"])["Messages"]
-        # An SQS subscriber receives the `default` rendering: the contract document.
-        assert json.loads(received["Body"]) == message.body
-        assert {k: v["StringValue"] for k, v in received["MessageAttributes"].items()} == message.attributes
-
-
-# --- the documentation shows what arrives ---------------------------------------------------------------
-
-
 def slack_as_text(payload: dict[str, Any]) -> list[str]:
     """The README's text rendering of a Slack message: Slack's *bold* and `code` marks left out."""
     lines, in_code = [payload["content"]["title"]], False
@@ -573,6 +549,9 @@ def slack_as_text(payload: dict[str, Any]) -> list[str]:
             continue
         lines.append(f"| {line}" if in_code else line.replace("*", "").replace("`", ""))
     return lines + [f"- {step}" for step in payload["content"]["nextSteps"]]
+
+
+# --- the documentation shows what arrives ---------------------------------------------------------------
 
 
 def test_readme_shows_the_email_and_the_slack_message_that_are_sent() -> None:

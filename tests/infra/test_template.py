@@ -300,7 +300,7 @@ def test_function_runs_python313_on_arm64_with_the_layer(template: dict[str, Any
 def test_layer_is_built_for_python313_arm64(resources: dict[str, Any]) -> None:
     layer = resources[LAYER]
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
-    # layers/lockdown/Makefile: pinned SDK and bytecode (tests/unit/test_layer_build.py).
+    # layers/lockdown/Makefile: pinned SDK and bytecode (tests/infra/test_layer_build.py).
     assert layer["Metadata"]["BuildMethod"] == "makefile"
     assert layer["Metadata"]["BuildArchitecture"] == "arm64"
     properties = layer["Properties"]
@@ -871,7 +871,7 @@ def test_trail_bucket_is_locked_down_and_outlives_the_stack(resources: dict[str,
 def test_hook_is_the_handler_file_on_the_layer_and_reruns_on_changes(
     template: dict[str, Any], resources: dict[str, Any]
 ) -> None:
-    """The hook's code is functions/initial_sweep/app.py (tests/unit/test_initial_sweep.py runs it)."""
+    """The hook's code is functions/initial_sweep/app.py (tests/infra/test_initial_sweep.py runs it)."""
     function = resources["InitialSweepFunction"]
     assert function["Type"] == "AWS::Serverless::Function"
     properties = function["Properties"]

@@ -172,7 +172,8 @@ def finding_for(
 
 
 def fit(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters, with an ellipsis when cut; never blank (ASFF strings match .*\\S.*)."""
+    """`text` on one line, cut to `limit` characters with an ellipsis when cut, never blank: ASFF strings match
+    the pattern .*\\S.*, which a line break could fail."""
     text = " ".join(text.split()) or "-"
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
@@ -228,6 +229,6 @@ def _resources(
             "Id": f"arn:{partition}:connect:{region}:{account}:instance/{instance.id}",
         } | placement
         if instance.alias:
-            resource["Details"] = {"Other": {"ConnectInstanceAlias": instance.alias}}
+            resource["Details"] = {"Other": {"ConnectInstanceAlias": fit(instance.alias, 128)}}
         resources.append(resource)
     return resources

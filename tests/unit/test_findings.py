@@ -250,7 +250,7 @@ def test_the_source_url_opens_the_buckets_permissions_in_the_console() -> None:
 
 # --- limits: whatever the reason, the instances and the trigger hold ----------------------------------------
 
-_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=5000)
+_text = st.text(st.characters(exclude_categories=["Cs"]), max_size=5000)
 
 
 @settings(max_examples=60, deadline=None)

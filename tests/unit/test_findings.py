@@ -132,11 +132,13 @@ def test_failed_and_refused_are_the_most_severe_outcomes() -> None:
     assert order.index(SEVERITY[Outcome.WOULD_REMEDIATE]) < highest
 
 
-def test_results_without_a_bucket_get_no_finding() -> None:
+def test_results_without_a_connect_bucket_get_no_finding() -> None:
     pending = BucketResult(None, Outcome.PENDING, (InstanceRef("i"),), "no S3 storage yet")
     unreadable_inventory = BucketResult(None, Outcome.FAILED, (), "ListInstances failed", error_code="AccessDenied")
+    # The event named a bucket, but whether Connect uses it is not known while the inventory cannot be read
+    unknown_bucket = BucketResult(BUCKET, Outcome.FAILED, (), "ListInstances failed", error_code="AccessDenied")
 
-    for result in (pending, unreadable_inventory):
+    for result in (pending, unreadable_inventory, unknown_bucket):
         assert not has_finding(result)
         with pytest.raises(ValueError, match="no finding"):
             build(result)
@@ -257,7 +259,7 @@ _text = st.text(st.characters(exclude_categories=["Cs"]), max_size=5000)
 @given(
     outcome=st.sampled_from(BUCKET_OUTCOMES),
     reason=_text,
-    aliases=st.lists(st.one_of(st.none(), st.text(min_size=1, max_size=200)), max_size=60),
+    aliases=st.lists(st.one_of(st.none(), st.text(min_size=1, max_size=200)), min_size=1, max_size=60),
     actor=st.one_of(st.none(), _text),
     event_name=st.one_of(st.none(), _text),
     bucket=st.from_regex(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", fullmatch=True),

@@ -192,6 +192,19 @@ def test_each_bucket_has_its_own_finding(world: World) -> None:
     assert stack.imports == 2
 
 
+def test_a_connect_inventory_that_cannot_be_read_gets_an_alert_but_no_finding(world: World) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    stack = Stack(world, table=False)
+    stack.calls.failures["ListInstances"] = "AccessDeniedException"
+
+    # The event names a bucket, but without the inventory nobody knows whether Connect uses it
+    assert stack.put_event() == [(BUCKET, "failed")]
+
+    assert [a["attributes"]["outcome"] for a in world.alerts()] == ["failed"]
+    assert stack.imports == 0 and stack.findings() == []
+
+
 # --- how often: compliant findings are refreshed, not imported on every event --------------------------------
 
 

@@ -111,8 +111,9 @@ def timestamp(moment: datetime) -> str:
 
 
 def has_finding(result: BucketResult) -> bool:
-    """Results about a bucket get a finding; a pending instance and an unreadable inventory have no bucket."""
-    return result.bucket is not None and result.outcome in SEVERITY
+    """Decisions about a Connect bucket get a finding. A pending instance has no bucket; a Connect inventory that
+    cannot be read has none either, or names a bucket of the event that is not known to be a Connect bucket."""
+    return result.bucket is not None and bool(result.instances) and result.outcome in SEVERITY
 
 
 def finding_for(

@@ -3,10 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-SAM    ?= sam
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lint typecheck cfn-lint test unit integration demo build deploy clean
+.PHONY: help venv lint typecheck cfn-lint test unit integration demo sam build deploy clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -64,7 +63,7 @@ unit: $(STAMP) ## Only the tests that need no socket
 integration: $(STAMP) ## Only the tests over HTTP against a moto server on 127.0.0.1
 	$(BIN)/python -m pytest tests/integration
 
-demo: $(STAMP) ## The whole story on an embedded AWS (moto): lock, restore, quiet, dry run
+demo: $(STAMP) ## The whole story on an embedded AWS (moto): lock, restore, quiet, dry run, command line
 	$(BIN)/python scripts/demo.py
 
 # Reliability at soak scale (docs/reliability.md): 20,000 examples per property, 100,000 hostile events, 40
@@ -101,10 +100,44 @@ $(BENCH_STAMP): requirements-dev.txt layers/lockdown/requirements.txt bench/requ
 bench: $(BENCH_STAMP) ## Benchmarks (about 11 min): rewrites docs/benchmarks.md and docs/img/sweep-scaling.png
 	SAM="$(SAM)" $(BENCH_VENV)/bin/python -m bench $(BENCH_ARGS)
 
-build: ## sam build without Docker (needs the AWS SAM CLI and python3.13 on PATH)
-	$(SAM) build
+# The AWS SAM CLI is not a project dependency: it pins its own boto3, so `make sam` gives it its own virtualenv,
+# made with Python 3.13 when one is found. That virtualenv's python3.13 then also serves `sam build`, which
+# builds for the python3.13 runtime and compiles the layer's bytecode with it. A `sam` on PATH wins.
+SAM_CLI_VERSION ?= 1.170.0
+SAM_VENV        := $(VENV)/sam
+SAM_STAMP       := $(SAM_VENV)/.installed-$(SAM_CLI_VERSION)
+SAM_PYTHON      ?= $(shell for p in python3.13 $(PYTHON); do $$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' \
+	2>/dev/null && { echo $$p; break; }; done)
+SAM             ?= $(or $(shell command -v sam 2>/dev/null),$(wildcard $(abspath $(SAM_VENV))/bin/sam))
+SAM_INSTALL_URL := https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/install-sam-cli.html
+
+$(SAM_STAMP):
+	@if [ -n "$(SAM_PYTHON)" ]; then echo "Setting up $(SAM_VENV) with $$($(SAM_PYTHON) --version)"; else \
+		echo "warning: no Python 3.13 found (set SAM_PYTHON=/path/to/python3.13); using $(PYTHON). sam build will"; \
+		echo "         still need python3.13 on PATH, for the python3.13 runtime"; fi
+	$(or $(SAM_PYTHON),$(PYTHON)) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check aws-sam-cli==$(SAM_CLI_VERSION)
+	@touch $@
+	@echo "Installed: $$($(SAM_VENV)/bin/sam --version) in $(SAM_VENV)/bin/sam"
+
+sam: $(SAM_STAMP) ## Install the AWS SAM CLI into .venv/sam (for build and deploy; with Python 3.13 if found)
+
+# Without a SAM CLI, build and deploy say what to do and fail.
+define require_sam
+	@if [ -z "$(SAM)" ] || ! command -v "$(SAM)" >/dev/null 2>&1; then \
+		echo "error: the AWS SAM CLI is not installed: no sam on PATH and no $(SAM_VENV)/bin/sam." >&2; \
+		echo "  Run 'make sam' (installs it into $(SAM_VENV)), then 'make $(or $(MAKECMDGOALS),$@)' again;" >&2; \
+		echo "  or install it yourself ($(SAM_INSTALL_URL)), or pass SAM=/path/to/sam." >&2; \
+		exit 2; fi
+endef
+
+build: ## sam build, without Docker (needs the AWS SAM CLI: make sam)
+	$(require_sam)
+	PATH="$(abspath $(SAM_VENV))/bin:$$PATH" $(SAM) build
 
 deploy: build ## sam deploy (needs the AWS SAM CLI and AWS credentials); first time: sam deploy --guided
+	$(require_sam)
 	$(SAM) deploy
 
 clean: ## Remove .venv, .aws-sam and caches

@@ -68,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(temporary)
         since = time.perf_counter()
         built = package_size.run(work / "build")
-        function_dir, layer_dir = Path(built["function_dir"]), Path(built["layer_dir"]) / "python"
+        # The build directories are temporary: the committed results keep no path of this machine.
+        function_dir, layer_dir = Path(built.pop("function_dir")), Path(built.pop("layer_dir")) / "python"
         if "package" in sections:
             finish("package", built, since)
         if "cold_start" in sections:

@@ -5,19 +5,24 @@ Every run is a new interpreter. The child times itself with `time.perf_counter()
 built); for the floor, `import boto3` and the same five clients with the same `Config`s. The interpreter's own
 start-up is the same for both and is left out of the ratio (it is reported apart).
 
-The handler is imported from the built package (`sam build` output: the function and the layer), with
-boto3 from the environment, as the Lambda runtime provides it. Lambda's code directories are read-only, so
-Python cannot cache bytecode there: with no .pyc files in the package, every cold start compiles the
-layer's modules again. `PYTHONDONTWRITEBYTECODE=1` reproduces that. A second variant ships the same package
-precompiled (`compileall --invalidation-mode unchecked-hash`), to measure what that would save.
+The handler is imported from the built package (`sam build` output: the function and the layer). The layer
+ships its own boto3 and botocore, ahead of the environment's on the path, as Lambda puts the layer ahead of
+the runtime's SDK; the floor imports the environment's boto3, which stands for the runtime's (precompiled).
+Lambda's code directories are read-only, so Python cannot cache bytecode there: whatever the package does not
+ship as .pyc files, every cold start compiles again. `PYTHONDONTWRITEBYTECODE=1` reproduces that. The layer's
+Makefile ships bytecode; a second variant is the same package with every .pyc file removed, as
+`BuildMethod: python3.13` used to ship it, to show what the bytecode saves.
+
+The .pyc files are those of the Python that built the layer (3.13, the runtime's): run the benchmark on the
+same minor version (`make bench BENCH_PYTHON=python3.13`), or the interpreter ignores them; the results count
+the ones it can use.
 """
 
 from __future__ import annotations
 
-import compileall
+import importlib.util
 import json
 import os
-import py_compile
 import shutil
 import subprocess
 import sys
@@ -74,7 +79,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 _marks.append(("import aws_lambda_powertools (Logger, Metrics)", time.perf_counter()))
 import connect_lockdown.aws, connect_lockdown.config, connect_lockdown.reconcile
-_marks.append(("import connect_lockdown (aws, config, enforcer)", time.perf_counter()))
+_marks.append(("import connect_lockdown (aws, config, reconcile)", time.perf_counter()))
 import app
 _marks.append(("app module body: Logger, Metrics, Settings, AwsGateway's 5 clients", time.perf_counter()))
 import json
@@ -127,18 +132,18 @@ def _child(code: str, environment: dict[str, str], *arguments: str) -> dict[str,
     return result
 
 
-def precompiled_copy(function_dir: Path, layer_dir: Path, target: Path) -> tuple[Path, Path]:
-    """The same package with .pyc files, as a build step could ship it."""
+def without_bytecode(function_dir: Path, layer_dir: Path, target: Path) -> tuple[Path, Path]:
+    """The same package with every .pyc file removed: what a build that ships sources only gives Lambda."""
     function_copy, layer_copy = target / "function", target / "layer"
-    shutil.copytree(function_dir, function_copy)
-    shutil.copytree(layer_dir, layer_copy)
-    for directory in (function_copy, layer_copy):
-        compileall.compile_dir(
-            str(directory),
-            quiet=1,
-            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-        )
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(function_dir, function_copy, ignore=ignore)
+    shutil.copytree(layer_dir, layer_copy, ignore=ignore)
     return function_copy, layer_copy
+
+
+def usable_bytecode(directory: Path) -> int:
+    """How many of the package's modules this interpreter would load from a shipped .pyc file."""
+    return sum(1 for source in directory.rglob("*.py") if Path(importlib.util.cache_from_source(str(source))).is_file())
 
 
 def run(
@@ -151,16 +156,16 @@ def run(
     with_custodian: bool = True,
 ) -> dict[str, Any]:
     as_built = child_environment([function_dir, layer_dir])
-    function_pyc, layer_pyc = precompiled_copy(function_dir, layer_dir, work / "precompiled")
-    precompiled = child_environment([function_pyc, layer_pyc])
+    function_sources, layer_sources = without_bytecode(function_dir, layer_dir, work / "sources-only")
+    sources_only = child_environment([function_sources, layer_sources])
     from bench.package_size import sizes
 
-    precompiled_layer = sizes(layer_pyc, work / "precompiled-layer.zip")
+    sources_only_layer = sizes(layer_sources, work / "sources-only-layer.zip")
     floor_environment = child_environment([])
     variants: dict[str, tuple[str, dict[str, str], tuple[str, ...]]] = {
         "floor": (FLOOR, floor_environment, ()),
         "handler_as_built": (HANDLER, as_built, ()),
-        "handler_precompiled": (HANDLER, precompiled, ()),
+        "handler_sources_only": (HANDLER, sources_only, ()),
     }
     if with_custodian:
         # Cloud Custodian ready to run the same lockdown as a policy, in the same rounds (see custodian.py).
@@ -171,7 +176,7 @@ def run(
     # Where the time goes needs fewer runs than the ratio.
     details: dict[str, tuple[str, dict[str, str], tuple[str, ...]]] = {
         "breakdown_as_built": (BREAKDOWN, as_built, ()),
-        "breakdown_precompiled": (BREAKDOWN, precompiled, ()),
+        "breakdown_sources_only": (BREAKDOWN, sources_only, ()),
         "interpreter": (EMPTY, floor_environment, ()),
     }
     samples: dict[str, list[dict[str, Any]]] = {name: [] for name in (*variants, *details)}
@@ -213,29 +218,32 @@ def run(
         "floor_import_boto3": spread([float(s["import_boto3"]) for s in samples["floor"]]),
         "floor_clients": {name: median([float(s["clients"][name]) for s in samples["floor"]]) for name in client_names},
         "handler_as_built": spread(seconds("handler_as_built")),
-        "handler_precompiled": spread(seconds("handler_precompiled")),
+        "handler_sources_only": spread(seconds("handler_sources_only")),
         "ratio_as_built": median(seconds("handler_as_built")) / floor,
         # Each round runs the variants back to back: the ratio within a round cancels the load that varies
         # slowly across rounds (the machine is shared), so its median is the steadier estimate.
         "paired_ratio_as_built": spread(paired("handler_as_built")),
-        "paired_ratio_precompiled": spread(paired("handler_precompiled")),
-        "ratio_precompiled": median(seconds("handler_precompiled")) / floor,
+        "paired_ratio_sources_only": spread(paired("handler_sources_only")),
+        "ratio_sources_only": median(seconds("handler_sources_only")) / floor,
+        # Modules of the built package (function and layer) and how many of them load from a shipped .pyc.
+        "as_built_modules": sum(1 for d in (function_dir, layer_dir) for _ in d.rglob("*.py")),
+        "as_built_usable_pyc": usable_bytecode(function_dir) + usable_bytecode(layer_dir),
         "detail_runs": detail_runs,
-        "precompiled_layer_zipped_bytes": precompiled_layer["zipped_bytes"],
-        "precompiled_layer_unzipped_bytes": precompiled_layer["unzipped_bytes"],
+        "sources_only_layer_zipped_bytes": sources_only_layer["zipped_bytes"],
+        "sources_only_layer_unzipped_bytes": sources_only_layer["unzipped_bytes"],
         "cpu_floor": spread(cpu("floor")),
         "cpu_handler_as_built": spread(cpu("handler_as_built")),
-        "cpu_handler_precompiled": spread(cpu("handler_precompiled")),
+        "cpu_handler_sources_only": spread(cpu("handler_sources_only")),
         "cpu_ratio_as_built": median(cpu("handler_as_built")) / median(cpu("floor")),
-        "cpu_ratio_precompiled": median(cpu("handler_precompiled")) / median(cpu("floor")),
+        "cpu_ratio_sources_only": median(cpu("handler_sources_only")) / median(cpu("floor")),
         "breakdown_as_built": stages("breakdown_as_built"),
-        "breakdown_precompiled": stages("breakdown_precompiled"),
+        "breakdown_sources_only": stages("breakdown_sources_only"),
         "interpreter_wall": spread([float(s["process_wall"]) for s in samples["interpreter"]]),
         "floor_process_wall": spread([float(s["process_wall"]) for s in samples["floor"]]),
         "handler_process_wall": spread([float(s["process_wall"]) for s in samples["handler_as_built"]]),
         "c7n_import": spread(seconds("c7n")) if with_custodian else None,
         "ratio_c7n_import": median(seconds("c7n")) / median(seconds("handler_as_built")) if with_custodian else None,
-        "ratio_c7n_import_precompiled": median(seconds("c7n")) / median(seconds("handler_precompiled"))
+        "ratio_c7n_import_sources_only": median(seconds("c7n")) / median(seconds("handler_sources_only"))
         if with_custodian
         else None,
         "xray_loaded": any(bool(s["xray_loaded"]) for s in samples["handler_as_built"]),

@@ -249,7 +249,9 @@ def machine() -> dict[str, Any]:
         "memory": memory,
         "os": f"{platform.system()} {platform.release()} {platform.machine()}",
         "python": platform.python_version(),
-        "python_executable": sys.executable,
+        # Relative to the repository (`.venv/bench/bin/python`), or the program's name: the results are committed,
+        # and must not carry a path of the machine that measured them.
+        "python_executable": _relative_executable(),
         "boto3": boto3.__version__,
         "botocore": botocore.__version__,
         "moto": moto.__version__,
@@ -257,6 +259,13 @@ def machine() -> dict[str, Any]:
         "commit": _git("rev-parse", "--short", "HEAD"),
         "tree_modified": bool(_git("status", "--porcelain", "--untracked-files=no")),
     }
+
+
+def _relative_executable() -> str:
+    executable = Path(sys.executable)
+    if executable.is_relative_to(ROOT):
+        return executable.relative_to(ROOT).as_posix()
+    return executable.name
 
 
 def _git(*args: str) -> str:

@@ -1,14 +1,15 @@
-"""Package size: the built function and layer, zipped as they are uploaded, and proof that boto3 is not in them.
+"""Package size: the built function and layer, zipped as they are uploaded, and the SDK the layer ships.
 
 `sam build` runs on a copy of the project in a temporary directory (never in the work tree). Without the SAM
-CLI, the build is reproduced with pip the way SAM's python3.13 builder lays it out (the layer's
-requirements.txt installed into python/ next to the package, the function directory as it is); the results
-say which one ran.
+CLI, the layer is built by running its own `layers/lockdown/Makefile` target as `sam build` does (the function
+directory is copied as it is); the results say which one ran. The layer must ship boto3 and botocore at the
+versions pinned in `layers/lockdown/requirements.txt`, and bytecode.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,7 +21,9 @@ from bench.common import ROOT, log
 
 # What sam build reads: the template and the two code directories.
 SOURCES = ("template.yaml", "functions", "layers")
-RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
+# The SDK the layer ships rather than taking the Lambda runtime's.
+SDK = ("boto3", "botocore", "s3transfer")
+LAYER_REQUIREMENTS = ROOT / "layers" / "lockdown" / "requirements.txt"
 
 
 def _copy_sources(target: Path) -> None:
@@ -35,11 +38,14 @@ def _copy_sources(target: Path) -> None:
 
 def _find_sam() -> str | None:
     candidate = os.environ.get("SAM") or "sam"
-    return shutil.which(candidate)
+    found = shutil.which(candidate)
+    # sam build runs in another directory: a relative path must not change meaning there.
+    return os.path.abspath(found) if found else None
 
 
 def _sam_build(project: Path, sam: str) -> tuple[Path, Path]:
-    # SAM's python3.13 builder needs a python3.13 on PATH: this interpreter's directory has one if it is 3.13.
+    # SAM's python3.13 builder and the layer's Makefile need a python3.13 on PATH: this interpreter's directory
+    # has one if it is 3.13 (make bench BENCH_PYTHON=python3.13).
     environment = dict(os.environ)
     environment["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), environment.get("PATH", "")])
     environment["SAM_CLI_TELEMETRY"] = "0"
@@ -57,30 +63,46 @@ def _sam_build(project: Path, sam: str) -> tuple[Path, Path]:
     return build / "EnforcerFunction", build / "LockdownLayer"
 
 
-def _pip_build(project: Path) -> tuple[Path, Path]:
-    build = project / "pip-build"
+def _make_build(project: Path) -> tuple[Path, Path]:
+    """The layer's own Makefile target, run as `sam build` runs it, with this interpreter."""
+    build = project / "make-build"
     function_dir, layer_dir = build / "EnforcerFunction", build / "LockdownLayer"
     shutil.copytree(project / "functions" / "enforcer", function_dir)
-    python = layer_dir / "python"
-    python.mkdir(parents=True)
-    subprocess.run(
+    scratch = build / "scratch"
+    shutil.copytree(project / "layers" / "lockdown", scratch)
+    completed = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-compile",
-            "--target",
-            str(python),
-            "-r",
-            str(project / "layers" / "lockdown" / "requirements.txt"),
+            "make",
+            "--no-print-directory",
+            "--makefile",
+            str(scratch / "Makefile"),
+            "build-LockdownLayer",
+            f"ARTIFACTS_DIR={layer_dir}",
+            f"LAYER_PYTHON={sys.executable}",
+            f"LAYER_PYTHON_VERSION={sys.version_info.major}.{sys.version_info.minor}",
         ],
-        check=True,
+        cwd=scratch,
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    shutil.copytree(project / "layers" / "lockdown" / "connect_lockdown", python / "connect_lockdown")
+    if completed.returncode != 0:
+        raise RuntimeError(f"the layer's Makefile failed: {completed.stdout[-1500:]}{completed.stderr[-1500:]}")
     return function_dir, layer_dir
+
+
+def pins(requirements: Path = LAYER_REQUIREMENTS) -> dict[str, str]:
+    """name -> version of every `name==version` line."""
+    found: dict[str, str] = {}
+    for line in requirements.read_text(encoding="utf-8").splitlines():
+        match = re.match(r"^([A-Za-z0-9_.-]+)==([^\s#;]+)", line.strip())
+        if match:
+            found[_canonical(match.group(1))] = match.group(2)
+    return found
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def sizes(directory: Path, archive: Path) -> dict[str, Any]:
@@ -102,9 +124,15 @@ def sizes(directory: Path, archive: Path) -> dict[str, Any]:
         "zipped_bytes": archive.stat().st_size,
         "pyc_files": sum(1 for p in files if p.suffix == ".pyc"),
         "largest": sorted(top.items(), key=lambda item: -item[1])[:8],
-        "runtime_provided_found": sorted(
-            {name for name in RUNTIME_PROVIDED for p in files if name in p.relative_to(directory).parts}
-        ),
+        # The installed distributions, from their .dist-info directories: name -> version.
+        "distributions": {
+            _canonical(name): version
+            for name, version in (
+                p.name.removesuffix(".dist-info").rsplit("-", 1)
+                for p in sorted(base.glob("*.dist-info"))
+                if "-" in p.name
+            )
+        },
     }
 
 
@@ -125,15 +153,21 @@ def run(work: Path) -> dict[str, Any]:
             log(f"package: {error}; falling back to pip")
             sam = None
     if sam is None:
-        log("package: no usable SAM CLI (set SAM=/path/to/sam); laying the build out with pip instead")
-        function_dir, layer_dir = _pip_build(project)
-        method = "pip install --target (SAM CLI not found)"
+        log("package: no usable SAM CLI (set SAM=/path/to/sam); running the layer's Makefile instead")
+        function_dir, layer_dir = _make_build(project)
+        method = (
+            f"the layer's Makefile with Python {sys.version_info.major}.{sys.version_info.minor} (SAM CLI not found)"
+        )
     function = sizes(function_dir, work / "function.zip")
     layer = sizes(layer_dir, work / "layer.zip")
+    pinned = pins()
     return {
         "method": method,
         "function": function,
         "layer": layer,
+        "sdk_pinned": {name: pinned.get(name) for name in SDK},
+        "sdk_shipped": {name: layer["distributions"].get(name) for name in SDK},
+        "sdk_in_function": sorted(name for name in SDK if name in function["distributions"]),
         "total_zipped_bytes": function["zipped_bytes"] + layer["zipped_bytes"],
         "total_unzipped_bytes": function["unzipped_bytes"] + layer["unzipped_bytes"],
         "function_dir": str(function_dir),

@@ -15,6 +15,7 @@ from typing import Any
 
 INVENTORY_CALLS = frozenset({"ListInstances", "ListInstanceStorageConfigs", "DescribeInstance", "GetRole", "GetUser"})
 COLD_START_BUDGET = 1.3
+LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024  # the function and its layers together
 
 
 def ms(seconds: float) -> str:
@@ -62,12 +63,12 @@ def budgets(results: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
     rows: list[tuple[str, str, str, bool]] = []
     cold = results["cold_start"]
     as_built = cold.get("paired_ratio_as_built", {}).get("median", cold["ratio_as_built"])
-    precompiled = cold.get("paired_ratio_precompiled", {}).get("median", cold["ratio_precompiled"])
+    sources_only = cold.get("paired_ratio_sources_only", {}).get("median", cold["ratio_sources_only"])
     rows.append(
         (
             "Cold start",
             f"at most {COLD_START_BUDGET} x the floor",
-            f"{as_built:.2f} x as `sam build` ships it; {precompiled:.2f} x with precompiled bytecode "
+            f"{as_built:.2f} x as `sam build` ships it (with bytecode); {sources_only:.2f} x without the .pyc files "
             "(median of the per-round ratios)",
             as_built <= COLD_START_BUDGET,
         )
@@ -127,13 +128,19 @@ def budgets(results: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
         )
     )
     package = results["package"]
+    shipped, pinned = package["sdk_shipped"], package["sdk_pinned"]
+    sdk_as_pinned = all(shipped.get(name) == pinned.get(name) is not None for name in ("boto3", "botocore"))
     rows.append(
         (
             "Package",
-            "no boto3/botocore in the function or layer",
-            f"{kib(package['total_zipped_bytes'])} zipped; runtime-provided packages found: "
-            f"{', '.join(package['layer']['runtime_provided_found'] + package['function']['runtime_provided_found']) or 'none'}",
-            not (package["layer"]["runtime_provided_found"] or package["function"]["runtime_provided_found"]),
+            "the layer ships boto3/botocore as pinned, and bytecode; under Lambda's 250 MB unzipped",
+            f"boto3 {shipped.get('boto3') or 'missing'}, botocore {shipped.get('botocore') or 'missing'} "
+            f"(pinned: {pinned.get('boto3')}, {pinned.get('botocore')}); {package['layer']['pyc_files']} .pyc files; "
+            f"{kib(package['total_unzipped_bytes'])} unzipped, {kib(package['total_zipped_bytes'])} zipped",
+            sdk_as_pinned
+            and package["layer"]["pyc_files"] > 0
+            and not package["sdk_in_function"]
+            and package["total_unzipped_bytes"] < LAMBDA_UNZIPPED_LIMIT,
         )
     )
     return rows
@@ -151,7 +158,7 @@ def block_machine(results: dict[str, Any]) -> str:
         "at the start of the last run) |",
         f"| memory | {m['memory']} |",
         f"| OS | {m['os']} |",
-        f"| Python | {m['python']} (`{m['python_executable']}`) |",
+        f"| Python | {interpreter(m)} |",
         f"| boto3 / botocore / moto | {m['boto3']} / {m['botocore']} / {m['moto']} |",
         f"| commit (last run) | `{m['commit']}`{' with uncommitted changes' if m['tree_modified'] else ''} |",
         f"| run | {results['started']}; the measurements took {results['duration_seconds'] / 60:.1f} minutes "
@@ -170,6 +177,17 @@ def block_machine(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def interpreter(m: dict[str, Any]) -> str:
+    """The Python version, and the interpreter as a path relative to the repository; never an absolute path."""
+    executable = str(m.get("python_executable") or "")
+    if not executable:
+        return str(m["python"])
+    if executable.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", executable):
+        # Results recorded before the path was made relative: keep only the program's name.
+        executable = executable.replace("\\", "/").rsplit("/", 1)[-1]
+    return f"{m['python']} (`{executable}`)"
+
+
 def block_budgets(results: dict[str, Any]) -> str:
     lines = ["| what | budget | measured | |", "|---|---|---|---|"]
     for what, budget, measured, holds in budgets(results):
@@ -185,17 +203,20 @@ def block_cold_start(results: dict[str, Any]) -> str:
         "| | import until ready | ratio to the floor |",
         "|---|---|---|",
         f"| floor: `import boto3` + the same 5 clients | {spread_ms(cold['floor'])} | 1.00 |",
-        f"| handler as `sam build` ships it (no .pyc) | {spread_ms(cold['handler_as_built'])} | {cold['ratio_as_built']:.2f} |",
-        f"| handler with precompiled .pyc | {spread_ms(cold['handler_precompiled'])} | {cold['ratio_precompiled']:.2f} |",
+        f"| handler as `sam build` ships it ({cold['as_built_usable_pyc']} of its {cold['as_built_modules']} modules "
+        f"load from .pyc) | {spread_ms(cold['handler_as_built'])} | {cold['ratio_as_built']:.2f} |",
+        f"| the same package without its .pyc files | {spread_ms(cold['handler_sources_only'])} | "
+        f"{cold['ratio_sources_only']:.2f} |",
         "",
         "The ratios in the table are of the medians. The budget uses the ratio within each round (the variants "
-        "run back to back, so slow changes in the machine's load cancel out), median (min to max): as built **{_ratio(cold, 'paired_ratio_as_built')}**, precompiled "
-        f"**{_ratio(cold, 'paired_ratio_precompiled')}**.",
+        "run back to back, so slow changes in the machine's load cancel out), median (min to max): "
+        f"as built **{_ratio(cold, 'paired_ratio_as_built')}**, without .pyc files "
+        f"**{_ratio(cold, 'paired_ratio_sources_only')}**.",
         "",
         f"CPU time (`time.process_time()`, less sensitive to the other work on the machine): floor "
         f"{ms(cold['cpu_floor']['median'])}, handler as built {ms(cold['cpu_handler_as_built']['median'])} "
-        f"(**{cold['cpu_ratio_as_built']:.2f} x**), precompiled {ms(cold['cpu_handler_precompiled']['median'])} "
-        f"(**{cold['cpu_ratio_precompiled']:.2f} x**).",
+        f"(**{cold['cpu_ratio_as_built']:.2f} x**), without .pyc files "
+        f"{ms(cold['cpu_handler_sources_only']['median'])} (**{cold['cpu_ratio_sources_only']:.2f} x**).",
         "",
         f"Interpreter start-up, the same for all and outside the ratio: {spread_ms(cold['interpreter_wall'])} "
         f"(whole process, floor: {ms(cold['floor_process_wall']['median'])}; handler: "
@@ -203,16 +224,17 @@ def block_cold_start(results: dict[str, Any]) -> str:
         "",
         f"Where the handler's time goes (medians of {cold['detail_runs']} runs, in import order):",
         "",
-        "| stage | as built | precompiled |",
+        "| stage | as built | without .pyc files |",
         "|---|---|---|",
     ]
-    for built, compiled in zip(cold["breakdown_as_built"], cold["breakdown_precompiled"], strict=True):
-        lines.append(f"| {built['stage']} | {ms(built['seconds'])} | {ms(compiled['seconds'])} |")
-    if "precompiled_layer_zipped_bytes" in cold:
+    for built, sources in zip(cold["breakdown_as_built"], cold["breakdown_sources_only"], strict=True):
+        lines.append(f"| {built['stage']} | {ms(built['seconds'])} | {ms(sources['seconds'])} |")
+    if "sources_only_layer_zipped_bytes" in cold:
         lines += [
             "",
-            f"The precompiled layer (its `python/` directory, with .pyc files): "
-            f"{kib(cold['precompiled_layer_unzipped_bytes'])} unzipped, {kib(cold['precompiled_layer_zipped_bytes'])} zipped.",
+            f"Without its .pyc files the layer (its `python/` directory) would be "
+            f"{kib(cold['sources_only_layer_unzipped_bytes'])} unzipped, {kib(cold['sources_only_layer_zipped_bytes'])} "
+            "zipped: the bytecode's cost in size.",
         ]
     lines += [
         "",
@@ -335,6 +357,10 @@ def block_package(results: dict[str, Any]) -> str:
         "Largest parts of the layer (unzipped): "
         + ", ".join(f"{n} {kib(s)}" for n, s in package["layer"]["largest"])
         + ".",
+        "",
+        "Shipped in the layer: "
+        + ", ".join(f"{name} {version}" for name, version in sorted(package["layer"]["distributions"].items()))
+        + ".",
     ]
     return "\n".join(lines)
 
@@ -373,8 +399,8 @@ def block_custodian(results: dict[str, Any]) -> str:
             f"Import until ready, fresh processes, in the rounds of the cold-start benchmark (median of {cold['runs']}): "
             f"c7n with its policy loaded and validated (no client created yet) {spread_ms(cold['c7n_import'])}; ours "
             f"(five clients created) {ms(cold['handler_as_built']['median'])} as built, "
-            f"{ms(cold['handler_precompiled']['median'])} precompiled; ratio c7n / ours "
-            f"**{cold['ratio_c7n_import']:.2f}** as built, **{cold['ratio_c7n_import_precompiled']:.2f}** precompiled.",
+            f"{ms(cold['handler_sources_only']['median'])} without .pyc files; ratio c7n / ours "
+            f"**{cold['ratio_c7n_import']:.2f}** as built, **{cold['ratio_c7n_import_sources_only']:.2f}** without .pyc files.",
         ]
     lines += [
         "",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import statistics
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,6 +34,15 @@ MOTO_HOSTILE_EVENTS = scale(200, 5_000)
 # Rounds of the fault and concurrency scenarios.
 THROTTLE_ROUNDS = scale(3, 40)
 CONCURRENCY_ROUNDS = scale(1, 10)
+
+
+# How many examples each property completed; reported once, when the session finishes (tests/conftest.py).
+PROPERTY_COUNTS: Counter[str] = Counter()
+
+
+def report_property_counts() -> None:
+    if PROPERTY_COUNTS:
+        figure("properties", settings_examples=PROPERTY_EXAMPLES, **dict(PROPERTY_COUNTS))
 
 
 def property_settings(max_examples: int = PROPERTY_EXAMPLES) -> settings:

@@ -76,11 +76,15 @@ class World:
             Endpoint=queue_arn,
             Attributes={"RawMessageDelivery": "false"},
         )
+        self.setup_enforcer_role()
+        return self
+
+    def setup_enforcer_role(self) -> None:
+        """The enforcer's role, named as the template names it; call again to model a redeployed stack."""
         role = self.client("iam").create_role(
-            RoleName="connect-lockdown-EnforcerRole-TEST", AssumeRolePolicyDocument=TRUST_LAMBDA
+            RoleName="connect-lockdown-enforcer-us-east-1", AssumeRolePolicyDocument=TRUST_LAMBDA
         )["Role"]
         self.enforcer_role_arn, self.enforcer_role_id = role["Arn"], role["RoleId"]
-        return self
 
     def enforcer_session(self) -> boto3.session.Session:
         """Credentials of the enforcer's role, as the Lambda function has them."""

@@ -1,4 +1,4 @@
-"""The configuration of CONTRACT.md: every bad value stops start-up with a message naming the variable."""
+"""The configuration of docs/interface.md: every bad value stops start-up with a message naming the variable."""
 
 import pytest
 
@@ -14,6 +14,23 @@ def test_defaults():
     assert settings.merge_mode == "preserve"
     assert settings.admin_role_arns == ()
     assert settings.enforcer_role_arn is None
+    assert settings.exempt_aws_services is True
+    assert settings.inventory_table is None
+    assert settings.security_hub is False
+
+
+def test_the_variables_of_this_round():
+    settings = Settings.from_env(
+        {
+            "NOTIFICATION_TOPIC_ARN": TOPIC,
+            "EXEMPT_AWS_SERVICES": "false",
+            "INVENTORY_TABLE": "connect-lockdown-inventory-us-east-1",
+            "SECURITY_HUB": "True",
+        }
+    )
+    assert settings.exempt_aws_services is False
+    assert settings.inventory_table == "connect-lockdown-inventory-us-east-1"
+    assert settings.security_hub is True
 
 
 def test_all_values():
@@ -53,6 +70,10 @@ def test_all_values():
         ("DRY_RUN", "yes"),
         ("MERGE_MODE", "merge"),
         ("ENFORCER_ROLE_ARN", "arn:aws:iam::123456789012:user/laptop"),
+        ("EXEMPT_AWS_SERVICES", "on"),
+        ("SECURITY_HUB", "1"),
+        ("INVENTORY_TABLE", "a"),
+        ("INVENTORY_TABLE", "table with spaces"),
     ],
 )
 def test_bad_values_name_the_variable(variable, value):

@@ -101,7 +101,7 @@ def test_unlocked_bucket_is_locked_and_the_lock_admits_exactly_the_allowed(world
         assert not is_denied(written, Request.for_role(ACCOUNT, "Admin", admin_id, action, resource))
         assert not is_denied(
             written,
-            Request.for_role(ACCOUNT, "connect-lockdown-EnforcerRole-TEST", world.enforcer_role_id, action, resource),
+            Request.for_role(ACCOUNT, "connect-lockdown-enforcer-us-east-1", world.enforcer_role_id, action, resource),
         )
         assert not is_denied(written, Request.for_root(ACCOUNT, action, resource))
     # And another bucket is not affected
@@ -542,7 +542,7 @@ def test_the_enforcers_own_write_is_ignored(world: World) -> None:
     enforcer = enforcer_for(world, recorder)
     event = put_event()
     event["detail"]["userIdentity"]["arn"] = (
-        f"arn:aws:sts::{ACCOUNT}:assumed-role/connect-lockdown-EnforcerRole-TEST/fn"
+        f"arn:aws:sts::{ACCOUNT}:assumed-role/connect-lockdown-enforcer-us-east-1/fn"
     )
 
     report = enforcer.handle_event(event)
@@ -754,3 +754,69 @@ def test_a_cold_remediation_reads_each_role_once(world: World) -> None:
 
     assert recorder.calls["GetRole"] == 2  # the service role and the admin role, once each
     assert recorder.calls["PutBucketPolicy"] == 1
+
+
+def test_one_unreadable_resource_type_does_not_hide_the_buckets_of_the_others(world: World) -> None:
+    # Given an instance with call recordings in one bucket and chat transcripts in another, and an enforcer
+    # that is denied on the chat transcripts' storage (an SCP on one resource type, say)
+    world.create_bucket(BUCKET)
+    world.create_bucket("amazon-connect-chats")
+    instance = world.create_instance("contact-centre", BUCKET, resource_types=("CALL_RECORDINGS",))
+    world.associate(instance, "amazon-connect-chats", "CHAT_TRANSCRIPTS")
+    enforcer = enforcer_for(world)
+
+    def deny_chat_transcripts(params: dict[str, Any], **_: Any) -> Any:
+        if "CHAT_TRANSCRIPTS" not in str(params.get("query_string")):
+            return None
+        error = {"Error": {"Code": "AccessDeniedException", "Message": "denied by an SCP"}}
+        response = type("Response", (), {"status_code": 403, "headers": {}, "content": b""})()
+        return response, {**error, "ResponseMetadata": {"HTTPStatusCode": 403}}
+
+    enforcer.gateway.connect.meta.events.register(  # type: ignore[attr-defined]
+        "before-call.connect.ListInstanceStorageConfigs", deny_chat_transcripts
+    )
+
+    # When the sweep runs
+    report = enforcer.handle_event(load_event("scheduled-event"))
+
+    # Then the readable bucket is locked, and the unreadable type is a published failure naming it
+    by_bucket = {r.bucket: r for r in report.results}
+    assert by_bucket[BUCKET].outcome == "remediated"
+    assert "amazon-connect-chats" not in by_bucket
+    failure = by_bucket[None]
+    assert failure.outcome == "failed" and failure.instance_ids == [instance.id]
+    assert "CHAT_TRANSCRIPTS" in failure.reason and failure.error_code == "AccessDeniedException"
+    alerts = world.alerts()
+    assert {a["body"]["result"]["bucket"] for a in alerts} == {BUCKET, None}
+
+
+def test_a_redeployed_enforcer_keeps_control_and_a_recreated_admin_does_not(world: World) -> None:
+    # Given a bucket locked by the enforcer, with an admin role
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    admin_arn, _ = world.create_role("Admin")
+    enforcer_for(world, admin_role_arns=(admin_arn,)).handle_event(put_event())
+    locked = world.policy(BUCKET)
+    assert statement_of(locked)["Condition"]["ArnNotEquals"] == {"aws:PrincipalArn": [world.enforcer_role_arn]}
+
+    # When the stack is deleted and deployed again (same role name and ARN, new unique ID), and someone
+    # recreates the admin role under its old name
+    iam = world.client("iam")
+    name = world.enforcer_role_arn.rsplit("/", 1)[1]
+    iam.delete_role(RoleName=name)
+    world.setup_enforcer_role()
+    iam.delete_role(RoleName="Admin")
+    _, new_admin_id = world.create_role("Admin")
+    bucket_arn = f"arn:aws:s3:::{BUCKET}"
+
+    # Then, under IAM's rules, the new enforcer may still read and write the policy, by ARN ...
+    for action in ("s3:GetBucketPolicy", "s3:PutBucketPolicy"):
+        new_enforcer = Request.for_role(ACCOUNT, name, world.enforcer_role_id, action, bucket_arn)
+        assert not is_denied(locked, new_enforcer), action
+    # ... while the recreated admin is denied: it is matched by unique ID only
+    assert is_denied(locked, Request.for_role(ACCOUNT, "Admin", new_admin_id, "s3:GetObject", f"{bucket_arn}/x"))
+
+    # And the new enforcer's first decision adds its new ID and drops nothing it needs
+    [result] = enforcer_for(world, admin_role_arns=(admin_arn,)).handle_event(put_event()).results
+    assert result.outcome == "remediated"
+    assert f"{world.enforcer_role_id}:*" in policies.allowed_patterns_of(statement_of(world.policy(BUCKET)))

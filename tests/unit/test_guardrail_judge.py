@@ -1,7 +1,7 @@
 """The guardrail judge (tests/support/guardrail_cases.py) passes a correct SCP and fails wrong ones.
 
-The correct document has the shape the lead's ``connect-lockdown guardrail`` will print (issue 15,
-shared CONTRACT "A preventive guardrail"). Each wrong one differs by one plausible mistake, and the
+The correct document has the shape ``connect-lockdown guardrail`` prints (docs/interface.md,
+"A preventive guardrail"). Each wrong one differs by one plausible mistake, and the
 judge must name the check it breaks.
 """
 

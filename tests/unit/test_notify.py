@@ -408,9 +408,49 @@ def assert_valid_subject(subject: str) -> None:
     assert all(ch in string.printable and ch not in "\r\n\t\x0b\x0c" for ch in subject), subject
 
 
-def test_subject_reads_as_in_the_issue() -> None:
-    subject = subject_for({"outcome": "remediated", "bucket": "connect-25fd0a3be3ef"})
-    assert subject == "[connect-lockdown] remediated: policy restored on connect-25fd0a3be3ef"
+def test_subject_says_restored_for_a_drifted_policy_and_locked_for_a_bucket_that_had_none() -> None:
+    drifted = {"outcome": "remediated", "bucket": "connect-25fd0a3be3ef", "previous_policy": {"Statement": []}}
+    never = {"outcome": "remediated", "bucket": "connect-25fd0a3be3ef", "previous_policy": None}
+    assert subject_for(drifted) == "[connect-lockdown] remediated: policy restored on connect-25fd0a3be3ef"
+    assert subject_for(never) == "[connect-lockdown] remediated: locked connect-25fd0a3be3ef"
+
+
+def test_alerts_name_the_principal_behind_each_allowlist_entry() -> None:
+    # Given a remediation whose allowlist holds IDs and the enforcer's ARN
+    enforcer_arn = "arn:aws:iam::123456789012:role/connect-lockdown-enforcer-us-east-1"
+    applied = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ConnectBucketLockdown",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
+                "Condition": {
+                    "StringNotLike": {"aws:userId": ["123456789012", "AROACONNECTROLEID000:*"]},
+                    "ArnNotEquals": {"aws:PrincipalArn": [enforcer_arn]},
+                },
+            }
+        ],
+    }
+    result: dict[str, Any] = {"bucket": "b", "outcome": "remediated", "instances": [], "reason": "r"}
+    result["previous_policy"] = None
+    result["applied_policy"] = applied
+    names = {
+        "AROACONNECTROLEID000:*": "arn:aws:iam::123456789012:role/connect-role (service role of Connect instance x)",
+        enforcer_arn: "the enforcer's role, by ARN",
+        "123456789012": "the account root (123456789012)",
+    }
+
+    # When the alert is rendered
+    message = notification("123456789012", "us-east-1", None, result, principal_names=names)
+
+    # Then both the email and the chat message say who each entry is
+    assert "Who the allowlist entries are" in message.email
+    assert "AROACONNECTROLEID000:*" in message.email and "service role of Connect instance x" in message.email
+    assert "the enforcer's role, by ARN" in message.email
+    assert "service role of Connect instance x" in message.chat["content"]["description"]
 
 
 @given(outcome=st.sampled_from(OUTCOMES), bucket=BUCKETS)

@@ -234,7 +234,9 @@ def test_function_runs_python313_on_arm64_with_the_layer(template: dict[str, Any
 def test_layer_is_built_for_python313_arm64(resources: dict[str, Any]) -> None:
     layer = resources[LAYER]
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
-    assert layer["Metadata"]["BuildMethod"] == "python3.13"
+    # layers/lockdown/Makefile: pinned SDK and bytecode (tests/unit/test_layer_build.py).
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    assert layer["Metadata"]["BuildArchitecture"] == "arm64"
     properties = layer["Properties"]
     assert properties["ContentUri"].rstrip("/") == "layers/lockdown"
     assert properties["CompatibleRuntimes"] == ["python3.13"]

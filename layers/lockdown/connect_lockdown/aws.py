@@ -103,6 +103,7 @@ class Gateway(Protocol):
     def table_delete(self, table: str, keys: list[tuple[str, str]]) -> None: ...
     def invoke_async(self, function_arn: str, payload: Mapping[str, Any]) -> None: ...
     def import_findings(self, findings: list[dict[str, Any]]) -> int: ...
+    def resolve_findings(self, product_arn: str, finding_ids: list[str]) -> int: ...
 
 
 def _call(operation: str, function: Callable[..., T], **kwargs: Any) -> T:
@@ -300,6 +301,20 @@ class AwsGateway:
             )
             failed += int(response.get("FailedCount") or 0)
         return failed
+
+    def resolve_findings(self, product_arn: str, finding_ids: list[str]) -> int:
+        """BatchUpdateFindings: Workflow.Status RESOLVED (BatchImportFindings cannot change the workflow of an
+        existing finding); returns how many Security Hub did not process."""
+        unprocessed = 0
+        for offset in range(0, len(finding_ids), 100):
+            response = _call(
+                "BatchUpdateFindings",
+                self._lazy("securityhub").batch_update_findings,
+                FindingIdentifiers=[{"Id": i, "ProductArn": product_arn} for i in finding_ids[offset : offset + 100]],
+                Workflow={"Status": "RESOLVED"},
+            )
+            unprocessed += len(response.get("UnprocessedFindings") or [])
+        return unprocessed
 
     # --- SNS --------------------------------------------------------------------------------------
 

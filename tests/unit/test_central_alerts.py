@@ -1,0 +1,281 @@
+"""Central alerts, proven (issue 14, item 3): every member account's stack publishes to the security account's
+topic through the topic policy docs/organizations.md gives, and a subscriber there receives every alert.
+
+moto keeps accounts apart by the credentials sts:AssumeRole returns, and moto's Organizations gives the
+organization; but moto's SNS does not evaluate topic policies (it delivers a cross-account publish even under
+an explicit Deny). So the publishes pass through a gate that judges each one with the project's IAM evaluator
+(tests/support/policy_eval.py) against the policy stored on the moto topic, which is the guide's own: what is
+delivered is what the policy admits. The evaluator tests below then prove who the policy admits.
+
+aws:PrincipalOrgID "is included in the request context only if the principal is a member of an organization",
+with that organization's ID; aws:SourceOrgID is the organization of the resource a service acts for.
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalorgid
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-sourceorgid
+Cross-account requests need an Allow in the identity policy and in the resource policy:
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from connect_lockdown.aws import AwsGateway
+from connect_lockdown.config import Settings
+from connect_lockdown.outcomes import RetryLater
+from connect_lockdown.reconcile import Enforcer
+from tests.support import central_topic, connect_storage
+from tests.support.events import load_event
+from tests.support.policy_eval import Request, evaluate_access, evaluate_bucket_policy
+from tests.support.world import TRUST_CONNECT
+
+REGION = "us-east-1"
+MEMBERS = ("payments", "support", "sales")
+OUTSIDER = "999988887777"
+ENFORCER_ROLE = f"connect-lockdown-enforcer-{REGION}"
+TRUST_ANYONE_IN_ACCOUNT = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
+    }
+)
+
+
+def session_in(account: str, role: str = "OrganizationAccountAccessRole") -> boto3.session.Session:
+    """Credentials of a role in `account`: moto answers every later call in that account."""
+    credentials = boto3.client("sts", region_name=REGION).assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/{role}", RoleSessionName="connect-lockdown"
+    )["Credentials"]
+    return boto3.session.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=REGION,
+    )
+
+
+@dataclass
+class Organization:
+    id: str
+    accounts: dict[str, str]
+    topic_arn: str = ""
+    queue_url: str = ""
+    security: boto3.session.Session = field(default_factory=boto3.session.Session)
+
+    def member_of(self, account: str) -> bool:
+        listed = boto3.client("organizations", region_name=REGION).list_accounts()["Accounts"]
+        return account in {a["Id"] for a in listed}
+
+    def deliveries(self) -> list[dict[str, Any]]:
+        sqs = self.security.client("sqs")
+        received = []
+        while messages := sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", []):
+            for message in messages:
+                envelope = json.loads(message["Body"])
+                received.append(
+                    {
+                        "body": json.loads(envelope["Message"]),
+                        "attributes": {k: v["Value"] for k, v in envelope["MessageAttributes"].items()},
+                    }
+                )
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return received
+
+
+@pytest.fixture
+def organization() -> Iterator[Organization]:
+    """An organization (management account: moto's default) with a security account and three members; the
+    security account has the guide's central topic, with its policy, and a SIEM queue subscribed to it."""
+    connect_storage.install()
+    with mock_aws():
+        orgs = boto3.client("organizations", region_name=REGION)
+        org_id = orgs.create_organization(FeatureSet="ALL")["Organization"]["Id"]
+        accounts = {
+            name: orgs.create_account(AccountName=name, Email=f"{name}@example.com")["CreateAccountStatus"]["AccountId"]
+            for name in ("security", *MEMBERS)
+        }
+        security = session_in(accounts["security"])
+        topic_arn = security.client("sns").create_topic(Name=central_topic.TOPIC_NAME)["TopicArn"]
+        policy = central_topic.topic_policy(
+            organization_id=org_id, account=accounts["security"], region=REGION, topic_arn=topic_arn
+        )
+        security.client("sns").set_topic_attributes(
+            TopicArn=topic_arn, AttributeName="Policy", AttributeValue=json.dumps(policy)
+        )
+        sqs = security.client("sqs")
+        queue_url = sqs.create_queue(QueueName="siem")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        security.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+        yield Organization(org_id, accounts, topic_arn, queue_url, security)
+
+
+def stored_topic_policy(organization: Organization) -> dict[str, Any]:
+    attributes = organization.security.client("sns").get_topic_attributes(TopicArn=organization.topic_arn)
+    policy: dict[str, Any] = json.loads(attributes["Attributes"]["Policy"])
+    return policy
+
+
+def gate_publishes(gateway: AwsGateway, organization: Organization) -> None:
+    """Let SNS Publish calls of `gateway` through only when the topic's stored policy admits the caller."""
+    identity = gateway.sts.get_caller_identity()
+    account = identity["Account"]
+    context = {"aws:SecureTransport": "true"}  # boto3 calls AWS over HTTPS
+    if organization.member_of(account):
+        context["aws:PrincipalOrgID"] = organization.id
+
+    def gate(params: dict[str, Any], **_: Any) -> Any:
+        request = Request(
+            principal_arn=identity["Arn"],
+            user_id=identity["UserId"],
+            account_id=account,
+            action="sns:Publish",
+            resource=params["body"]["TopicArn"],
+            extra_context=context,
+        )
+        topic_account = params["body"]["TopicArn"].split(":")[4]
+        # The enforcer's role grants itself sns:Publish on the central topic (identity_allows).
+        decision = evaluate_access(
+            request, resource_policy=stored_topic_policy(organization), resource_account=topic_account
+        )
+        if decision == "allow":
+            return None
+        error = {"Code": "AuthorizationError", "Message": f"{identity['Arn']} is not authorized: {decision}"}
+        response = type("Response", (), {"status_code": 403, "headers": {}, "content": b""})()
+        return response, {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 403}}
+
+    gateway.sns.meta.events.register("before-call.sns.Publish", gate)
+
+
+def deploy_member_stack(account: str, organization: Organization) -> tuple[Enforcer, str]:
+    """What the stack set puts in a member account, as far as alerts go: a Connect instance storing in a bucket,
+    and the enforcer, running as its own role, with the central topic as its NOTIFICATION_TOPIC_ARN."""
+    admin = session_in(account)
+    bucket = f"amazon-connect-{account}"
+    admin.client("s3").create_bucket(Bucket=bucket)
+    iam = admin.client("iam")
+    iam.create_role(RoleName=ENFORCER_ROLE, AssumeRolePolicyDocument=TRUST_ANYONE_IN_ACCOUNT)
+    connect_role = iam.create_role(
+        RoleName=f"AWSServiceRoleForAmazonConnect_{account[-6:]}",
+        Path="/aws-service-role/connect.amazonaws.com/",
+        AssumeRolePolicyDocument=TRUST_CONNECT,
+    )["Role"]["Arn"]
+    connect = admin.client("connect")
+    instance = connect.create_instance(
+        IdentityManagementType="CONNECT_MANAGED",
+        InstanceAlias=f"centre-{account}",
+        InboundCallsEnabled=True,
+        OutboundCallsEnabled=True,
+    )["Id"]
+    connect_storage.set_service_role(instance, connect_role, account_id=account, region=REGION)
+    connect.associate_instance_storage_config(
+        InstanceId=instance,
+        ResourceType="CALL_RECORDINGS",
+        StorageConfig={"StorageType": "S3", "S3Config": {"BucketName": bucket, "BucketPrefix": "recordings"}},
+    )
+    gateway = AwsGateway(session=session_in(account, ENFORCER_ROLE))
+    gate_publishes(gateway, organization)
+    return Enforcer(Settings(topic_arn=organization.topic_arn), gateway), bucket
+
+
+def test_every_member_accounts_alerts_reach_the_security_accounts_subscriber(organization: Organization) -> None:
+    # Given the stack in three member accounts, each with an unlocked Connect bucket
+    stacks = {
+        organization.accounts[name]: deploy_member_stack(organization.accounts[name], organization) for name in MEMBERS
+    }
+
+    # When each enforcer locks its bucket, it publishes its alert to the central topic
+    for enforcer, bucket in stacks.values():
+        [result] = enforcer.handle_event(load_event("s3-DeleteBucketPolicy", bucket=bucket)).results
+        assert str(result.outcome) == "remediated"
+
+    # Then the security account's subscriber has every alert, each saying which account it comes from
+    deliveries = organization.deliveries()
+    assert sorted(d["attributes"]["account"] for d in deliveries) == sorted(stacks)
+    for delivery in deliveries:
+        account = delivery["attributes"]["account"]
+        assert delivery["body"]["account"] == account
+        assert delivery["body"]["result"]["bucket"] == stacks[account][1]
+        assert delivery["attributes"]["outcome"] == "remediated"
+
+
+def test_an_account_outside_the_organization_cannot_publish(organization: Organization) -> None:
+    enforcer, bucket = deploy_member_stack(OUTSIDER, organization)
+
+    # The lock is written; the alert is refused by the topic policy, so Lambda would retry and then dead-letter
+    with pytest.raises(RetryLater, match="AuthorizationError"):
+        enforcer.handle_event(load_event("s3-DeleteBucketPolicy", bucket=bucket))
+
+    assert organization.deliveries() == []
+
+
+# --- the guide's topic policy, judged on its own ----------------------------------------------------------
+
+ORG_ID = "o-a1b2c3d4e5"
+SECURITY = "111122223333"
+MEMBER = "444455556666"
+TOPIC = f"arn:aws:sns:{REGION}:{SECURITY}:{central_topic.TOPIC_NAME}"
+POLICY = central_topic.topic_policy(organization_id=ORG_ID, account=SECURITY, region=REGION, topic_arn=TOPIC)
+
+
+def enforcer_in(account: str, *, action: str = "sns:Publish", resource: str = TOPIC, **context: str) -> Request:
+    return Request.for_role(
+        account,
+        ENFORCER_ROLE,
+        "AROAENFORCERROLE00001",
+        action,
+        resource,
+        session="connect-lockdown",
+        extra_context={"aws:SecureTransport": "true"} | context,
+    )
+
+
+def test_the_policy_admits_every_principal_of_the_organization_and_no_other() -> None:
+    member = enforcer_in(MEMBER, **{"aws:PrincipalOrgID": ORG_ID})
+    root_of_member = Request.for_root(
+        MEMBER, "sns:Publish", TOPIC, extra_context={"aws:PrincipalOrgID": ORG_ID, "aws:SecureTransport": "true"}
+    )
+    other_organization = enforcer_in(OUTSIDER, **{"aws:PrincipalOrgID": "o-zzzzzzzzzz"})
+    no_organization = enforcer_in(OUTSIDER)
+
+    assert evaluate_access(member, resource_policy=POLICY, resource_account=SECURITY) == "allow"
+    assert evaluate_access(root_of_member, resource_policy=POLICY, resource_account=SECURITY) == "allow"
+    assert evaluate_access(other_organization, resource_policy=POLICY, resource_account=SECURITY) == "implicit_deny"
+    assert evaluate_access(no_organization, resource_policy=POLICY, resource_account=SECURITY) == "implicit_deny"
+
+
+def test_the_policy_grants_publishing_to_this_topic_over_tls_and_nothing_else() -> None:
+    in_org = {"aws:PrincipalOrgID": ORG_ID}
+    over_http = enforcer_in(MEMBER, **in_org | {"aws:SecureTransport": "false"})
+    other_topic = enforcer_in(MEMBER, resource=f"arn:aws:sns:{REGION}:{SECURITY}:another-topic", **in_org)
+
+    assert evaluate_bucket_policy(POLICY, over_http) == "explicit_deny"
+    assert evaluate_bucket_policy(POLICY, other_topic) == "implicit_deny"
+    for action in ("sns:Subscribe", "sns:SetTopicAttributes", "sns:DeleteTopic", "sns:AddPermission"):
+        assert evaluate_bucket_policy(POLICY, enforcer_in(MEMBER, action=action, **in_org)) == "implicit_deny"
+
+
+def test_only_the_organizations_alarms_publish_as_cloudwatch() -> None:
+    # The evaluator does not decide whether {"AWS": "*"} matches a service principal (undocumented), so the
+    # statements that can apply to CloudWatch are judged: the AWS "*" statement cannot, whatever it matches,
+    # since it requires aws:PrincipalOrgID, which a service principal's request does not carry.
+    statements = [s for s in POLICY["Statement"] if s["Principal"] != {"AWS": "*"}]
+    assert len(statements) == len(POLICY["Statement"]) - 1
+    for_services = {"Version": POLICY["Version"], "Statement": statements}
+
+    def alarm(**context: str) -> Request:
+        return Request.for_service(
+            "cloudwatch.amazonaws.com", "sns:Publish", TOPIC, extra_context={"aws:SecureTransport": "true"} | context
+        )
+
+    assert evaluate_bucket_policy(for_services, alarm(**{"aws:SourceOrgID": ORG_ID})) == "allow"
+    assert evaluate_bucket_policy(for_services, alarm(**{"aws:SourceOrgID": "o-zzzzzzzzzz"})) == "implicit_deny"
+    assert evaluate_bucket_policy(for_services, alarm()) == "implicit_deny"
+    assert evaluate_bucket_policy(for_services, Request.for_service("events.amazonaws.com", "sns:Publish", TOPIC)) == (
+        "implicit_deny"
+    )

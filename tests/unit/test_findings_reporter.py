@@ -1,0 +1,369 @@
+"""Security Hub findings from the real enforcer, on moto's Security Hub with the documented rules added
+(tests/support/security_hub.py): one finding per bucket through every outcome, and how often it is imported.
+
+The reporter is wired into the enforcer here as the function wires it (`enforcer.findings = reporter`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from connect_lockdown.aws import AwsGateway
+from connect_lockdown.config import Settings
+from connect_lockdown.events import sweep_event
+from connect_lockdown.findings import GENERATOR_ID, finding_id
+from connect_lockdown.findings_reporter import REFRESH_AFTER, STATE_PK, FindingsReporter, refresh_hour, reporter_for
+from connect_lockdown.reconcile import Enforcer
+from tests.support import security_hub
+from tests.support.calls import CallRecorder
+from tests.support.events import load_event
+from tests.support.world import ACCOUNT, REGION, World
+
+BUCKET = "amazon-connect-25fd0a3be3ef"
+START = datetime(2025, 3, 11, 9, 0, tzinfo=UTC)
+PUBLIC_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "PublicRead",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{BUCKET}/*",
+        }
+    ],
+}
+
+
+class Clock:
+    """The reporter's wall clock, moved by the test."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> datetime:
+        self.now += delta
+        return self.now
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    """The Connect estate, with Security Hub enabled in its account and Region."""
+    security_hub.install()
+    with mock_aws():
+        estate = World(boto3.session.Session()).setup()
+        estate.client("securityhub").enable_security_hub()
+        yield estate
+
+
+class Stack:
+    """One deployed enforcer: its gateway (with a call recorder), its reporter and the clock they share."""
+
+    def __init__(self, world: World, *, table: bool = True, **settings: Any) -> None:
+        self.world = world
+        self.clock = Clock(START)
+        self.calls = CallRecorder()
+        gateway = AwsGateway(session=world.enforcer_session())
+        self.calls.attach(gateway)
+        self.settings = Settings(
+            topic_arn=world.topic_arn,
+            security_hub=True,
+            inventory_table=world.create_index_table() if table else None,
+            **settings,
+        )
+        self.enforcer = Enforcer(self.settings, gateway)
+        self.reporter = FindingsReporter(gateway, self.settings, self.clock)
+        self.enforcer.findings = self.reporter
+
+    def put_event(self) -> Any:
+        return self.handle(load_event("s3-PutBucketPolicy", bucket=BUCKET))
+
+    def delete_event(self) -> Any:
+        return self.handle(load_event("s3-DeleteBucketPolicy", bucket=BUCKET))
+
+    def sweep(self) -> Any:
+        """A scheduled sweep at the clock's time."""
+        moment = self.clock.now
+        return self.handle(sweep_event(f"sweep-{moment:%Y%m%d%H%M}", moment.strftime("%Y-%m-%dT%H:%M:%SZ")))
+
+    def handle(self, event: Any) -> Any:
+        report = self.enforcer.handle_event(event)
+        return [(r.bucket, str(r.outcome)) for r in report.results]
+
+    @property
+    def imports(self) -> int:
+        return self.calls.calls["BatchImportFindings"]
+
+    def findings(self) -> list[dict[str, Any]]:
+        return list(self.world.client("securityhub").get_findings()["Findings"])
+
+    def finding(self) -> dict[str, Any]:
+        [only] = self.findings()
+        return only
+
+
+def view(finding: dict[str, Any]) -> tuple[str, str, str, str]:
+    return (
+        finding["Compliance"]["Status"],
+        finding["Workflow"]["Status"],
+        finding["Severity"]["Label"],
+        finding["ProductFields"]["connect-lockdown/Outcome"],
+    )
+
+
+# --- one finding per bucket, through the outcomes -------------------------------------------------------------
+
+
+def test_one_finding_per_bucket_moves_through_the_outcomes_and_stays_one_finding(world: World) -> None:
+    # Given a Connect bucket and an admin role the lock admits
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    admin_arn, _ = world.create_role("Admin")
+    stack = Stack(world, admin_role_arns=(admin_arn,))
+    expected_id = finding_id(ACCOUNT, REGION, BUCKET)
+
+    # When its policy is deleted, the enforcer restores it: the finding is created PASSED and resolved
+    assert stack.delete_event() == [(BUCKET, "remediated")]
+    assert view(stack.finding()) == ("PASSED", "RESOLVED", "INFORMATIONAL", "remediated")
+    assert stack.finding()["Id"] == expected_id and stack.finding()["GeneratorId"] == GENERATOR_ID
+
+    # A sweep finds it compliant: nothing new to say, so nothing is imported
+    imports = stack.imports
+    stack.clock.advance(timedelta(hours=1))
+    assert stack.sweep() == [(BUCKET, "compliant")]
+    assert stack.imports == imports
+    assert view(stack.finding()) == ("PASSED", "RESOLVED", "INFORMATIONAL", "remediated")
+
+    # Someone opens the bucket while the admin role is gone: the enforcer refuses, the finding fails and is NEW
+    stack.clock.advance(timedelta(hours=1))
+    world.put_policy(BUCKET, PUBLIC_POLICY)
+    world.client("iam").delete_role(RoleName="Admin")
+    assert stack.put_event() == [(BUCKET, "refused")]
+    assert view(stack.finding()) == ("FAILED", "NEW", "HIGH", "refused")
+    assert "Admin" in stack.finding()["Description"]
+
+    # The role is back: the lock is restored, and the finding passes and is resolved again
+    stack.clock.advance(timedelta(hours=1))
+    world.create_role("Admin")
+    assert stack.put_event() == [(BUCKET, "remediated")]
+    finding = stack.finding()
+    assert view(finding) == ("PASSED", "RESOLVED", "INFORMATIONAL", "remediated")
+    assert finding["Id"] == expected_id
+    assert finding["UpdatedAt"] == "2025-03-11T12:00:00.000Z"
+    assert finding["ProductFields"]["connect-lockdown/Trigger/EventName"] == "PutBucketPolicy"
+    # Every alerted outcome was imported, the compliant sweep was not; each return to PASSED was resolved
+    assert stack.imports == 3
+    assert stack.calls.calls["BatchUpdateFindings"] == 2
+
+
+def test_a_dry_run_finding_is_medium_and_failed_until_the_lock_is_written(world: World) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    dry = Stack(world, table=False, dry_run=True)
+
+    assert dry.delete_event() == [(BUCKET, "would_remediate")]
+    assert view(dry.finding()) == ("FAILED", "NEW", "MEDIUM", "would_remediate")
+
+    live = Stack(world, table=False)
+    live.clock.advance(timedelta(minutes=5))
+    assert live.delete_event() == [(BUCKET, "remediated")]
+    assert view(live.finding()) == ("PASSED", "RESOLVED", "INFORMATIONAL", "remediated")
+
+
+def test_each_bucket_has_its_own_finding(world: World) -> None:
+    buckets = ["amazon-connect-first", "amazon-connect-second"]
+    for bucket in buckets:
+        world.create_bucket(bucket)
+        world.create_instance(f"centre-{bucket[-5:]}", bucket)
+    stack = Stack(world)
+
+    assert sorted(stack.sweep()) == [(b, "remediated") for b in buckets]
+
+    assert sorted(f["Id"] for f in stack.findings()) == [finding_id(ACCOUNT, REGION, b) for b in buckets]
+    assert stack.imports == 2
+
+
+def test_a_connect_inventory_that_cannot_be_read_gets_an_alert_but_no_finding(world: World) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    stack = Stack(world, table=False)
+    stack.calls.failures["ListInstances"] = "AccessDeniedException"
+
+    # The event names a bucket, but without the inventory nobody knows whether Connect uses it
+    assert stack.put_event() == [(BUCKET, "failed")]
+
+    assert [a["attributes"]["outcome"] for a in world.alerts()] == ["failed"]
+    assert stack.imports == 0 and stack.findings() == []
+
+
+# --- how often: compliant findings are refreshed, not imported on every event --------------------------------
+
+
+def test_with_the_table_a_compliant_finding_is_refreshed_after_the_window_and_not_before(world: World) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    stack = Stack(world)
+    assert stack.delete_event() == [(BUCKET, "remediated")]
+    created = stack.finding()["CreatedAt"]
+    assert stack.imports == 1
+
+    # Compliant events inside the window import nothing: sweeps, and a policy put back unchanged
+    for step in (timedelta(hours=1), timedelta(days=1), REFRESH_AFTER - timedelta(days=1, hours=1, minutes=1)):
+        stack.clock.advance(step)
+        assert stack.sweep() == [(BUCKET, "compliant")]
+    assert stack.put_event() == [(BUCKET, "compliant")]
+    assert stack.imports == 1
+
+    # The first compliant event after the window refreshes it, in place
+    refreshed_at = stack.clock.advance(timedelta(minutes=1))
+    assert refreshed_at - START == REFRESH_AFTER
+    assert stack.sweep() == [(BUCKET, "compliant")]
+    assert stack.imports == 2
+    finding = stack.finding()
+    assert finding["UpdatedAt"] == "2025-03-18T09:00:00.000Z"
+    assert finding["CreatedAt"] == created  # PASSED since the first import
+    assert view(finding) == ("PASSED", "RESOLVED", "INFORMATIONAL", "compliant")
+    # A refresh of a finding that already passed needs no workflow change
+    assert stack.calls.calls["BatchUpdateFindings"] == 1
+
+    # ... and then the window starts again
+    stack.clock.advance(timedelta(hours=1))
+    assert stack.sweep() == [(BUCKET, "compliant")]
+    assert stack.imports == 2
+
+
+def test_with_the_table_a_compliant_result_after_a_failed_one_is_imported_at_once(world: World) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    admin_arn, _ = world.create_role("Admin")
+    stack = Stack(world, admin_role_arns=(admin_arn,))
+    assert stack.delete_event() == [(BUCKET, "remediated")]
+    world.client("iam").delete_role(RoleName="Admin")
+    world.put_policy(BUCKET, PUBLIC_POLICY)
+    stack.clock.advance(timedelta(minutes=5))
+    assert stack.put_event() == [(BUCKET, "refused")]
+
+    # An operator restores the lock by hand, with the role back: the next sweep sees it compliant
+    world.create_role("Admin")
+    fixer = Stack(world, table=False, admin_role_arns=(admin_arn,))
+    fixer.enforcer.findings = None
+    fixer.put_event()
+    stack.clock.advance(timedelta(minutes=5))
+    imports = stack.imports
+    assert stack.sweep() == [(BUCKET, "compliant")]
+
+    assert stack.imports == imports + 1
+    assert view(stack.finding()) == ("PASSED", "RESOLVED", "INFORMATIONAL", "compliant")
+
+
+def test_the_state_is_kept_in_the_index_table(world: World) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    stack = Stack(world)
+    stack.delete_event()
+
+    items = world.client("dynamodb").query(
+        TableName=stack.settings.inventory_table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": STATE_PK}},
+    )["Items"]
+    assert items == [
+        {
+            "pk": {"S": "finding"},
+            "sk": {"S": BUCKET},
+            "status": {"S": "PASSED"},
+            "imported": {"S": "2025-03-11T09:00:00.000Z"},
+            "since": {"S": "2025-03-11T09:00:00.000Z"},
+        }
+    ]
+
+
+def test_without_a_table_a_compliant_finding_is_imported_only_by_the_sweep_of_the_buckets_hour(world: World) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    stack = Stack(world, table=False)
+    own_hour = refresh_hour(BUCKET)
+    assert stack.delete_event() == [(BUCKET, "remediated")]
+    assert stack.imports == 1
+
+    # The next day's hourly sweeps and an unchanged put: one import, by the sweep of the bucket's hour
+    next_day = START + timedelta(days=1)
+    for hour in range(24):
+        stack.clock.now = next_day.replace(hour=hour)
+        assert stack.sweep() == [(BUCKET, "compliant")]
+        assert stack.imports == (2 if hour >= own_hour else 1), hour
+    assert stack.put_event() == [(BUCKET, "compliant")]
+    assert stack.imports == 2
+    assert view(stack.finding()) == ("PASSED", "RESOLVED", "INFORMATIONAL", "compliant")
+
+
+# --- failures: logged and counted, never fatal, never a duplicate alert ---------------------------------------
+
+
+def test_a_rejected_import_neither_stops_the_enforcement_nor_repeats_the_alert(world: World) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    world.client("securityhub").disable_security_hub()
+    stack = Stack(world)
+
+    # Security Hub is off in the account: the import fails, the lock is written and the alert goes out once
+    assert stack.delete_event() == [(BUCKET, "remediated")]
+    assert world.policy(BUCKET) is not None
+    assert [a["attributes"]["outcome"] for a in world.alerts()] == ["remediated"]
+    assert stack.reporter.failures == 1 and stack.reporter.imported == 0
+
+    # Once it is on, the next compliant result imports the finding (nothing was recorded for it)
+    world.client("securityhub").enable_security_hub()
+    stack.clock.advance(timedelta(hours=1))
+    assert stack.sweep() == [(BUCKET, "compliant")]
+    assert view(stack.finding()) == ("PASSED", "RESOLVED", "INFORMATIONAL", "compliant")
+    assert world.alerts() == []
+
+
+def test_a_denied_import_is_counted_and_the_run_raises_nothing(world: World) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    stack = Stack(world)
+    stack.calls.failures["BatchImportFindings"] = "AccessDeniedException"
+
+    assert stack.delete_event() == [(BUCKET, "remediated")]
+
+    assert stack.reporter.failures == 1
+    assert stack.findings() == []
+    assert len(world.alerts()) == 1
+
+
+def test_without_the_grant_to_resolve_a_passing_finding_is_not_imported_again_and_again(world: World) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    stack = Stack(world)
+    stack.calls.failures["BatchUpdateFindings"] = "AccessDeniedException"
+
+    assert stack.delete_event() == [(BUCKET, "remediated")]
+    assert stack.reporter.failures == 1
+    for _ in range(3):
+        stack.clock.advance(timedelta(hours=1))
+        assert stack.sweep() == [(BUCKET, "compliant")]
+
+    assert stack.imports == 1
+    assert stack.finding()["Compliance"] == {"Status": "PASSED"}
+
+
+# --- wiring ---------------------------------------------------------------------------------------------------
+
+
+def test_reporter_for_is_none_unless_security_hub_is_on(world: World) -> None:
+    gateway = AwsGateway(session=world.enforcer_session())
+
+    assert reporter_for(Settings(topic_arn=world.topic_arn), gateway) is None
+    reporter = reporter_for(Settings(topic_arn=world.topic_arn, security_hub=True), gateway)
+    assert isinstance(reporter, FindingsReporter) and reporter.gateway is gateway

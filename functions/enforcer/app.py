@@ -12,6 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from connect_lockdown.aws import AwsGateway
 from connect_lockdown.config import Settings
 from connect_lockdown.events import CONTINUATION_DETAIL_TYPE, SCHEDULED_DETAIL_TYPE
+from connect_lockdown.findings_reporter import reporter_for
 from connect_lockdown.log import SERVICE
 from connect_lockdown.outcomes import RetryLater, RunReport
 from connect_lockdown.reconcile import Enforcer
@@ -22,7 +23,9 @@ metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Conn
 
 # Validated once per execution environment: a bad variable stops the function at start-up, naming it.
 SETTINGS = Settings.from_env(os.environ)
-ENFORCER = Enforcer(SETTINGS, AwsGateway())
+GATEWAY = AwsGateway()
+ENFORCER = Enforcer(SETTINGS, GATEWAY)
+ENFORCER.findings = reporter_for(SETTINGS, GATEWAY)
 
 
 # Routine counts of a quiet run: each metric name costs money every month it is emitted, so METRICS_LEVEL=lean

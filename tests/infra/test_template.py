@@ -70,6 +70,7 @@ EXPECTED_ACTIONS = {
     "lambda:InvokeFunction",
     # Findings, with EnableSecurityHub (issue 14).
     "securityhub:BatchImportFindings",
+    "securityhub:BatchUpdateFindings",
 }
 # Actions that support no resource-level permissions, so they are the only ones allowed on "*".
 UNSCOPED_ACTIONS = {"connect:ListInstances", "s3:ListAllMyBuckets"}
@@ -1163,7 +1164,7 @@ def test_the_dashboard_shows_the_metrics_the_function_emits(template: dict[str, 
     assert {w["properties"].get("region") for w in body["widgets"] if w["type"] == "metric"} == {"eu-west-1"}
 
 
-def test_security_hub_is_granted_only_when_enabled_and_only_the_default_product(template: dict[str, Any]) -> None:
+def test_security_hub_is_granted_only_when_enabled_on_the_default_product_and_hub(template: dict[str, Any]) -> None:
     def grants(stack: cfn.Stack) -> list[dict[str, Any]]:
         return [
             statement
@@ -1174,9 +1175,10 @@ def test_security_hub_is_granted_only_when_enabled_and_only_the_default_product(
 
     assert grants(_deploy(template)) == []
     enabled = _deploy(template, EnableSecurityHub="true")
-    [statement] = grants(enabled)
-    assert statement["Action"] == "securityhub:BatchImportFindings"
-    assert statement["Resource"] == "arn:aws:securityhub:eu-west-1:123456789012:product/123456789012/default"
+    assert {(s["Action"], s["Resource"]) for s in grants(enabled)} == {
+        ("securityhub:BatchImportFindings", "arn:aws:securityhub:eu-west-1:123456789012:product/123456789012/default"),
+        ("securityhub:BatchUpdateFindings", "arn:aws:securityhub:eu-west-1:123456789012:hub/default"),
+    }
     variables = enabled.resources()[FUNCTION]["Properties"]["Environment"]["Variables"]
     assert variables["SECURITY_HUB"] == "true"
 

@@ -25,7 +25,7 @@ import boto3
 import pytest
 from cfnlint.decode import cfn_yaml
 
-from tests.support import connect_storage
+from tests.support import connect_storage, security_hub
 from tests.support.events import load_event
 from tests.support.handler import load_app
 from tests.support.recording import record_actions
@@ -62,7 +62,6 @@ DEPENDENT_PERMISSIONS = {
 # Permissions for calls the code will make once a feature lands; empty when every feature is in. A stale entry
 # (the call is recorded now) fails test_the_allow_lists_hold_no_direct_calls_and_no_stale_entries.
 NOT_CALLED_YET: dict[str, str] = {
-    "securityhub:BatchImportFindings": "findings with SECURITY_HUB=true (issue 14)",
 }
 
 BUCKET = "amazon-connect-5f3a9c2b1d7e"
@@ -147,8 +146,11 @@ def _drive(world: World, monkeypatch: pytest.MonkeyPatch) -> Run:
     # Still being created: ListInstances carries no ServiceRole, so the enforcer asks DescribeInstance.
     connect_storage.clear_service_role(world.create_instance("creating").id, account_id=ACCOUNT, region=REGION)
     table = world.create_index_table()
+    security_hub.install()
+    world.client("securityhub").enable_security_hub()
     configuration = {
         "INVENTORY_TABLE": table,
+        "SECURITY_HUB": "true",
         "ADMIN_ROLE_ARNS": admin_arn,
         "EXTRA_PRINCIPAL_ARNS": auditor_arn,
         "RECHECK_SCHEDULE_GROUP": GROUP,
@@ -195,6 +197,8 @@ def _drive(world: World, monkeypatch: pytest.MonkeyPatch) -> Run:
         handle(load_event("s3-PutBucketPolicy", bucket=BUCKET))  # would_remediate
         app = start(**{**configuration, "ADMIN_ROLE_ARNS": f"arn:aws:iam::{ACCOUNT}:role/DoesNotExist"})
         handle(load_event("s3-PutBucketPolicy", bucket=BUCKET))  # refused: a principal does not resolve
+        app = start(**configuration)
+        handle(load_event("s3-PutBucketPolicy", bucket=BUCKET))  # remediated: its finding passes again
     return Run(actions, outcomes, world)
 
 

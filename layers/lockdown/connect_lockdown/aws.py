@@ -1,71 +1,39 @@
 """The one module that talks to AWS: S3, Connect, IAM, STS, SNS, DynamoDB, Security Hub, Lambda, Scheduler.
 
-Every call goes through `_call`, which turns botocore errors into two sibling kinds of `AwsError`:
-`RetryableAwsError` (throttling, 5xx, network: Lambda's retry can fix it) and `AwsCallError` (access denied,
-missing resources: it cannot). Being siblings, catching one never catches the other.
+Every call goes through `errors.call`, which turns botocore errors into the two sibling kinds of `AwsError`
+(`errors.py`); DynamoDB items go through `tables.py`. `Gateway` is what the enforcer needs, as a Protocol that
+this module's `AwsGateway` and the tests' in-memory fake both implement.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
 
+from .errors import ACCESS_DENIED_CODES, RETRYABLE_CODES, AwsCallError, AwsError, RetryableAwsError, call
 from .notify import Notification
+from .tables import ItemTables
 
-T = TypeVar("T")
+__all__ = [
+    "ACCESS_DENIED_CODES",
+    "RETRYABLE_CODES",
+    "AwsCallError",
+    "AwsError",
+    "AwsGateway",
+    "CallerIdentity",
+    "Gateway",
+    "RetryableAwsError",
+]
 
-RETRYABLE_CODES = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "TooManyRequestsException",
-        "RequestLimitExceeded",
-        "SlowDown",
-        "RequestThrottled",
-        "ServiceUnavailable",
-        "InternalError",
-        "InternalFailure",
-        "InternalServiceException",
-        "ServiceException",
-        "RequestTimeout",
-        "RequestTimeoutException",
-    }
-)
-
-ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
 
 # Connect's control plane has low rate limits: adaptive mode also slows the client down when throttled.
 CONNECT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=5, read_timeout=20)
 DEFAULT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
-
-
-class AwsError(Exception):
-    """A failed AWS call: which operation, AWS's error code and its message."""
-
-    def __init__(self, operation: str, code: str, message: str) -> None:
-        super().__init__(f"{operation} failed: {code}: {message}")
-        self.operation = operation
-        self.code = code
-        self.message = message
-
-    @property
-    def access_denied(self) -> bool:
-        return self.code in ACCESS_DENIED_CODES
-
-
-class AwsCallError(AwsError):
-    """AWS rejected a call for a reason a retry will not fix."""
-
-
-class RetryableAwsError(AwsError):
-    """A failure a retry can fix: throttling, a 5xx, the network."""
 
 
 @dataclass(frozen=True)
@@ -106,24 +74,6 @@ class Gateway(Protocol):
     def resolve_findings(self, product_arn: str, finding_ids: list[str]) -> int: ...
 
 
-def _call(operation: str, function: Callable[..., T], **kwargs: Any) -> T:
-    try:
-        return function(**kwargs)
-    except ClientError as error:
-        info = error.response.get("Error", {})
-        code = str(info.get("Code") or "Unknown")
-        message = str(info.get("Message") or "")
-        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-        if code in RETRYABLE_CODES or status >= 500 or status == 429:
-            raise RetryableAwsError(operation, code, message) from error
-        raise AwsCallError(operation, code, message) from error
-    except (NoCredentialsError, PartialCredentialsError) as error:
-        # A retry will not find credentials that are not there.
-        raise AwsCallError(operation, "NoCredentials", str(error)) from error
-    except BotoCoreError as error:
-        raise RetryableAwsError(operation, type(error).__name__, str(error)) from error
-
-
 class AwsGateway:
     """boto3 clients for the five services, created once and reused across warm invocations."""
 
@@ -147,19 +97,19 @@ class AwsGateway:
         self._session = session
         self._clients = clients
         self._scheduler = clients.get("scheduler")
-        self._tables: _Tables | None = None
+        self._tables: ItemTables | None = None
 
     # --- identity ---------------------------------------------------------------------------------
 
     def caller_identity(self) -> CallerIdentity:
-        response = _call("GetCallerIdentity", self.sts.get_caller_identity)
+        response = call("GetCallerIdentity", self.sts.get_caller_identity)
         return CallerIdentity(account=response["Account"], arn=response["Arn"], user_id=response["UserId"])
 
     def role_id(self, role_name: str) -> str:
-        return str(_call("GetRole", self.iam.get_role, RoleName=role_name)["Role"]["RoleId"])
+        return str(call("GetRole", self.iam.get_role, RoleName=role_name)["Role"]["RoleId"])
 
     def user_id(self, user_name: str) -> str:
-        return str(_call("GetUser", self.iam.get_user, UserName=user_name)["User"]["UserId"])
+        return str(call("GetUser", self.iam.get_user, UserName=user_name)["User"]["UserId"])
 
     # --- Connect ----------------------------------------------------------------------------------
 
@@ -176,7 +126,7 @@ class AwsGateway:
 
     def describe_instance(self, instance_id: str) -> dict[str, Any] | None:
         try:
-            response = _call("DescribeInstance", self.connect.describe_instance, InstanceId=instance_id)
+            response = call("DescribeInstance", self.connect.describe_instance, InstanceId=instance_id)
         except AwsCallError as error:
             if error.code == "ResourceNotFoundException":
                 return None
@@ -201,7 +151,7 @@ class AwsGateway:
     def get_bucket_policy(self, bucket: str, account: str) -> str | None:
         """The policy text, or None when the bucket has none."""
         try:
-            response = _call("GetBucketPolicy", self.s3.get_bucket_policy, Bucket=bucket, ExpectedBucketOwner=account)
+            response = call("GetBucketPolicy", self.s3.get_bucket_policy, Bucket=bucket, ExpectedBucketOwner=account)
         except AwsCallError as error:
             if error.code == "NoSuchBucketPolicy":
                 return None
@@ -218,7 +168,7 @@ class AwsGateway:
         return names
 
     def put_bucket_policy(self, bucket: str, account: str, policy_text: str) -> None:
-        _call(
+        call(
             "PutBucketPolicy",
             self.s3.put_bucket_policy,
             Bucket=bucket,
@@ -239,7 +189,7 @@ class AwsGateway:
         self, name: str, group: str, at: str, target_arn: str, role_arn: str, payload: Mapping[str, Any]
     ) -> None:
         """A schedule that invokes the target once at `at` (UTC, yyyy-mm-ddThh:mm:ss) and then deletes itself."""
-        _call(
+        call(
             "CreateSchedule",
             self.scheduler.create_schedule,
             Name=name,
@@ -265,9 +215,9 @@ class AwsGateway:
         ]
 
     @property
-    def tables(self) -> _Tables:
+    def tables(self) -> ItemTables:
         if self._tables is None:
-            self._tables = _Tables(self._lazy("dynamodb"))
+            self._tables = ItemTables(self._lazy("dynamodb"))
         return self._tables
 
     def table_query(self, table: str, pk: str) -> list[dict[str, Any]]:
@@ -282,7 +232,7 @@ class AwsGateway:
             self.tables.delete(table, keys)
 
     def invoke_async(self, function_arn: str, payload: Mapping[str, Any]) -> None:
-        _call(
+        call(
             "Invoke",
             self._lazy("lambda").invoke,
             FunctionName=function_arn,
@@ -294,7 +244,7 @@ class AwsGateway:
         """BatchImportFindings (at most 100 a call); returns how many Security Hub rejected."""
         failed = 0
         for offset in range(0, len(findings), 100):
-            response = _call(
+            response = call(
                 "BatchImportFindings",
                 self._lazy("securityhub").batch_import_findings,
                 Findings=findings[offset : offset + 100],
@@ -307,7 +257,7 @@ class AwsGateway:
         existing finding); returns how many Security Hub did not process."""
         unprocessed = 0
         for offset in range(0, len(finding_ids), 100):
-            response = _call(
+            response = call(
                 "BatchUpdateFindings",
                 self._lazy("securityhub").batch_update_findings,
                 FindingIdentifiers=[{"Id": i, "ProductArn": product_arn} for i in finding_ids[offset : offset + 100]],
@@ -320,7 +270,7 @@ class AwsGateway:
 
     def publish(self, topic_arn: str, notification: Notification) -> str:
         """One message, three renderings: SNS gives each protocol its key (`email`, `https`) or `default`."""
-        response = _call(
+        response = call(
             "Publish",
             self.sns.publish,
             TopicArn=topic_arn,
@@ -334,68 +284,6 @@ class AwsGateway:
         return str(response.get("MessageId", ""))
 
 
-class _Tables:
-    """DynamoDB items as plain dicts (strings, numbers as int, lists of strings), through the low-level client."""
-
-    def __init__(self, client: Any) -> None:
-        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
-        self.client = client
-        self._to = TypeSerializer()
-        self._from = TypeDeserializer()
-
-    def query(self, table: str, pk: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        start: dict[str, Any] | None = None
-        while True:
-            kwargs: dict[str, Any] = {
-                "TableName": table,
-                "KeyConditionExpression": "pk = :pk",
-                "ExpressionAttributeValues": {":pk": {"S": pk}},
-                "ConsistentRead": True,
-            }
-            if start:
-                kwargs["ExclusiveStartKey"] = start
-            page = _call("Query", self.client.query, **kwargs)
-            items += [{k: _plain(self._from.deserialize(v)) for k, v in item.items()} for item in page.get("Items", [])]
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                return items
-
-    def write(self, table: str, requests: list[dict[str, Any]]) -> None:
-        # BatchWriteItem takes 25 requests; what DynamoDB leaves unprocessed is sent again, then it is an error.
-        for offset in range(0, len(requests), 25):
-            pending = {table: requests[offset : offset + 25]}
-            for _ in range(5):
-                response = _call("BatchWriteItem", self.client.batch_write_item, RequestItems=pending)
-                pending = response.get("UnprocessedItems") or {}
-                if not pending:
-                    break
-            else:
-                raise RetryableAwsError("BatchWriteItem", "UnprocessedItems", "DynamoDB left items unprocessed")
-
-    def put(self, table: str, items: list[dict[str, Any]]) -> None:
-        self.write(table, [{"PutRequest": {"Item": {k: self._to.serialize(v) for k, v in i.items()}}} for i in items])
-
-    def delete(self, table: str, keys: list[tuple[str, str]]) -> None:
-        self.write(table, [{"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": sk}}}} for pk, sk in keys])
-
-
-def _plain(value: Any) -> Any:
-    """DynamoDB numbers come back as Decimal and sets as set: give the index ints and sorted lists."""
-    from decimal import Decimal
-
-    if isinstance(value, Decimal):
-        return int(value)
-    if isinstance(value, set):
-        return sorted(value)
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
 def _next_page(operation: str, pages: Iterator[dict[str, Any]]) -> dict[str, Any] | None:
     """The next page of a paginator, with its errors translated like any other call."""
-    return _call(operation, lambda: next(pages, None))
+    return call(operation, lambda: next(pages, None))

@@ -290,3 +290,10 @@ def continuation_event(cursor: SweepCursor, event_id: str, time: str) -> dict[st
         "resources": [],
         "detail": {"sweepId": cursor.sweep_id, "started": cursor.started, "done": cursor.done, "part": cursor.part},
     }
+
+
+def hour_of(time_text: str | None) -> int | None:
+    """The UTC hour of an event's ISO time ("2025-03-15T03:00:00Z" -> 3); None when it has none."""
+    if not time_text or len(time_text) < 13 or not time_text[11:13].isdigit():
+        return None
+    return int(time_text[11:13])

@@ -46,6 +46,18 @@ class ConnectInstance:
     def label(self) -> str:
         return f"{self.alias} ({self.id})" if self.alias else self.id
 
+    def summary(self) -> dict[str, Any]:
+        """As ListInstances would show it: what `read_instance` needs to read it again."""
+        return {"Id": self.id, "Arn": self.arn, "InstanceAlias": self.alias, "ServiceRole": self.service_role_arn}
+
+    def moved_from(self, bucket: str, fresh: ConnectInstance) -> bool:
+        """Whether a fresh read contradicts this (indexed) view: it left the bucket, changed role, or is unreadable."""
+        return (
+            bucket not in fresh.buckets
+            or fresh.service_role_arn != self.service_role_arn
+            or bool(fresh.unreadable_types)
+        )
+
 
 @dataclass(frozen=True)
 class Inventory:

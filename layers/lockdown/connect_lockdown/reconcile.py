@@ -18,7 +18,7 @@ from .arns import role_of_session
 from .aws import AwsCallError, AwsError, CallerIdentity, Gateway, RetryableAwsError
 from .config import Settings
 from .decide import decide
-from .events import BucketChanged, Cause, Ignored, InstanceChanged, Sweep, classify
+from .events import BucketChanged, Cause, Ignored, InstanceChanged, Sweep, classify, hour_of
 from .index import IndexUnavailable, InventoryIndex
 from .inventory import ConnectInstance, Inventory, read_instances, read_inventory
 from .log import SERVICE
@@ -36,7 +36,7 @@ from .principals import (
     own_principal,
 )
 from .recheck import schedule_recheck
-from .results import failure_reason, pending, unreadable
+from .results import failure_reason, inventory_failure, pending, unreadable
 from .targets import Plan, Planner
 
 logger = Logger(service=SERVICE, child=True)
@@ -176,18 +176,8 @@ class Enforcer:
     def _inventory_failed(self, report: RunReport, cause: Cause, error: AwsCallError) -> RunReport:
         """A Connect inventory that cannot be read is a `failed` result, published: enforcement has stopped."""
         bucket = cause.bucket if isinstance(cause, BucketChanged) else None
-        if error.operation == "Invoke":
-            reason = (
-                f"The sweep could not hand the rest of its instances to a new invocation: {error}. Check the "
-                "function's lambda:InvokeFunction permission on itself; the next scheduled sweep starts over."
-            )
-        else:
-            reason = (
-                f"Reading the Connect inventory failed: {error}. Enforcement is stopped until the enforcer's role "
-                "can read Connect (check its permissions, SCPs and permissions boundaries)."
-            )
         logger.error("reading the Connect inventory failed", extra={"error": str(error)})
-        self._add(report, BucketResult(bucket, Outcome.FAILED, (), reason, error_code=error.code))
+        self._add(report, inventory_failure(bucket, error))
         return self._finish(report)
 
     def _decide_buckets(self, report: RunReport, plan: Plan, planner: Planner) -> None:
@@ -205,7 +195,7 @@ class Enforcer:
 
     def _after(self, report: RunReport, cause: Cause, plan: Plan) -> None:
         if isinstance(cause, Sweep) and cause.scheduled and plan.continued is None:
-            hour = _hour_of(cause.trigger.time if cause.trigger else None)
+            hour = hour_of(cause.trigger.time if cause.trigger else None)
             if hour is None or hour == ORPHAN_SEARCH_HOUR or not self.settings.inventory_table:
                 try:
                     report.orphaned_buckets = find_orphaned_buckets(self.gateway, self.identity(), plan.buckets)
@@ -242,8 +232,8 @@ class Enforcer:
         # Decided from the index: read the instances it named fresh (those not read fresh already), and decide
         # again if the index was wrong about one of them.
         named = [i for i in instances if i.id not in plan.fresh_ids]
-        fresh = read_instances(self.gateway, [_summary_of(i) for i in named])
-        if not any(_moved(bucket, i, f) for i, f in zip(named, fresh, strict=True)):
+        fresh = read_instances(self.gateway, [i.summary() for i in named])
+        if not any(i.moved_from(bucket, f) for i, f in zip(named, fresh, strict=True)):
             return result
         planner.record(fresh, {i.id: frozenset({bucket}) for i in named})
         moved = {f.id for f in fresh if bucket not in f.buckets}
@@ -392,27 +382,3 @@ class Enforcer:
 
 class _UnreadablePolicy(Exception):
     """The bucket's policy cannot be parsed: merging it could lose statements, so nothing is written."""
-
-
-def _summary_of(instance: ConnectInstance) -> dict[str, Any]:
-    return {
-        "Id": instance.id,
-        "Arn": instance.arn,
-        "InstanceAlias": instance.alias,
-        "ServiceRole": instance.service_role_arn,
-    }
-
-
-def _moved(bucket: str, indexed: ConnectInstance, fresh: ConnectInstance) -> bool:
-    """Whether the index was wrong about an instance: it left the bucket, changed role, or could not be read."""
-    return (
-        bucket not in fresh.buckets
-        or fresh.service_role_arn != indexed.service_role_arn
-        or bool(fresh.unreadable_types)
-    )
-
-
-def _hour_of(time_text: str | None) -> int | None:
-    if not time_text or len(time_text) < 13 or not time_text[11:13].isdigit():
-        return None
-    return int(time_text[11:13])

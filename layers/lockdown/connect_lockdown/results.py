@@ -40,3 +40,18 @@ def failure_reason(bucket: str, error: AwsCallError) -> str:
             "on the bucket, the bucket policy must admit it, and the bucket must belong to this account"
         )
     return f"{error.operation} failed on {bucket}: {error.code}: {error.message}"
+
+
+def inventory_failure(bucket: str | None, error: AwsCallError) -> BucketResult:
+    """A Connect inventory that cannot be read (or a sweep that cannot hand over): enforcement has stopped."""
+    if error.operation == "Invoke":
+        reason = (
+            f"The sweep could not hand the rest of its instances to a new invocation: {error}. Check the "
+            "function's lambda:InvokeFunction permission on itself; the next scheduled sweep starts over."
+        )
+    else:
+        reason = (
+            f"Reading the Connect inventory failed: {error}. Enforcement is stopped until the enforcer's role "
+            "can read Connect (check its permissions, SCPs and permissions boundaries)."
+        )
+    return BucketResult(bucket, Outcome.FAILED, (), reason, error_code=error.code)

@@ -14,7 +14,8 @@ SCHEDULE_GROUP = re.compile(r"^[0-9a-zA-Z-_.]{1,64}$")
 TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 
 TRUE_VALUES = {"true": True, "false": False}
-METRICS_LEVELS = ("lean", "full")
+# The first value of each is the default.
+METRICS_LEVELS = ("full", "lean")
 MERGE_MODES: tuple[MergeMode, ...] = ("preserve", "replace")
 
 
@@ -60,27 +61,12 @@ class Settings:
         dry_run = _boolean(environ, "DRY_RUN", default=False)
         exempt_aws_services = _boolean(environ, "EXEMPT_AWS_SERVICES", default=True)
         security_hub = _boolean(environ, "SECURITY_HUB", default=False)
-        metrics_level = environ.get("METRICS_LEVEL", "").strip().lower() or "full"
-        if metrics_level not in METRICS_LEVELS:
-            raise ConfigError(f"METRICS_LEVEL must be 'lean' or 'full', not {environ.get('METRICS_LEVEL')!r}")
-        inventory_table = environ.get("INVENTORY_TABLE", "").strip() or None
-        if inventory_table is not None and not TABLE_NAME.match(inventory_table):
-            raise ConfigError(f"INVENTORY_TABLE is not a DynamoDB table name: {inventory_table!r}")
-
-        merge_mode = environ.get("MERGE_MODE", "preserve").strip().lower() or "preserve"
-        if merge_mode not in MERGE_MODES:
-            raise ConfigError(f"MERGE_MODE must be 'preserve' or 'replace', not {environ.get('MERGE_MODE')!r}")
-
-        enforcer_role_arn = environ.get("ENFORCER_ROLE_ARN", "").strip() or None
-        if enforcer_role_arn is not None and not ROLE_ARN.match(enforcer_role_arn):
-            raise ConfigError(f"ENFORCER_ROLE_ARN is not an IAM role ARN: {enforcer_role_arn!r}")
-
-        recheck_schedule_group = environ.get("RECHECK_SCHEDULE_GROUP", "").strip() or None
-        if recheck_schedule_group is not None and not SCHEDULE_GROUP.match(recheck_schedule_group):
-            raise ConfigError(f"RECHECK_SCHEDULE_GROUP is not a schedule group name: {recheck_schedule_group!r}")
-        recheck_role_arn = environ.get("RECHECK_ROLE_ARN", "").strip() or None
-        if recheck_role_arn is not None and not ROLE_ARN.match(recheck_role_arn):
-            raise ConfigError(f"RECHECK_ROLE_ARN is not an IAM role ARN: {recheck_role_arn!r}")
+        metrics_level = _choice(environ, "METRICS_LEVEL", METRICS_LEVELS)
+        merge_mode = _choice(environ, "MERGE_MODE", MERGE_MODES)
+        inventory_table = _matching(environ, "INVENTORY_TABLE", TABLE_NAME, "a DynamoDB table name")
+        enforcer_role_arn = _matching(environ, "ENFORCER_ROLE_ARN", ROLE_ARN, "an IAM role ARN")
+        recheck_schedule_group = _matching(environ, "RECHECK_SCHEDULE_GROUP", SCHEDULE_GROUP, "a schedule group name")
+        recheck_role_arn = _matching(environ, "RECHECK_ROLE_ARN", ROLE_ARN, "an IAM role ARN")
 
         return cls(
             topic_arn=topic_arn,
@@ -96,6 +82,21 @@ class Settings:
             security_hub=security_hub,
             metrics_level=metrics_level,
         )
+
+
+def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    text = environ.get(name, "").strip().lower() or choices[0]
+    if text not in choices:
+        allowed = " or ".join(f"'{c}'" for c in choices)
+        raise ConfigError(f"{name} must be {allowed}, not {environ.get(name)!r}")
+    return text
+
+
+def _matching(environ: Mapping[str, str], name: str, pattern: re.Pattern[str], what: str) -> str | None:
+    text = environ.get(name, "").strip() or None
+    if text is not None and not pattern.match(text):
+        raise ConfigError(f"{name} is not {what}: {text!r}")
+    return text
 
 
 def _boolean(environ: Mapping[str, str], name: str, *, default: bool) -> bool:

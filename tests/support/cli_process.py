@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,3 +77,42 @@ def run_cli(
         check=False,
     )
     return CliRun(completed.returncode, completed.stdout, completed.stderr)
+
+
+def run_cli_in_terminal(
+    *argv: str, endpoint: str | None, env: Mapping[str, str | None] | None = None, answer: str = ""
+) -> CliRun:
+    """Run it with stdin and stderr on a pseudo-terminal (stdout stays a pipe), as at an operator's prompt:
+    `answer` is typed in; stderr is what the terminal showed (progress lines included)."""
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "connect_lockdown", *argv],
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env=cli_environment(endpoint, env),
+        text=True,
+    )
+    os.close(slave)
+    shown: list[bytes] = []
+
+    def read_terminal() -> None:
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:  # the child closed the terminal
+                return
+            if not data:
+                return
+            shown.append(data)
+
+    reader = threading.Thread(target=read_terminal, daemon=True)
+    reader.start()
+    if answer:
+        os.write(master, answer.encode())
+    try:
+        stdout, _ = process.communicate(timeout=TIMEOUT_SECONDS)
+    finally:
+        reader.join(timeout=10)
+        os.close(master)
+    return CliRun(process.returncode, stdout, b"".join(shown).decode(errors="replace"))

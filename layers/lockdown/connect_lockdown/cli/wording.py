@@ -42,9 +42,10 @@ def summary_of(result: BucketResult, *, read_only: bool) -> str:
     if result.outcome is Outcome.COMPLIANT:
         return "carries the expected lockdown"
     if result.outcome.drifted:
-        what = "has no policy" if state == "missing policy" else "; ".join(differences_of(result))
         if result.outcome is Outcome.REMEDIATED:
+            what = "had no policy" if state == "missing policy" else "; ".join(differences_of(result))
             return f"{what}; the expected lockdown was written"
+        what = "has no policy" if state == "missing policy" else "; ".join(differences_of(result))
         return f"{what}; apply would write the expected lockdown"
     if result.outcome is Outcome.PENDING:
         return "has no S3 storage yet; its bucket is locked once storage is associated"

@@ -14,6 +14,7 @@ from moto.cloudformation.models import CloudFormationBackend
 from moto.connect.models import ConnectBackend
 from moto.core.exceptions import JsonRESTError, ServiceException
 from moto.iam.models import iam_backends
+from moto.organizations.models import OrganizationsBackend
 from moto.s3.exceptions import S3AccessDeniedError
 from moto.s3.models import S3Backend
 from moto.sts.models import STSBackend
@@ -89,3 +90,19 @@ def strict_assume_role(monkeypatch: pytest.MonkeyPatch) -> None:
         return original(self, region_name, role_session_name, role_arn, **kwargs)
 
     monkeypatch.setattr(STSBackend, "assume_role", assume_role)
+
+
+def deny_list_accounts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """organizations:ListAccounts answers AccessDeniedException, as for a member account's credentials."""
+
+    def list_accounts(self: OrganizationsBackend, *args: Any, **kwargs: Any) -> Any:
+        error = JsonRESTError("AccessDeniedException", "You don't have permissions to access this resource.")
+        error.code = 403
+        raise error
+
+    monkeypatch.setattr(OrganizationsBackend, "list_accounts", list_accounts)
+
+
+def no_active_accounts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """organizations:ListAccounts lists no account."""
+    monkeypatch.setattr(OrganizationsBackend, "list_accounts", lambda self, *args, **kwargs: ([], None))

@@ -89,6 +89,8 @@ def organization_accounts(session: boto3.session.Session) -> list[str]:
         raise CliError(f"--organization: ListAccounts failed: {code}: {message}", EXIT_AWS_UNAVAILABLE) from error
     except BotoCoreError as error:
         raise CliError(f"--organization: ListAccounts failed: {error}", EXIT_AWS_UNAVAILABLE) from error
+    if not accounts:
+        raise usage("--organization: the organization lists no ACTIVE account; pass --accounts")
     return sorted(accounts)
 
 

@@ -68,9 +68,12 @@ def _command(args: argparse.Namespace) -> Command:
 
 
 def _library_logs(verbose: bool) -> None:
-    """The library's own warnings: on stderr with --verbose; otherwise the command's output says what matters."""
+    """The library's own warnings: on stderr with --verbose; otherwise the command's output says what matters.
+
+    Left alone when the service's logger is already set up (the function's handler in the same process)."""
     logger = logging.getLogger(SERVICE)
-    logger.handlers.clear()
+    if logger.handlers:
+        return
     if verbose:
         handler: logging.Handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("connect-lockdown: %(levelname)s: %(message)s"))

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 
 from connect_lockdown.cli import exits
 from tests.support import moto_faults
-from tests.support.cli_process import CliRun, run_cli
+from tests.support.cli_process import CliRun, cli_environment, run_cli
 from tests.support.organization import deploy_stack, lock_bucket
 from tests.support.world import ACCOUNT, REGION, World
 
@@ -92,6 +94,19 @@ def test_a_server_without_the_storage_config_api_is_reported_not_crashed(
         assert run.code == exits.EXIT_NOT_COMPLIANT, run.output
         assert "Traceback" not in run.output
         assert "ListInstanceStorageConfigs failed" in run.stdout
+
+
+def test_a_closed_stdout_is_not_a_crash(estate: World) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "connect_lockdown", "audit", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_environment(str(estate.endpoint_url), deployed(estate)),
+    )
+    process.stdout.close()  # `| head -0`
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == exits.EXIT_BROKEN_PIPE
+    assert b"Traceback" not in stderr
 
 
 @pytest.mark.parametrize("bucket", ["", "Not_A_Bucket", "a..b", "x", "-leading-hyphen"])

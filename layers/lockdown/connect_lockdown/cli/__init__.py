@@ -24,6 +24,7 @@ from .commands import command_apply, command_audit, command_plan
 from .exits import (
     EXIT_ACCESS_DENIED,
     EXIT_AWS_UNAVAILABLE,
+    EXIT_BROKEN_PIPE,
     EXIT_CODES_HELP,
     EXIT_INCOMPLETE,
     EXIT_INTERNAL,
@@ -86,6 +87,15 @@ def _library_logs(verbose: bool) -> None:
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Run one command; return its exit code. No exception escapes: an unexpected one is exit 7."""
     out = out or sys.stdout
+    code = _run(argv, out)
+    try:
+        out.flush()  # here, so that a closed stdout is seen before the interpreter's own flush at exit
+    except BrokenPipeError:
+        return _broken_pipe()
+    return code
+
+
+def _run(argv: Sequence[str] | None, out: TextIO) -> int:
     try:
         args = build_parser().parse_args(argv)
         _library_logs(args.verbose)
@@ -106,8 +116,16 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("connect-lockdown: interrupted\n")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return _broken_pipe()
     except Exception as error:  # noqa: BLE001 - the one place every unexpected error becomes exit 7
         return _internal(error)
+
+
+def _broken_pipe() -> int:
+    """Whoever read stdout stopped reading; Python must not fail again flushing it at exit."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return EXIT_BROKEN_PIPE
 
 
 def _fail(message: str, code: int) -> int:

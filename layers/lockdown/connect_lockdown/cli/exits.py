@@ -12,6 +12,8 @@ EXIT_AWS_UNAVAILABLE = 6
 EXIT_INTERNAL = 7
 EXIT_INCOMPLETE = 8
 EXIT_INTERRUPTED = 130
+# stdout was closed before the output was written (`| head`): 128 + SIGPIPE, as a shell reports it.
+EXIT_BROKEN_PIPE = 141
 
 EXIT_CODES_HELP = """exit codes:
   0  every bucket is compliant (audit, plan) or was brought to compliance (apply); guardrail printed
@@ -22,7 +24,8 @@ EXIT_CODES_HELP = """exit codes:
   5  the bucket named with --bucket is not used by any Connect instance
   6  AWS throttled or was unavailable; try again
   7  internal error: a bug in connect-lockdown (please report it with the message)
-  8  several accounts or Regions: some could not be read (see "errors"); the others were all compliant"""
+  8  several accounts or Regions: some could not be read (see "errors"); the others were all compliant
+  130 interrupted; 141 stdout was closed before the output was written (a pipe to head)"""
 
 
 class CliError(Exception):

@@ -158,6 +158,13 @@ def test_the_right_stack_gives_the_role_and_the_topic(estate: World) -> None:
     assert estate.policy(OPEN)["Statement"][0]["Condition"]["ArnNotEquals"]["aws:PrincipalArn"] == [role_arn]
 
 
+def test_apply_with_a_stack_without_a_topic_says_so(estate: World) -> None:
+    deploy_stack(estate.client("cloudformation"), REGION)
+    run = cli(estate, "apply", "--yes", "--stack-name", "connect-bucket-lockdown")
+    assert run.code == exits.EXIT_USAGE
+    assert "stack connect-bucket-lockdown has no NotificationTopicArn output" in one_line(run.stderr)
+
+
 def test_apply_without_a_topic_mentions_the_stack(estate: World) -> None:
     run = cli(estate, "apply", "--yes", ENFORCER_ROLE_ARN=estate.enforcer_role_arn)
     assert run.code == exits.EXIT_USAGE

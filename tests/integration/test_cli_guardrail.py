@@ -114,6 +114,7 @@ def test_the_guardrail_does_what_it_says(estate: Estate) -> None:
     assert "created later with a custom name is not covered: re-run this command" in run.stderr
     assert "at most 5 SCPs" in run.stderr and "merge" in run.stderr
     assert "writes nothing to AWS" in run.stderr
+    assert "give --regions every Region where the stack runs" in run.stderr
 
 
 def test_it_writes_nothing_to_aws(estate: Estate) -> None:

@@ -59,6 +59,15 @@ def prepare(args: argparse.Namespace, *, for_apply: bool) -> Prepared:
             + (f" ({enforcer.note})" if enforcer.note and source.known else "")
             + ": pass --stack-name, or set ENFORCER_ROLE_ARN, or pass --enforcer-role-arn"
         )
+    if (
+        for_apply
+        and args.stack_name
+        and not (enforcer.topic_arn or os.environ.get("NOTIFICATION_TOPIC_ARN", "").strip())
+    ):
+        raise usage(
+            f"apply publishes one alert per result and needs the topic: stack {args.stack_name} has no "
+            "NotificationTopicArn output; set NOTIFICATION_TOPIC_ARN"
+        )
     settings = settings_from(
         os.environ, enforcer_role_arn=enforcer.arn, topic_arn=enforcer.topic_arn, for_apply=for_apply
     )

@@ -159,6 +159,8 @@ def explain(
         f"(Connect's default names, also those created later), {len(buckets) - len(default)} listed by name",
         f"it denies s3:PutBucketPolicy and s3:DeleteBucketPolicy to every principal of the member accounts but: "
         f"{', '.join(exempt)}",
+        f"the enforcer is exempt in the {plural(regions, 'Region')} given only: give --regions every Region where "
+        "the stack runs, or the policy stops the enforcer of another Region on amazon-connect-* buckets",
         "a bucket created later with a custom name is not covered: re-run this command (from a pipeline, for "
         "example) when Connect storage changes, or keep Connect's default bucket names",
         "an account, OU or root holds at most 5 SCPs (FullAWSAccess is one of them): merge this statement into "

@@ -253,8 +253,12 @@ class Enforcer:
         try:
             identity = self.identity()
             current = self._read_policy(bucket, identity)
-            if current is not None and self._matches_cached_expectation(bucket, instances, identity, current):
-                return BucketResult(bucket, Outcome.COMPLIANT, refs, f"{bucket} carries the expected lockdown", current)
+            matched = (
+                None if current is None else self._matches_cached_expectation(bucket, instances, identity, current)
+            )
+            if matched is not None:
+                reason = f"{bucket} carries the expected lockdown"
+                return BucketResult(bucket, Outcome.COMPLIANT, refs, reason, current, principal_names=matched.names)
             if cached:
                 instances = self._fresh_inventory().get(bucket, [])
                 if not instances:
@@ -346,14 +350,17 @@ class Enforcer:
 
     def _matches_cached_expectation(
         self, bucket: str, instances: list[ConnectInstance], identity: CallerIdentity, current: dict[str, Any]
-    ) -> bool:
-        """Whether the policy already is what cached principal IDs expect. Only ever answers 'no write'."""
+    ) -> Allowlist | None:
+        """The allowlist when the policy already is what cached principal IDs expect, else None. Only ever
+        answers 'no write'; the allowlist names the principals of a compliant result."""
         try:
             allowlist = self._allowlist(instances, identity, fresh=False)
         except (RefusedError, AwsError):
-            return False
+            return None
         statement = self._statement(bucket, identity, allowlist, set())
-        return policies.equivalent(current, policies.merge(current, statement, self.settings.merge_mode))
+        if policies.equivalent(current, policies.merge(current, statement, self.settings.merge_mode)):
+            return allowlist
+        return None
 
     # --- alerts -----------------------------------------------------------------------------------
 

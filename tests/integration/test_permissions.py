@@ -61,8 +61,7 @@ DEPENDENT_PERMISSIONS = {
 }
 # Permissions for calls the code will make once a feature lands; empty when every feature is in. A stale entry
 # (the call is recorded now) fails test_the_allow_lists_hold_no_direct_calls_and_no_stale_entries.
-NOT_CALLED_YET: dict[str, str] = {
-}
+NOT_CALLED_YET: dict[str, str] = {}
 
 BUCKET = "amazon-connect-5f3a9c2b1d7e"
 GONE = "amazon-connect-0d1e2f3a4b5c"  # an instance stores in it, but it does not exist: outcome "failed"

@@ -42,7 +42,7 @@ ASSUMPTIONS: dict[str, tuple[float, str]] = {
     "orphan_searches_per_day": (
         1,
         "searches a day for locked buckets no instance uses (every bucket's policy read; issue 11 lets it run less "
-        "often than the sweep: the lead's implementation decides)",
+        "often than the sweep: the enforcer runs it once a day, on the sweep of hour 0 UTC, when it has an index)",
     ),
     "lambda_slowdown": (
         2.0,
@@ -68,7 +68,7 @@ ASSUMPTIONS: dict[str, tuple[float, str]] = {
     ),
     "instances_per_week": (1, "new Connect instances a week"),
     "associations_per_instance": (2, "storage associations per new instance (call recordings, chat transcripts)"),
-    "index_reads_per_event": (2, "inventory-table reads per event (the lead's item layout decides; assumed)"),
+    "index_reads_per_event": (2, "inventory-table reads per event (the index's item layout: the meta marker and the bucket's items)"),
     "index_writes_per_decision": (1, "inventory-table writes per decision that changes something"),
     "c7n_memory_gb": (0.5, "Cloud Custodian's default Lambda memory, 512 MB"),
     "c7n_log_bytes_per_invocation": (4096, "bytes of log per Cloud Custodian invocation"),

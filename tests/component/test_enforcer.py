@@ -101,7 +101,7 @@ def test_unlocked_bucket_is_locked_and_the_lock_admits_exactly_the_allowed(world
         assert not is_denied(written, Request.for_role(ACCOUNT, "Admin", admin_id, action, resource))
         assert not is_denied(
             written,
-            Request.for_role(ACCOUNT, "connect-lockdown-enforcer-us-east-1", world.enforcer_role_id, action, resource),
+            Request.for_role(ACCOUNT, "test-lockdown-enforcer-us-east-1", world.enforcer_role_id, action, resource),
         )
         assert not is_denied(written, Request.for_root(ACCOUNT, action, resource))
     # And another bucket is not affected
@@ -541,9 +541,7 @@ def test_the_enforcers_own_write_is_ignored(world: World) -> None:
     recorder = CallRecorder()
     enforcer = enforcer_for(world, recorder)
     event = put_event()
-    event["detail"]["userIdentity"]["arn"] = (
-        f"arn:aws:sts::{ACCOUNT}:assumed-role/connect-lockdown-enforcer-us-east-1/fn"
-    )
+    event["detail"]["userIdentity"]["arn"] = f"arn:aws:sts::{ACCOUNT}:assumed-role/test-lockdown-enforcer-us-east-1/fn"
 
     report = enforcer.handle_event(event)
 

@@ -122,7 +122,7 @@ def test_twenty_reconciles_against_an_adversary_end_compliant(world: World, roun
         Enforcer(settings, AwsGateway(clients=enforcer_clients(world))).handle_event(load_event("scheduled-event"))
     allowed = {
         "Admin": admin_id,
-        "connect-lockdown-enforcer-us-east-1": world.enforcer_role_id,
+        "test-lockdown-enforcer-us-east-1": world.enforcer_role_id,
         first.role_arn.rsplit("/", 1)[1]: first.role_id,
         second.role_arn.rsplit("/", 1)[1]: second.role_id,
     }

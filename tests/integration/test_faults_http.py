@@ -112,7 +112,7 @@ def test_throttling_on_30_percent_of_calls_ends_compliant(
     app = load_app(world, monkeypatch, ADMIN_ROLE_ARNS=admin_arn)
     throttling = Throttling(0.3, seed=SEED + round_).attach(app.ENFORCER.gateway)
     attempts: Counter[str] = Counter()
-    common = {"Admin": admin_id, "connect-lockdown-enforcer-us-east-1": world.enforcer_role_id}
+    common = {"Admin": admin_id, "test-lockdown-enforcer-us-east-1": world.enforcer_role_id}
     allowed = {
         SHARED: {**common, **{i.role_arn.rsplit("/", 1)[1]: i.role_id for i in (first, second)}},
         SOLO: {**common, third.role_arn.rsplit("/", 1)[1]: third.role_id},

@@ -71,7 +71,7 @@ def test_the_whole_story_over_http(world: World, monkeypatch: pytest.MonkeyPatch
 
     # The enforcer's own write causes no further write
     own = load_event("s3-PutBucketPolicy", bucket=BUCKET)
-    own["detail"]["userIdentity"]["arn"] = f"arn:aws:sts::{ACCOUNT}:assumed-role/connect-lockdown-enforcer-us-east-1/fn"
+    own["detail"]["userIdentity"]["arn"] = f"arn:aws:sts::{ACCOUNT}:assumed-role/test-lockdown-enforcer-us-east-1/fn"
     assert "own role" in app.lambda_handler(own, CONTEXT)["ignored"]
     assert (
         app.lambda_handler(load_event("s3-PutBucketPolicy", bucket=BUCKET), CONTEXT)["results"][0]["outcome"]

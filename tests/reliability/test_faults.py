@@ -56,7 +56,7 @@ def lock_holds(policy: Any, instance: Instance, world: World) -> bool:
     outsider = Request.for_role(ACCOUNT, "outsider", "AROAOUTSIDER0000001", "s3:GetObject", resource)
     service = Request.for_role(ACCOUNT, instance.role_arn.rsplit("/", 1)[1], instance.role_id, "s3:PutObject", resource)
     enforcer = Request.for_role(
-        ACCOUNT, "connect-lockdown-enforcer-us-east-1", world.enforcer_role_id, "s3:GetBucketPolicy", ARN
+        ACCOUNT, "test-lockdown-enforcer-us-east-1", world.enforcer_role_id, "s3:GetBucketPolicy", ARN
     )
     return (
         ours in matching_statements(policy, outsider)

@@ -288,10 +288,10 @@ def test_hostile_events_through_the_handler_on_moto(world: World, monkeypatch: p
     app = load_app(world, monkeypatch)
     app.lambda_handler(load_event("s3-PutBucketPolicy", bucket=CONNECT_BUCKET), CONTEXT)
     allowed = {
-        "connect-lockdown-enforcer-us-east-1": world.enforcer_role_id,
+        "test-lockdown-enforcer-us-east-1": world.enforcer_role_id,
         instance.role_arn.rsplit("/", 1)[1]: instance.role_id,
     }
-    session_arn = f"arn:aws:sts::{ACCOUNT}:assumed-role/connect-lockdown-enforcer-us-east-1/connect-lockdown-fn"
+    session_arn = f"arn:aws:sts::{ACCOUNT}:assumed-role/test-lockdown-enforcer-us-east-1/connect-lockdown-fn"
     stream = HostileEvents(
         SEED + 2,
         connect_bucket=CONNECT_BUCKET,

@@ -423,7 +423,7 @@ def test_reconciling_twice_on_moto_writes_at_most_once(world: World) -> None:
     allowed = {
         f"role:{instance.role_arn.rsplit('/', 1)[1]}": instance.role_id,
         "role:Admin": admin_id,
-        "role:connect-lockdown-enforcer-us-east-1": world.enforcer_role_id,
+        "role:test-lockdown-enforcer-us-east-1": world.enforcer_role_id,
     }
     counts = {"examples": 0, "writes": 0}
     gateway.s3.meta.events.register("provide-client-params.s3.PutBucketPolicy", count_puts)

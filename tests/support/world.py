@@ -17,6 +17,7 @@ from tests.support import connect_storage
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
+ENFORCER_ROLE_NAME = "test-lockdown-enforcer-us-east-1"
 TRUST_CONNECT = json.dumps(
     {
         "Version": "2012-10-17",
@@ -80,10 +81,11 @@ class World:
         return self
 
     def setup_enforcer_role(self) -> None:
-        """The enforcer's role, named as the template names it; call again to model a redeployed stack."""
-        role = self.client("iam").create_role(
-            RoleName="connect-lockdown-enforcer-us-east-1", AssumeRolePolicyDocument=TRUST_LAMBDA
-        )["Role"]
+        """The enforcer's role, without a path as the template makes it (a name of its own, so that tests can
+        also deploy the template's role); call again to model a redeployed stack."""
+        role = self.client("iam").create_role(RoleName=ENFORCER_ROLE_NAME, AssumeRolePolicyDocument=TRUST_LAMBDA)[
+            "Role"
+        ]
         self.enforcer_role_arn, self.enforcer_role_id = role["Arn"], role["RoleId"]
 
     def enforcer_session(self) -> boto3.session.Session:

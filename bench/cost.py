@@ -68,7 +68,10 @@ ASSUMPTIONS: dict[str, tuple[float, str]] = {
     ),
     "instances_per_week": (1, "new Connect instances a week"),
     "associations_per_instance": (2, "storage associations per new instance (call recordings, chat transcripts)"),
-    "index_reads_per_event": (2, "inventory-table reads per event (the index's item layout: the meta marker and the bucket's items)"),
+    "index_reads_per_event": (
+        2,
+        "inventory-table reads per event (the index's item layout: the meta marker and the bucket's items)",
+    ),
     "index_writes_per_decision": (1, "inventory-table writes per decision that changes something"),
     "c7n_memory_gb": (0.5, "Cloud Custodian's default Lambda memory, 512 MB"),
     "c7n_log_bytes_per_invocation": (4096, "bytes of log per Cloud Custodian invocation"),

@@ -58,7 +58,9 @@ def build_estate(endpoint: str, command: dict[str, Any]) -> dict[str, Any]:
                 roles.setdefault(bucket, set()).add(instance["role_id"])
         for bucket, role_ids in roles.items():
             patterns = {ACCOUNT, f"{world.enforcer_role_id}:*"} | {f"{role_id}:*" for role_id in role_ids}
-            statement = policies.lockdown_statement(bucket, "aws", patterns)
+            statement = policies.lockdown_statement(
+                bucket, "aws", patterns, enforcer_arn=world.enforcer_role_arn, exempt_aws_services=True
+            )
             s3.put_bucket_policy(bucket, policies.serialise(policies.merge(None, statement, "preserve")).encode())
     return {
         "topic_arn": world.topic_arn,

@@ -13,9 +13,10 @@ from typing import Any
 
 from bench.common import RESULTS_DIR, ROOT, log, machine
 
-SECTIONS = ("package", "cold_start", "per_event", "custodian", "scaling")
+SECTIONS = ("package", "cold_start", "per_event", "custodian", "scaling", "time_to_lock")
 DOCUMENT = ROOT / "docs" / "benchmarks.md"
 PLOT = ROOT / "docs" / "img" / "sweep-scaling.png"
+TIME_TO_LOCK_PLOT = ROOT / "docs" / "img" / "time-to-lock.png"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     # Powertools warns when an ignored event emits no metric; that is the expected case here.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
 
-    from bench import cold_start, custodian, package_size, per_event, scaling
+    from bench import cold_start, custodian, package_size, per_event, scaling, time_to_lock
     from bench.moto_process import MotoProcess
 
     name = "quick.json" if quick else "latest.json"
@@ -67,15 +68,16 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="connect-lockdown-bench-") as temporary:
         work = Path(temporary)
         since = time.perf_counter()
-        built = package_size.run(work / "build")
-        # The build directories are temporary: the committed results keep no path of this machine.
-        function_dir, layer_dir = Path(built.pop("function_dir")), Path(built.pop("layer_dir")) / "python"
+        if sections & {"package", "cold_start"}:
+            built = package_size.run(work / "build")
+            # The build directories are temporary: the committed results keep no path of this machine.
+            function_dir, layer_dir = Path(built.pop("function_dir")), Path(built.pop("layer_dir")) / "python"
         if "package" in sections:
             finish("package", built, since)
         if "cold_start" in sections:
             since = time.perf_counter()
             finish("cold_start", cold_start.run(function_dir, layer_dir, work / "cold", runs=5 if quick else 15), since)
-        if sections & {"per_event", "custodian", "scaling"}:
+        if sections & {"per_event", "custodian", "scaling", "time_to_lock"}:
             with MotoProcess() as server:
                 if "per_event" in sections:
                     since = time.perf_counter()
@@ -96,6 +98,12 @@ def main(argv: list[str] | None = None) -> int:
                         finish("scaling", scaling.run(server, **small), since)  # type: ignore[arg-type]
                     else:
                         finish("scaling", scaling.run(server), since)
+                if "time_to_lock" in sections:
+                    since = time.perf_counter()
+                    sizes = {"sizes": (2, 10), "runs": 1} if quick else {}
+                    finish("time_to_lock", time_to_lock.run(server, **sizes), since)  # type: ignore[arg-type]
+                    results["cost_counts"] = time_to_lock.cost_counts(results["time_to_lock"])
+                    save(results, name)
     results["duration_seconds"] = sum(durations.values())
     results["quick"] = quick
     save(results, name)
@@ -112,15 +120,20 @@ def save(results: dict[str, Any], name: str) -> None:
 
 
 def render(results: dict[str, Any]) -> int:
-    from bench import report, scaling
+    from bench import report, scaling, time_to_lock
 
     if "scaling" in results:
         scaling.plot(results["scaling"], PLOT)
         log(f"plot: {PLOT}")
+    if "time_to_lock" in results:
+        time_to_lock.plot(results["time_to_lock"], TIME_TO_LOCK_PLOT)
+        log(f"plot: {TIME_TO_LOCK_PLOT}")
     missing = report.render(results, DOCUMENT)
     log(f"doc: {DOCUMENT}" + (f" (no marker for: {', '.join(missing)})" if missing else ""))
     for what, budget, measured, holds in report.budgets(results) if _complete(results) else []:
         log(f"{'OK  ' if holds else 'MISS'} {what}: {measured} (budget: {budget})")
+    for goal, measured, holds in report.goals(results) if "time_to_lock" in results else []:
+        log(f"{'MET ' if holds else 'NOT '} {goal}: {measured}")
     log(f"measured in {results['duration_seconds'] / 60:.1f} minutes")
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import statistics
@@ -74,16 +75,38 @@ class CallCounter:
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
         self.requests: Counter[str] = Counter()
+        # Every call in the order it was made: (service, operation, time.perf_counter()).
+        self.sequence: list[tuple[str, str, float]] = []
+        # DynamoDB's billing units, estimated from the items themselves (moto reports no real consumption).
+        self.dynamodb = DynamoUsage()
         self._lock = threading.Lock()
 
     def attach(self, *clients: Any) -> None:
         for client in clients:
             client.meta.events.register("before-call.*.*", self._on_call)
             client.meta.events.register("before-send.*.*", self._on_send)
+            if client.meta.service_model.service_name == "dynamodb":
+                client.meta.events.register("before-parameter-build.dynamodb.BatchWriteItem", self._on_batch_write)
+                client.meta.events.register("after-call.dynamodb.Query", self._on_query)
 
     def _on_call(self, model: Any, **_: Any) -> None:
         with self._lock:
             self.calls[model.name] += 1
+            self.sequence.append((model.service_model.service_name, model.name, time.perf_counter()))
+
+    def record(self, service: str, operation: str) -> None:
+        """A call made outside botocore's hooks (a stand-in for one the benchmark cannot make on moto)."""
+        with self._lock:
+            self.calls[operation] += 1
+            self.sequence.append((service, operation, time.perf_counter()))
+
+    def _on_batch_write(self, params: dict[str, Any], **_: Any) -> None:
+        with self._lock:
+            self.dynamodb.batch_write(params)
+
+    def _on_query(self, parsed: dict[str, Any], **_: Any) -> None:
+        with self._lock:
+            self.dynamodb.query_page(parsed)
 
     def _on_send(self, event_name: str, **_: Any) -> None:
         with self._lock:
@@ -93,6 +116,18 @@ class CallCounter:
         with self._lock:
             self.calls.clear()
             self.requests.clear()
+            self.sequence.clear()
+            self.dynamodb = DynamoUsage()
+
+    def operations(self) -> list[tuple[str, str]]:
+        """(service, operation) of every call, in order."""
+        with self._lock:
+            return [(service, operation) for service, operation, _ in self.sequence]
+
+    def time_of(self, operation: str) -> float | None:
+        """When the first call of `operation` was made (time.perf_counter()), or None."""
+        with self._lock:
+            return next((at for _, name, at in self.sequence if name == operation), None)
 
     def snapshot(self) -> dict[str, int]:
         with self._lock:
@@ -107,16 +142,18 @@ class CallCounter:
             return sum(self.requests.values())
 
     @contextmanager
-    def capture_new_clients(self) -> Iterator[None]:
-        """Attach to every botocore client created while inside the block, whoever creates it."""
+    def capture_new_clients(self, *also: Any) -> Iterator[None]:
+        """Attach to every botocore client created while inside the block, whoever creates it (and `also`:
+        other hooks with an `attach(client)` method)."""
         import botocore.session
 
         original = botocore.session.Session.create_client
-        counter = self
+        hooks = (self, *also)
 
         def create_client(session: Any, *args: Any, **kwargs: Any) -> Any:
             client = original(session, *args, **kwargs)
-            counter.attach(client)
+            for hook in hooks:
+                hook.attach(client)
             return client
 
         botocore.session.Session.create_client = create_client
@@ -128,6 +165,97 @@ class CallCounter:
 
 def attach_gateway(counter: CallCounter, gateway: Any) -> None:
     counter.attach(gateway.s3, gateway.connect, gateway.iam, gateway.sts, gateway.sns)
+
+
+def attach_all(gateway: Any, *hooks: CallCounter | ApiModel | QuotaSwitch) -> None:
+    """Every client of the gateway, the lazily created ones too (DynamoDB, Lambda, Scheduler, Security Hub).
+
+    `all_clients()` creates the lazy clients now, so a cold run's wall time no longer includes creating them.
+    """
+    for client in gateway.all_clients():
+        for hook in hooks:
+            hook.attach(client)
+
+
+def calls_before(sequence: Sequence[tuple[str, str]], operation: str) -> list[tuple[str, str]]:
+    """The calls made before the first `operation` (all of them when it was never made)."""
+    for position, (_, name) in enumerate(sequence):
+        if name == operation:
+            return list(sequence[:position])
+    return list(sequence)
+
+
+def per_operation(sequence: Sequence[tuple[str, str]], service: str | None = None) -> dict[str, int]:
+    """Calls per operation, of one service or all."""
+    counts = Counter(name for svc, name in sequence if service is None or svc == service)
+    return dict(sorted(counts.items()))
+
+
+# --- DynamoDB's billing units ---------------------------------------------------------------------------
+
+
+def dynamodb_value_size(value: dict[str, Any]) -> int:
+    """The size DynamoDB bills for one attribute value in its JSON form ({"S": ...}, {"L": [...]}, ...).
+
+    Strings and binaries by their length (UTF-8), numbers at about one byte per two digits plus one, lists and
+    maps 3 bytes plus 1 byte per element plus their elements (and a map's names), booleans and null 1 byte.
+    """
+    [(kind, content)] = value.items()
+    if kind == "S":
+        return len(str(content).encode("utf-8"))
+    if kind == "B":
+        return len(content)
+    if kind == "N":
+        digits = len(str(content).lstrip("-").replace(".", "").lstrip("0")) or 1
+        return (digits + 1) // 2 + 1
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "L":
+        return 3 + sum(1 + dynamodb_value_size(v) for v in content)
+    if kind == "M":
+        return 3 + sum(1 + len(k.encode("utf-8")) + dynamodb_value_size(v) for k, v in content.items())
+    if kind in ("SS", "NS", "BS"):
+        return sum(dynamodb_value_size({kind[0]: v}) for v in content)
+    raise ValueError(f"unknown DynamoDB type {kind!r}")
+
+
+def dynamodb_item_size(item: dict[str, dict[str, Any]]) -> int:
+    """An item's billed size: its attribute names and values."""
+    return sum(len(name.encode("utf-8")) + dynamodb_value_size(value) for name, value in item.items())
+
+
+class DynamoUsage:
+    """On-demand billing units: a write request unit per item written or deleted per started KiB; a read request
+    unit per started 4 KiB of each strongly consistent Query page (at least one per page)."""
+
+    def __init__(self) -> None:
+        self.items_written = 0
+        self.items_deleted = 0
+        self.write_request_units = 0
+        self.query_pages = 0
+        self.items_read = 0
+        self.read_request_units = 0
+
+    def batch_write(self, params: dict[str, Any]) -> None:
+        for requests in (params.get("RequestItems") or {}).values():
+            for request in requests:
+                if "PutRequest" in request:
+                    self.items_written += 1
+                    self.write_request_units += max(
+                        1, math.ceil(dynamodb_item_size(request["PutRequest"]["Item"]) / 1024)
+                    )
+                elif "DeleteRequest" in request:
+                    self.items_deleted += 1
+                    self.write_request_units += 1
+
+    def query_page(self, parsed: dict[str, Any]) -> None:
+        items = parsed.get("Items") or []
+        self.query_pages += 1
+        self.items_read += len(items)
+        self.read_request_units += max(1, math.ceil(sum(dynamodb_item_size(i) for i in items) / 4096))
+
+    def to_dict(self) -> dict[str, int]:
+        return dict(vars(self))
 
 
 # --- the API's rate limit and latency, modelled on the client ------------------------------------------
@@ -146,13 +274,37 @@ class TokenBucket:
 
     def take(self) -> bool:
         with self._lock:
-            now = self._clock()
-            self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
-            self._updated = now
+            self._refill()
             if self._tokens >= 1:
                 self._tokens -= 1
                 return True
             return False
+
+    def wait_seconds(self) -> float:
+        """How long until a token is there (0: now)."""
+        with self._lock:
+            self._refill()
+            return max(0.0, (1 - self._tokens) / self.rate)
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
+        self._updated = now
+
+
+class VirtualClock:
+    """Simulated seconds, shared by the ApiModels of one run: what the run would take, without waiting for it."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.lock = threading.RLock()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        with self.lock:
+            self.now += max(0.0, seconds)
 
 
 class _RawBody:
@@ -174,12 +326,24 @@ class ApiModel:
     would see AWS's (a `before-call` hook would bypass retries altogether).
     """
 
-    def __init__(self, *, latency: float = 0.0, rate: float | None = None, burst: float = 5.0) -> None:
+    def __init__(
+        self,
+        *,
+        latency: float = 0.0,
+        rate: float | None = None,
+        burst: float = 5.0,
+        clock: VirtualClock | None = None,
+    ) -> None:
         self.latency = latency
         self.rate = rate
         self.burst = burst
+        # With a virtual clock nothing sleeps and nothing is throttled: each request waits on the clock for its
+        # token, as an ideal client would, and then takes the latency. Requests go one after another, so the
+        # clock gives the least time of the run at this quota (a real client's backoff only adds to it).
+        self.clock = clock
         self.buckets: dict[str, TokenBucket] = {}
         self.throttled: Counter[str] = Counter()
+        self.waited = 0.0
         self._lock = threading.Lock()
 
     def attach(self, client: Any) -> None:
@@ -191,13 +355,30 @@ class ApiModel:
             return None
         with self._lock:
             if operation not in self.buckets:
-                self.buckets[operation] = TokenBucket(self.rate, self.burst)
+                clock = self.clock or time.monotonic
+                self.buckets[operation] = TokenBucket(self.rate, self.burst, clock)
             return self.buckets[operation]
 
+    def request(self, operation: str) -> None:
+        """One request on the virtual clock: wait for the operation's token, then the round trip."""
+        assert self.clock is not None, "request() needs a virtual clock"
+        with self.clock.lock:
+            bucket = self._bucket(operation)
+            if bucket is not None:
+                started = self.clock.now
+                while not bucket.take():
+                    # Rounding can leave a token a hair short of whole: wait that hair too.
+                    self.clock.advance(max(bucket.wait_seconds(), 1e-9))
+                self.waited += self.clock.now - started
+            self.clock.advance(self.latency)
+
     def _before_send(self, request: Any, event_name: str, **_: Any) -> Any:
+        operation = event_name.rsplit(".", 1)[-1]
+        if self.clock is not None:
+            self.request(operation)
+            return None
         if self.latency:
             time.sleep(self.latency)
-        operation = event_name.rsplit(".", 1)[-1]
         bucket = self._bucket(operation)
         if bucket is None or bucket.take():
             return None
@@ -214,6 +395,49 @@ class ApiModel:
         if self.rate is not None:
             parts.append(f"{self.rate:g} requests/s per API, burst {self.burst:g}")
         return ", ".join(parts)
+
+
+class QuotaSwitch:
+    """A `before-send` hook attached once to every client, that hands each request to the ApiModel of its service
+    when one is set: clients that live across runs (Cloud Custodian caches its own) can then be measured with and
+    without the model, and with a fresh quota for each run."""
+
+    def __init__(self) -> None:
+        self.connect: ApiModel | None = None
+        self.other: ApiModel | None = None
+
+    def attach(self, client: Any) -> None:
+        client.meta.events.register("before-send.*.*", self._before_send)
+
+    def set(self, connect: ApiModel | None, other: ApiModel | None) -> None:
+        self.connect, self.other = connect, other
+
+    def _before_send(self, request: Any, event_name: str, **kwargs: Any) -> Any:
+        model = self.connect if event_name.split(".")[1] == "connect" else self.other
+        if model is None:
+            return None
+        return model._before_send(request=request, event_name=event_name, **kwargs)
+
+
+def least_seconds(
+    sequence: Sequence[tuple[str, str]],
+    *,
+    rate: float,
+    burst: float,
+    limited_service: str = "connect",
+    latency: float = 0.0,
+) -> float:
+    """The least time a run of these calls takes when `limited_service` allows `rate` requests/s per API with
+    `burst`, and every request takes `latency`: the calls replayed in order on an ApiModel's virtual clock.
+
+    With no latency this is the quota's own floor: max(0, (n - burst) / rate) for n calls of one API.
+    """
+    clock = VirtualClock()
+    limited = ApiModel(latency=latency, rate=rate, burst=burst, clock=clock)
+    other = ApiModel(latency=latency, clock=clock)
+    for service, operation in sequence:
+        (limited if service == limited_service else other).request(operation)
+    return clock.now
 
 
 # --- the machine ------------------------------------------------------------------------------------------

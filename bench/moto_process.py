@@ -31,19 +31,14 @@ RESOURCE_TYPES = ("CALL_RECORDINGS", "CHAT_TRANSCRIPTS")
 def build_estate(endpoint: str, command: dict[str, Any]) -> dict[str, Any]:
     """Reset the server, then a World (topic, queue, enforcer role) and the instances the command asks for."""
     import boto3
-    from moto.connect.models import connect_backends
-    from moto.iam.models import iam_backends
     from moto.s3.models import s3_backends
 
     from connect_lockdown import policy as policies
-    from tests.support import connect_storage
     from tests.support.server import reset
-    from tests.support.world import TRUST_CONNECT, World
+    from tests.support.world import World
 
     reset(endpoint)
     world = World(boto3.session.Session(), endpoint_url=endpoint).setup()
-    connect = connect_backends[ACCOUNT][REGION]
-    iam = iam_backends[ACCOUNT]["global"]
     s3 = s3_backends[ACCOUNT]["global"]
     specs = command.get("instances")
     if specs is None:
@@ -54,53 +49,77 @@ def build_estate(endpoint: str, command: dict[str, Any]) -> dict[str, Any]:
     # Buckets no Connect instance uses: the sweep's search for orphaned locks reads each one's policy.
     for index in range(int(command.get("other_buckets", 0))):
         s3.create_bucket(f"unrelated-bucket-{index:04d}", REGION)
-    instances = []
-    for spec in specs:
-        created = connect.create_instance("CONNECT_MANAGED", True, True, instance_alias=spec["alias"])
-        role = iam.create_role(
-            role_name=f"AWSServiceRoleForAmazonConnect_{uuid.uuid4().hex[:12]}",
-            assume_role_policy_document=TRUST_CONNECT,
-            path="/aws-service-role/connect.amazonaws.com/",
-            permissions_boundary=None,
-            description="",
-            tags=[],
-            max_session_duration=None,
-        )
-        connect_storage.set_service_role(created["Id"], role.arn, account_id=ACCOUNT, region=REGION)
-        bucket = spec.get("bucket")
-        if bucket:
-            if bucket not in s3.buckets:
-                s3.create_bucket(bucket, REGION)
-            for resource_type in RESOURCE_TYPES:
-                connect.associate_instance_storage_config(  # type: ignore[attr-defined]
-                    created["Id"],
-                    resource_type,
-                    {
-                        "StorageType": "S3",
-                        "S3Config": {"BucketName": bucket, "BucketPrefix": f"connect/{spec['alias']}/{resource_type}"},
-                    },
-                )
-            if command.get("locked"):
-                # The steady state: what the enforcer itself writes (a sweep over it finds every bucket compliant).
-                patterns = {ACCOUNT, f"{world.enforcer_role_id}:*", f"{role.id}:*"}
-                statement = policies.lockdown_statement(bucket, "aws", patterns)
-                s3.put_bucket_policy(bucket, policies.serialise(policies.merge(None, statement, "preserve")).encode())
-        instances.append(
-            {
-                "id": created["Id"],
-                "arn": created["Arn"],
-                "alias": spec["alias"],
-                "role_arn": role.arn,
-                "role_id": role.id,
-                "bucket": bucket,
-            }
-        )
+    instances = [add_instance(spec) for spec in specs]
+    if command.get("locked"):
+        # The steady state: what the enforcer itself writes (a sweep over it finds every bucket compliant).
+        roles: dict[str, set[str]] = {}
+        for instance in instances:
+            for bucket in instance["buckets"]:
+                roles.setdefault(bucket, set()).add(instance["role_id"])
+        for bucket, role_ids in roles.items():
+            patterns = {ACCOUNT, f"{world.enforcer_role_id}:*"} | {f"{role_id}:*" for role_id in role_ids}
+            statement = policies.lockdown_statement(
+                bucket, "aws", patterns, enforcer_arn=world.enforcer_role_arn, exempt_aws_services=True
+            )
+            s3.put_bucket_policy(bucket, policies.serialise(policies.merge(None, statement, "preserve")).encode())
     return {
         "topic_arn": world.topic_arn,
         "queue_url": world.queue_url,
         "enforcer_role_arn": world.enforcer_role_arn,
         "enforcer_role_id": world.enforcer_role_id,
         "instances": instances,
+    }
+
+
+def add_instance(spec: dict[str, Any]) -> dict[str, Any]:
+    """One instance with its own service role, written on the backends.
+
+    `bucket`: its call recordings and chat transcripts go there; `extra`: more [bucket, resource type] pairs
+    (an instance may store each resource type in another bucket, and several instances may share one).
+    """
+    from moto.connect.models import connect_backends
+    from moto.iam.models import iam_backends
+    from moto.s3.models import s3_backends
+
+    from tests.support import connect_storage
+    from tests.support.world import TRUST_CONNECT
+
+    connect = connect_backends[ACCOUNT][REGION]
+    iam = iam_backends[ACCOUNT]["global"]
+    s3 = s3_backends[ACCOUNT]["global"]
+    created = connect.create_instance("CONNECT_MANAGED", True, True, instance_alias=spec["alias"])
+    role = iam.create_role(
+        role_name=f"AWSServiceRoleForAmazonConnect_{uuid.uuid4().hex[:12]}",
+        assume_role_policy_document=TRUST_CONNECT,
+        path="/aws-service-role/connect.amazonaws.com/",
+        permissions_boundary=None,
+        description="",
+        tags=[],
+        max_session_duration=None,
+    )
+    connect_storage.set_service_role(created["Id"], role.arn, account_id=ACCOUNT, region=REGION)
+    bucket = spec.get("bucket")
+    associations = [(bucket, t) for t in RESOURCE_TYPES] if bucket else []
+    associations += [(b, t) for b, t in spec.get("extra", [])]
+    for name, resource_type in associations:
+        if name not in s3.buckets:
+            s3.create_bucket(name, REGION)
+        connect.associate_instance_storage_config(  # type: ignore[attr-defined]
+            created["Id"],
+            resource_type,
+            {
+                "StorageType": "S3",
+                "S3Config": {"BucketName": name, "BucketPrefix": f"connect/{spec['alias']}/{resource_type}"},
+            },
+        )
+    return {
+        "id": created["Id"],
+        "arn": created["Arn"],
+        "alias": spec["alias"],
+        "role_arn": role.arn,
+        "role_id": role.id,
+        "bucket": bucket,
+        "buckets": sorted({name for name, _ in associations}),
     }
 
 
@@ -116,6 +135,8 @@ def serve() -> None:
             try:
                 if command["op"] == "estate":
                     reply: dict[str, Any] = build_estate(endpoint, command)
+                elif command["op"] == "instance":
+                    reply = add_instance(command["spec"])
                 elif command["op"] == "stop":
                     return
                 else:
@@ -189,8 +210,15 @@ class MotoProcess:
         return reply
 
     def estate(self, **command: Any) -> dict[str, Any]:
+        return self._send({"op": "estate", **command})
+
+    def add_instance(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """One more instance in the current estate (see `add_instance`)."""
+        return self._send({"op": "instance", "spec": spec})
+
+    def _send(self, command: dict[str, Any]) -> dict[str, Any]:
         assert self._process is not None and self._process.stdin is not None
-        self._process.stdin.write(json.dumps({"op": "estate", **command}) + "\n")
+        self._process.stdin.write(json.dumps(command) + "\n")
         self._process.stdin.flush()
         return self._read()
 

@@ -72,29 +72,43 @@ def build_estate(server: MotoProcess) -> Estate:
     return Estate(world, server.endpoint, first, second, bare)
 
 
-def load_app(estate: Estate) -> ModuleType:
-    """A new execution environment: `app` imported afresh with the enforcer role's credentials."""
+def load_app(estate: Estate, environment: dict[str, str] | None = None) -> ModuleType:
+    """A new execution environment: `app` imported afresh with the enforcer role's credentials.
+
+    `environment`: more of the function's variables (INVENTORY_TABLE, ...), for this environment only.
+    """
     world = estate.world
+    extra = dict(environment or {})
     credentials = world.client("sts").assume_role(RoleArn=world.enforcer_role_arn, RoleSessionName="connect-lockdown")[
         "Credentials"
     ]
-    os.environ.update(
-        {
-            "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
-            "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
-            "AWS_SESSION_TOKEN": credentials["SessionToken"],
-            "AWS_ENDPOINT_URL": estate.endpoint,
-            "NOTIFICATION_TOPIC_ARN": world.topic_arn,
-        }
-    )
+    variables = {
+        "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": credentials["SessionToken"],
+        "AWS_ENDPOINT_URL": estate.endpoint,
+        "NOTIFICATION_TOPIC_ARN": world.topic_arn,
+        **extra,
+    }
+    # Put back afterwards as they were (the Cloud Custodian comparison sets AWS_ENDPOINT_URL for its own clients).
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
     try:
         sys.modules.pop("app", None)
         with contextlib.redirect_stdout(_NULL):
             app = importlib.import_module("app")
+            # The clients the gateway creates on first use (DynamoDB, Lambda, Scheduler, Security Hub) are created
+            # now, while AWS_ENDPOINT_URL points at the moto server: nothing may ever reach AWS. A cold run's
+            # time therefore leaves out creating them.
+            for client in app.ENFORCER.gateway.all_clients():
+                if client.meta.endpoint_url != estate.endpoint:
+                    raise RuntimeError(f"a client points at {client.meta.endpoint_url}, not the moto server")
     finally:
-        for name in ("AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-            os.environ.pop(name, None)
-        os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "bench"
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     # Powertools binds its log handler to the stdout of its first import: send the logs nowhere.
     for handler in logging.getLogger(os.environ["POWERTOOLS_SERVICE_NAME"]).handlers:
         if isinstance(handler, logging.StreamHandler):
@@ -102,9 +116,9 @@ def load_app(estate: Estate) -> ModuleType:
     return app
 
 
-def invoke(app: ModuleType, event: Any) -> dict[str, Any]:
+def invoke(app: ModuleType, event: Any, context: Any = None) -> dict[str, Any]:
     with contextlib.redirect_stdout(_NULL):
-        return dict(app.lambda_handler(event, None))
+        return dict(app.lambda_handler(event, context))
 
 
 @dataclass(frozen=True)

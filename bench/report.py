@@ -55,8 +55,10 @@ def scenario(results: dict[str, Any], key: str) -> dict[str, Any]:
 
 
 def remediation_within_budget(calls: dict[str, int]) -> bool:
+    """Besides the fresh inventory: the policy read to decide and read again just before the write (to merge with
+    a change made meanwhile), the write, the alert."""
     extra = {name: count for name, count in calls.items() if name not in INVENTORY_CALLS}
-    return extra == {"GetBucketPolicy": 1, "PutBucketPolicy": 1, "Publish": 1}
+    return extra == {"GetBucketPolicy": 2, "PutBucketPolicy": 1, "Publish": 1}
 
 
 def budgets(results: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
@@ -95,7 +97,7 @@ def budgets(results: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
         rows.append(
             (
                 f"Remediation: {row['label']}",
-                "fresh inventory + 1 write + 1 publish",
+                "fresh inventory + the policy read twice + 1 write + 1 publish",
                 calls_text(row["warm"]["calls"]),
                 remediation_within_budget(row["warm"]["calls"]),
             )
@@ -365,33 +367,70 @@ def block_package(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+CONTENDERS = {
+    "ours_index_cold": "Connect Bucket Lockdown, with the index, new environment",
+    "ours_index_warm": "Connect Bucket Lockdown, with the index, warm",
+    "ours_fresh_warm": "Connect Bucket Lockdown, without the index, warm",
+    "c7n_cloudtrail": "c7n, `cloudtrail` mode (`policy.push`)",
+    "c7n_pull": "c7n, pull mode (`custodian run`)",
+}
+
+
 def block_custodian(results: dict[str, Any]) -> str:
     c7n = results["custodian"]
     rows = c7n["results"]
     lines = [
-        f"c7n {c7n['c7n_version']}; median (min to max) of {c7n['runs']} alternating warm runs per contender and state.",
+        f"c7n {c7n['c7n_version']}; median (min to max) of {c7n['runs']} alternating runs per contender and state "
+        "on moto as it is (no latency, no quota).",
         "",
-        "| bucket state | contender | wall time | AWS calls | ratio c7n / ours: time | calls |",
+        "| bucket state | contender | wall time | to the write | AWS calls (before the write) | of them Connect |",
         "|---|---|---|---|---|---|",
     ]
-    names = {
-        "ours": "Connect Bucket Lockdown (warm)",
-        "c7n_cloudtrail": "c7n, `cloudtrail` mode (`policy.push`)",
-        "c7n_pull": "c7n, pull mode (`custodian run`)",
-    }
     for state in ("drift", "compliant"):
-        ours = rows[state]["ours"]
-        for name, label in names.items():
+        for name, label in CONTENDERS.items():
             row = rows[state][name]
-            if name == "ours":
-                ratio = "1.00 | 1.00"
-            else:
-                time_ratio = row["seconds"]["median"] / ours["seconds"]["median"]
-                call_ratio = row["total_calls"] / ours["total_calls"] if ours["total_calls"] else float("inf")
-                ratio = f"{time_ratio:.2f} | {call_ratio:.2f}"
+            written = spread_ms(row["seconds_to_write"]) if row.get("seconds_to_write") else "no write"
             lines.append(
-                f"| {state} | {label} | {spread_ms(row['seconds'])} | **{row['total_calls']}**: {calls_text(row['calls'])} | {ratio} |"
+                f"| {state} | {label} | {spread_ms(row['seconds'])} | {written} | **{row['total_calls']}** "
+                f"({row['calls_before_write']}): {calls_text(row['calls'])} | {row['connect_calls']} |"
             )
+    quota = rows.get("drift_at_quota")
+    if quota:
+        lines += [
+            "",
+            f"At the quota: the same drift, every request of every client delayed by {c7n['latency'] * 1000:.0f} ms "
+            f"and Connect's APIs throttled at {c7n['rate']:g} requests/s each, burst {c7n['burst']:g} (the "
+            "`ApiModel`, sleeping for real, a fresh quota for each event; ours in a new execution environment "
+            "for each run, warmed by one drift of its own for the warm rows). Median (min to max) of "
+            f"{c7n['quota_runs']} runs.",
+            "",
+            "| contender | time to the write | least time to the write at the quota (Connect calls before it) | "
+            "whole invocation |",
+            "|---|---|---|---|",
+        ]
+        for name, label in CONTENDERS.items():
+            row = quota[name]
+            written = spread_ms(row["seconds_to_write"]) if row.get("seconds_to_write") else "no write"
+            lines.append(
+                f"| {label} | **{written}** | {secs(row['least_seconds_to_write'])} ({row['connect_before_write']}) | "
+                f"{spread_ms(row['seconds'])} |"
+            )
+        paired = c7n.get("paired_ratio_to_write_at_quota", {})
+        ratios = []
+        for key, label in (
+            ("c7n_cloudtrail_over_ours_index_cold", "a new environment"),
+            ("c7n_cloudtrail_over_ours_index_warm", "a warm one"),
+        ):
+            value = paired.get(key)
+            if value:
+                ratios.append(f"**{value['median']:.2f} x** ({value['min']:.2f} to {value['max']:.2f}) against {label}")
+        if ratios:
+            lines += [
+                "",
+                "c7n's time to the write over ours with the index, within each round (median, min to max): "
+                + "; ".join(ratios)
+                + ".",
+            ]
     cold = results.get("cold_start") or {}
     if cold.get("c7n_import"):
         lines += [
@@ -405,9 +444,324 @@ def block_custodian(results: dict[str, Any]) -> str:
     lines += [
         "",
         "Same end state (the policy each left is equivalent to the enforcer's): "
-        + ", ".join(f"{names[n]}: {'yes' if ok else 'NO'}" for n, ok in c7n["same_end_state"].items())
+        + ", ".join(f"{CONTENDERS.get(n, n)}: {'yes' if ok else 'NO'}" for n, ok in c7n["same_end_state"].items())
         + f". c7n's package alone is {kib(c7n['c7n_installed_bytes'])} of Python source.",
     ]
+    return "\n".join(lines)
+
+
+# --- issue 11: the index, time to lock, sweeps ------------------------------------------------------------
+
+VARIANTS = (("fresh", "cold"), ("fresh", "warm"), ("index", "cold"), ("index", "warm"))
+VARIANT_NAMES = {"fresh": "without the index", "index": "with the index", "cold": "new environment", "warm": "warm"}
+CONNECT_CALLS_PER_INSTANCE_GOAL = 13
+CONNECT_CALLS_FIXED_GOAL = 5
+TIME_TO_LOCK_RATIO_GOAL = 3.0
+
+
+def minutes(seconds: float) -> str:
+    return f"{seconds / 60:,.1f} min"
+
+
+def over_timeout(seconds: float | None, timeout: float) -> bool:
+    return seconds is not None and seconds > timeout
+
+
+def lock_cell(row: dict[str, Any], timeout: float) -> str:
+    least = row["least_seconds_to_lock"]
+    text = f"**{secs(least)}**: {row['connect_before_write_total']:,} Connect calls before the write"
+    if over_timeout(least, timeout):
+        text += f"; over the {timeout:g} s timeout, never locked"
+    return text
+
+
+def block_time_to_lock(results: dict[str, Any]) -> str:
+    section = results["time_to_lock"]
+    model = section["model"]
+    timeout = model["function_timeout"]
+    lines = [
+        f"A bucket used by one instance has its policy deleted. Least time until the lock is written, at Connect's "
+        f"quota ({model['connect_rate']:g} requests/s per API, burst {model['connect_burst']:g}), and the Connect "
+        "calls before the write:",
+        "",
+        "| instances | " + " | ".join(f"{VARIANT_NAMES[v]}, {VARIANT_NAMES[m]}" for v, m in VARIANTS) + " |",
+        "|---|" + "---|" * len(VARIANTS),
+    ]
+    for estate in section["estates"]:
+        cells = [lock_cell(estate["time_to_lock"][v][m], timeout) for v, m in VARIANTS]
+        lines.append(f"| {estate['instances']:,} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        'Per API, before the write and in all; "modelled" adds a round trip of '
+        f"{model['latency'] * 1000:.0f} ms to every request of every service, one after another; moto: the wall "
+        "time on this machine until the write, and of the whole invocation (median of "
+        f"{section['runs']} runs with the index, 1 without):",
+        "",
+        "| instances | | Connect calls before the write | Connect calls in all | AWS calls in all | least time to "
+        "lock | modelled | moto: to the write, whole |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for estate in section["estates"]:
+        for variant, mode in VARIANTS:
+            row = estate["time_to_lock"][variant][mode]
+            lines.append(
+                f"| {estate['instances']:,} | {VARIANT_NAMES[variant]}, {VARIANT_NAMES[mode]} | "
+                f"**{row['connect_before_write_total']:,}**: {calls_text(row['connect_before_write'])} | "
+                f"**{row['connect_total']:,}**: {calls_text(row['connect_calls'])} | "
+                f"{row['total_calls']:,}: {calls_text(row['calls'])} | {secs(row['least_seconds_to_lock'])} | "
+                f"{secs(row['modelled_seconds_to_lock'])} | {ms(row['moto_seconds_to_lock']['median'])}, "
+                f"{ms(row['moto_seconds']['median'])} |"
+            )
+    return "\n".join(lines)
+
+
+def index_events(estate: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(event, environment, measured row) of every event measured with the index on one estate."""
+    shared = estate["shared_bucket_instances"]
+    rows: list[tuple[str, str, dict[str, Any]]] = []
+    for mode in ("cold", "warm"):
+        rows.append(("`DeleteBucketPolicy`, bucket of 1 instance", mode, estate["time_to_lock"]["index"][mode]))
+    for mode in ("cold", "warm"):
+        rows.append((f"`DeleteBucketPolicy`, bucket shared by {shared} instances", mode, estate["shared_bucket"][mode]))
+    for mode in ("cold", "warm"):
+        rows.append(("`PutBucketPolicy` on a bucket no instance uses", mode, estate["unrelated_bucket"]["index"][mode]))
+    for step in estate["drift"]["steps"]:
+        rows.append((f"drift: {step['event']}", "cold", step))
+    for step in estate["new_instance"]["steps"]:
+        rows.append((f"new instance: {step['event']}", "cold", step))
+    return rows
+
+
+def block_index_calls(results: dict[str, Any]) -> str:
+    section = results["time_to_lock"]
+    estates = section["estates"]
+    largest = estates[-1]
+    # Sizes whose shared bucket has as many instances as the largest's: their events should cost the same.
+    alike = [e for e in estates if e["shared_bucket_instances"] == largest["shared_bucket_instances"]]
+    reference = [r["calls"] for _, _, r in index_events(largest)]
+    if len(alike) > 1 and all([r["calls"] for _, _, r in index_events(e)] == reference for e in alike):
+        where = f"the same calls at every size from {alike[0]['instances']:,} to {largest['instances']:,} instances"
+    else:
+        where = f"at {largest['instances']:,} instances"
+    lines = [
+        f"Every event with the index, each in its own invocation ({where}):",
+        "",
+        "| event | environment | outcome | Connect calls | AWS calls | DynamoDB read / write units |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, mode, row in index_events(largest):
+        outcome = ", ".join(row["outcomes"]) or "ignored"
+        units = row.get("dynamodb") or {}
+        lines.append(
+            f"| {label} | {VARIANT_NAMES[mode]} | {outcome} | **{row['connect_total']}** | {row['total_calls']}: "
+            f"{calls_text(row['calls'])} | {units.get('read_request_units', 0)} / {units.get('write_request_units', 0)} |"
+        )
+    return "\n".join(lines)
+
+
+def parts_text(parts: list[dict[str, Any]]) -> str:
+    """Invocation durations, equal neighbours grouped: "12 x 77.8 s, 55.0 s"."""
+    groups: list[tuple[str, int]] = []
+    for part in parts:
+        text = f"{part['modelled_seconds']:.1f} s"
+        if groups and groups[-1][0] == text:
+            groups[-1] = (text, groups[-1][1] + 1)
+        else:
+            groups.append((text, 1))
+    return ", ".join(text if count == 1 else f"{count} x {text}" for text, count in groups)
+
+
+def final_part_tolerance(sweep: dict[str, Any], latency: float, timeout: float) -> float | None:
+    """Up to what time per request the last invocation still fits in the timeout: its calls after the last Connect
+    read (the buckets' decisions) each take one request's time; what comes before is set by the quota."""
+    last = sweep["parts"][-1]
+    after = last["calls_after_connect"]
+    if not after:
+        return None
+    reads_end = last["modelled_seconds"] - after * latency
+    return (timeout - reads_end) / after
+
+
+def sweeps(section: dict[str, Any]) -> list[tuple[int, str, dict[str, Any]]]:
+    rows = []
+    for estate in section["estates"]:
+        rows.append((estate["instances"], "hourly (idle: all compliant)", estate["hourly_sweep"]))
+        rows.append((estate["instances"], "first (all remediated)", estate["first_sweep"]))
+    stress = section.get("stress_sweep")
+    if stress and not stress.get("same_as_largest"):
+        rows.append((stress["instances"], "first, last invocation reads a full share", stress["first_sweep"]))
+    return rows
+
+
+def block_sweeps(results: dict[str, Any]) -> str:
+    section = results["time_to_lock"]
+    model = section["model"]
+    timeout, latency = model["function_timeout"], model["latency"]
+    lines = [
+        f"Scheduled sweeps with the index, on the `ApiModel`'s virtual clock: Connect at {model['connect_rate']:g} "
+        f"requests/s per API (burst {model['connect_burst']:g}), {latency * 1000:.0f} ms per request of every "
+        f"service, one after another; each invocation has the function's {timeout:g} s and hands over when less than "
+        f"{model['sweep_reserve']:g} s are left (`SWEEP_RESERVE_SECONDS`); each continuation runs in a new execution "
+        "environment.",
+        "",
+        "| instances | sweep | invocations | each invocation (modelled) | in all (modelled) | least at the quota | "
+        "Connect calls | AWS calls | DynamoDB read / write units |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for count, kind, sweep in sweeps(section):
+        units = sweep.get("dynamodb") or {}
+        flag = "" if sweep["within_timeout"] else " **over the timeout**"
+        lines.append(
+            f"| {count:,} | {kind} | {sweep['invocations']} | {parts_text(sweep['parts'])}{flag} | "
+            f"{minutes(sweep['modelled_seconds'])} | {minutes(sweep['least_seconds'])} | "
+            f"{sweep['connect_total']:,}: {calls_text(sweep['connect_calls'])} | {sweep['total_calls']:,} | "
+            f"{units.get('read_request_units', 0)} / {units.get('write_request_units', 0)} |"
+        )
+    lines += ["", "The last invocation decides every bucket after its last Connect read:", ""]
+    lines += [
+        "| instances | sweep | last invocation | calls after its last Connect read | it fits the timeout while a "
+        "request takes less than |",
+        "|---|---|---|---|---|",
+    ]
+    for count, kind, sweep in sweeps(section):
+        if sweep["invocations"] < 2 and count < section["estates"][-1]["instances"]:
+            continue
+        last = sweep["parts"][-1]
+        tolerance = final_part_tolerance(sweep, latency, timeout)
+        lines.append(
+            f"| {count:,} | {kind} | {last['modelled_seconds']:.1f} s | {last['calls_after_connect']:,} | "
+            f"{ms(tolerance) if tolerance is not None else 'n/a'} |"
+        )
+    interval = model["sweep_interval"]
+    lines += [
+        "",
+        f"How long an association whose CloudTrail event was lost stays unadmitted, at most: the sweep interval "
+        f"({minutes(interval)}, the template's default) plus the duration of the hourly sweep:",
+        "",
+        "| instances | sweep | window |",
+        "|---|---|---|",
+    ]
+    for estate in section["estates"]:
+        if estate["instances"] not in (10, 100, 250):
+            continue
+        duration = estate["hourly_sweep"]["modelled_seconds"]
+        lines.append(f"| {estate['instances']:,} | {minutes(duration)} | **{minutes(interval + duration)}** |")
+    return "\n".join(lines)
+
+
+def goals(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """Issue 11's goals: (goal, measured, holds)."""
+    section = results["time_to_lock"]
+    estates = section["estates"]
+    timeout = section["model"]["function_timeout"]
+    sizes = f"{estates[0]['instances']} to {estates[-1]['instances']:,} instances"
+    rows: list[tuple[str, str, bool]] = []
+
+    before = [
+        r["connect_before_write_total"]
+        for e in estates
+        for r in [*e["time_to_lock"]["index"].values(), *e["shared_bucket"].values()]
+    ]
+    fresh_before = [e["time_to_lock"]["fresh"]["cold"]["connect_before_write_total"] for e in estates]
+    rows.append(
+        (
+            f"At most {CONNECT_CALLS_FIXED_GOAL} Connect calls before the write, whatever the estate",
+            f"with the index, at most {max(before)} ({sizes}, new and warm environments, buckets of one and of "
+            f"several instances); without it {min(fresh_before):,} to {max(fresh_before):,}",
+            max(before) <= CONNECT_CALLS_FIXED_GOAL,
+        )
+    )
+
+    checks = []
+    for estate in estates:
+        for k, measured in (
+            *((1, r) for r in estate["time_to_lock"]["index"].values()),
+            *((estate["shared_bucket_instances"], r) for r in estate["shared_bucket"].values()),
+            (1, estate["drift"]["steps"][0]),
+        ):
+            checks.append((k, measured["connect_total"]))
+    worst: dict[int, int] = {}
+    for k, total in checks:
+        worst[k] = max(worst.get(k, 0), total)
+    rows.append(
+        (
+            f"At most {CONNECT_CALLS_PER_INSTANCE_GOAL} x (instances that store in the bucket) + "
+            f"{CONNECT_CALLS_FIXED_GOAL} Connect calls per bucket event, in all",
+            "; ".join(
+                f"{k} instance{'s' if k > 1 else ''} in the bucket: at most {total} "
+                f"(goal {CONNECT_CALLS_PER_INSTANCE_GOAL * k + CONNECT_CALLS_FIXED_GOAL})"
+                for k, total in sorted(worst.items())
+            )
+            + f" ({sizes})",
+            all(t <= CONNECT_CALLS_PER_INSTANCE_GOAL * k + CONNECT_CALLS_FIXED_GOAL for k, t in checks),
+        )
+    )
+
+    unrelated = [r["connect_total"] for e in estates for r in e["unrelated_bucket"]["index"].values()]
+    unrelated_fresh = [e["unrelated_bucket"]["fresh"]["cold"]["connect_total"] for e in estates]
+    rows.append(
+        (
+            "0 Connect calls for an event on an unrelated bucket",
+            f"with the index, {max(unrelated)} ({sizes}, new and warm environments); without it, in a new "
+            f"environment, {min(unrelated_fresh):,} to {max(unrelated_fresh):,}",
+            max(unrelated) == 0,
+        )
+    )
+
+    if "custodian" in results and "drift_at_quota" in results["custodian"]["results"]:
+        c7n = results["custodian"]
+        drift = c7n["results"]["drift"]
+        theirs = drift["c7n_cloudtrail"]
+        ours_rows = {name: drift[name] for name in ("ours_index_cold", "ours_index_warm")}
+        rows.append(
+            (
+                "Fewer calls than Cloud Custodian (`cloudtrail` mode) on the same drift",
+                f"ours with the index {ours_rows['ours_index_cold']['total_calls']} in a new environment, "
+                f"{ours_rows['ours_index_warm']['total_calls']} warm, against c7n's {theirs['total_calls']}; before "
+                f"the write {ours_rows['ours_index_cold']['calls_before_write']} and "
+                f"{ours_rows['ours_index_warm']['calls_before_write']} against {theirs['calls_before_write']}",
+                all(r["total_calls"] < theirs["total_calls"] for r in ours_rows.values()),
+            )
+        )
+        paired = c7n.get("paired_ratio_to_write_at_quota") or {}
+        quota = c7n["results"]["drift_at_quota"]
+        ratios = {
+            name: (paired.get(f"c7n_cloudtrail_over_{name}") or {}).get("median", float("nan"))
+            for name in ("ours_index_cold", "ours_index_warm")
+        }
+        rows.append(
+            (
+                f"A time to lock at least {TIME_TO_LOCK_RATIO_GOAL:g} times shorter than c7n's at the quota",
+                f"c7n {ms(quota['c7n_cloudtrail']['seconds_to_write']['median'])}, ours "
+                f"{ms(quota['ours_index_cold']['seconds_to_write']['median'])} in a new environment "
+                f"(**{ratios['ours_index_cold']:.2f} x**), {ms(quota['ours_index_warm']['seconds_to_write']['median'])} "
+                f"warm (**{ratios['ours_index_warm']:.2f} x**); without the index "
+                f"{ms(quota['ours_fresh_warm']['seconds_to_write']['median'])}",
+                all(r >= TIME_TO_LOCK_RATIO_GOAL for r in ratios.values()),
+            )
+        )
+
+    all_sweeps = sweeps(section)
+    largest = estates[-1]
+    longest = max(s["longest_invocation_seconds"] for _, _, s in all_sweeps)
+    hourly = largest["hourly_sweep"]
+    rows.append(
+        (
+            f"A sweep of {largest['instances']:,} instances finishes at the default quota; no invocation outgrows "
+            f"its {timeout:g} s timeout",
+            f"{largest['instances']:,} instances: {hourly['invocations']} invocations, "
+            f"{minutes(hourly['modelled_seconds'])} in all; longest invocation of every sweep measured "
+            f"({len(all_sweeps)}, up to {max(c for c, _, _ in all_sweeps):,} instances) {longest:.1f} s",
+            all(s["within_timeout"] for _, _, s in all_sweeps),
+        )
+    )
+    return rows
+
+
+def block_goals(results: dict[str, Any]) -> str:
+    lines = ["| goal | measured | |", "|---|---|---|"]
+    for goal, measured, holds in goals(results):
+        lines.append(f"| {goal} | {measured} | {'**met**' if holds else '**not met**'} |")
     return "\n".join(lines)
 
 
@@ -420,6 +774,10 @@ BLOCKS: dict[str, Callable[[dict[str, Any]], str]] = {
     "scaling": block_scaling,
     "package": block_package,
     "custodian": block_custodian,
+    "goals": block_goals,
+    "time-to-lock": block_time_to_lock,
+    "index-calls": block_index_calls,
+    "sweeps": block_sweeps,
 }
 
 
@@ -454,5 +812,9 @@ def _has_section(results: dict[str, Any], name: str) -> bool:
         "package": ("package",),
         "custodian": ("custodian",),
         "machine": ("machine",),
+        "goals": ("time_to_lock",),
+        "time-to-lock": ("time_to_lock",),
+        "index-calls": ("time_to_lock",),
+        "sweeps": ("time_to_lock",),
     }
     return all(key in results for key in needs[name])

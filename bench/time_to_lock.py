@@ -1,0 +1,684 @@
+"""Issue 11's figures: time to lock against the estate size, with the index and without; sweeps that continue
+themselves at any size; the call counts the cost model needs.
+
+For each estate size one set-up serves every measurement. The estate is built on the moto server's backends
+with every bucket unlocked, the index table is created, and then, in order:
+
+1. a first scheduled sweep with the index (every bucket remediated; it fills the index);
+2. the hourly sweep of the idle estate (every bucket compliant);
+3. time to lock: `DeleteBucketPolicy` on a bucket that one instance uses, with the index and without it
+   (`INVENTORY_TABLE` unset: the fresh reads of every instance), in a new execution environment (cold) and in
+   one that has handled the same event before (warm);
+4. the same event on a bucket that several instances share, and `PutBucketPolicy` on a bucket no instance uses;
+5. one drift (`PutBucketPolicy` replacing the lock) and a new instance (CreateInstance, two storage
+   associations, the re-check), with the index: the cost model's counts.
+
+Times are never waited for. Every call is counted (botocore hooks) in order; "least time at the quota" replays
+the Connect calls on the `ApiModel`'s virtual clock at Connect's documented default quota (2 requests/s per API,
+burst 5), as an ideal client that never gets throttled would make them; "modelled" also gives every request,
+of every service, a round trip of LATENCY, one after another. Sweeps run live on that virtual clock: each
+invocation is told the time it has left (the function's 120 s timeout minus the virtual seconds it has used),
+and hands over to a new invocation as the library decides (`SWEEP_RESERVE_SECONDS`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from time import perf_counter
+from types import ModuleType
+from typing import Any
+
+from bench.common import (
+    ApiModel,
+    CallCounter,
+    VirtualClock,
+    attach_all,
+    calls_before,
+    least_seconds,
+    log,
+    per_operation,
+    spread,
+)
+from bench.moto_process import ACCOUNT, REGION, MotoProcess, client_world
+from bench.per_event import Estate, _replace, invoke, load_app, warm_resource_types
+from bench.scaling import CONNECT_DEFAULT_BURST, CONNECT_DEFAULT_RATE
+from tests.support.events import load_event
+
+SIZES = (2, 10, 40, 100, 250)
+# The template's Timeout and default SweepSchedule.
+FUNCTION_TIMEOUT = 120.0
+SWEEP_INTERVAL_SECONDS = 3600.0
+# A request's round trip from Lambda to a regional endpoint, for "modelled" times (as in scaling.py).
+LATENCY = 0.025
+TABLE = "connect-lockdown-inventory"
+SCHEDULE_GROUP = "connect-lockdown-rechecks"
+FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:connect-lockdown-enforcer"
+RECHECK_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/connect-lockdown-RecheckSchedulerRole"
+# The first instances also store their screen recordings in one shared bucket.
+SHARED_BUCKET = "amazon-connect-shared-screens"
+SHARED_BY = 3
+# Buckets in the account that no instance uses; the daily orphan search reads each one's policy.
+OTHER_BUCKETS = 20
+UNRELATED_BUCKET = "unrelated-bucket-0000"
+# The scheduled event's time (events/scheduled-event.json): 03:00 UTC, not the orphan search's hour.
+SWEEP_TIME = "2025-03-15T03:00:00Z"
+ORPHAN_SWEEP_TIME = "2025-03-15T00:00:00Z"
+CONNECT = "connect"
+
+
+def specs(count: int) -> list[dict[str, Any]]:
+    """`count` instances, each with its own bucket; the first SHARED_BY also share SHARED_BUCKET."""
+    result: list[dict[str, Any]] = []
+    for number in range(count):
+        spec: dict[str, Any] = {"alias": f"contact-centre-{number:04d}", "bucket": own_bucket(number)}
+        if number < SHARED_BY:
+            spec["extra"] = [[SHARED_BUCKET, "SCREEN_RECORDINGS"]]
+        result.append(spec)
+    return result
+
+
+def own_bucket(number: int) -> str:
+    return f"amazon-connect-{number:012d}"
+
+
+# --- one execution environment, its calls, and the virtual clock -------------------------------------
+
+
+class Context:
+    """What Lambda passes the handler: the function's ARN and the time left, on the virtual clock if any."""
+
+    def __init__(self, clock: VirtualClock | None, timeout: float = FUNCTION_TIMEOUT) -> None:
+        self.aws_request_id = str(uuid.uuid4())
+        self.invoked_function_arn = FUNCTION_ARN
+        self._clock: Callable[[], float] = clock or perf_counter
+        self._deadline = self._clock() + timeout
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self._deadline - self._clock()) * 1000)
+
+
+@dataclass
+class Environment:
+    """One execution environment: `app` imported afresh, every client counted, hand-overs captured."""
+
+    app: ModuleType
+    counter: CallCounter
+    clock: VirtualClock | None
+    handed_over: list[dict[str, Any]] = field(default_factory=list)
+
+
+def environment(estate: Estate, *, index: bool, clock: VirtualClock | None = None) -> Environment:
+    variables = {"RECHECK_SCHEDULE_GROUP": SCHEDULE_GROUP, "RECHECK_ROLE_ARN": RECHECK_ROLE_ARN}
+    if index:
+        variables["INVENTORY_TABLE"] = TABLE
+    app = load_app(estate, variables)
+    gateway = app.ENFORCER.gateway
+    counter = CallCounter()
+    attach_all(gateway, counter)
+    if clock is not None:
+        connect = ApiModel(latency=LATENCY, rate=CONNECT_DEFAULT_RATE, burst=CONNECT_DEFAULT_BURST, clock=clock)
+        other = ApiModel(latency=LATENCY, clock=clock)
+        for client in gateway.all_clients():
+            (connect if client is gateway.connect else other).attach(client)
+    env = Environment(app, counter, clock)
+
+    def invoke_async(function_arn: str, payload: Any) -> None:
+        # Lambda's asynchronous Invoke of the function itself: moto cannot run the function, so the payload is
+        # kept (as JSON, as Lambda delivers it) for the next invocation, and the call counted as one.
+        counter.record("lambda", "Invoke")
+        if clock is not None:
+            clock.advance(LATENCY)
+        env.handed_over.append(json.loads(json.dumps(payload)))
+
+    gateway.invoke_async = invoke_async
+    return env
+
+
+@dataclass
+class Run:
+    """One invocation: what it returned, every call in order, and its times."""
+
+    document: dict[str, Any]
+    sequence: list[tuple[str, str]]
+    dynamodb: dict[str, int]
+    seconds: float
+    seconds_to_write: float | None
+    virtual_seconds: float | None
+
+    def outcomes(self) -> list[str]:
+        return sorted(str(r["outcome"]) for r in self.document["results"])
+
+
+def call(env: Environment, event: Any, context: Context | None = None) -> Run:
+    env.counter.reset()
+    virtual_start = env.clock.now if env.clock else None
+    started = perf_counter()
+    document = invoke(env.app, event, context or Context(env.clock))
+    seconds = perf_counter() - started
+    write_at = env.counter.time_of("PutBucketPolicy")
+    return Run(
+        document=document,
+        sequence=env.counter.operations(),
+        dynamodb=env.counter.dynamodb.to_dict(),
+        seconds=seconds,
+        seconds_to_write=None if write_at is None else write_at - started,
+        virtual_seconds=None if env.clock is None or virtual_start is None else env.clock.now - virtual_start,
+    )
+
+
+def least(sequence: list[tuple[str, str]], *, latency: float = 0.0) -> float:
+    return least_seconds(sequence, rate=CONNECT_DEFAULT_RATE, burst=CONNECT_DEFAULT_BURST, latency=latency)
+
+
+def counts(sequence: list[tuple[str, str]]) -> dict[str, Any]:
+    """Calls per API (all, and Connect's), and the least and modelled time of this sequence at the quota."""
+    connect = per_operation(sequence, CONNECT)
+    return {
+        "calls": per_operation(sequence),
+        "total_calls": len(sequence),
+        "calls_by_service": per_service(sequence),
+        "connect_calls": connect,
+        "connect_total": sum(connect.values()),
+        "least_seconds": least(sequence),
+        "modelled_seconds": least(sequence, latency=LATENCY),
+    }
+
+
+def per_service(sequence: list[tuple[str, str]]) -> dict[str, int]:
+    return dict(sorted(Counter(service for service, _ in sequence).items()))
+
+
+def summarise(runs: list[Run], *, label: str) -> dict[str, Any]:
+    """Several runs of one measurement: the calls must be the same in every run; times as median (min, max)."""
+    first = runs[0]
+    for run in runs[1:]:
+        if per_operation(run.sequence) != per_operation(first.sequence):
+            raise AssertionError(f"{label}: the calls differ between runs: {[per_operation(r.sequence) for r in runs]}")
+    before = calls_before(first.sequence, "PutBucketPolicy")
+    wrote = len(before) < len(first.sequence)
+    connect_before = per_operation(before, CONNECT)
+    row = counts(first.sequence)
+    row.update(
+        {
+            "outcomes": first.outcomes(),
+            "wrote": wrote,
+            "calls_before_write": len(before),
+            "connect_before_write": connect_before,
+            "connect_before_write_total": sum(connect_before.values()),
+            # The lock is back when PutBucketPolicy is sent: the Connect calls before it at the quota.
+            "least_seconds_to_lock": least(before) if wrote else None,
+            "modelled_seconds_to_lock": least(before, latency=LATENCY) if wrote else None,
+            "dynamodb": first.dynamodb,
+            "moto_seconds": spread([r.seconds for r in runs]),
+            "moto_seconds_to_lock": spread([r.seconds_to_write for r in runs if r.seconds_to_write is not None])
+            if wrote
+            else None,
+            "runs": len(runs),
+        }
+    )
+    return row
+
+
+def expect(run: Run, outcomes: list[str], label: str) -> Run:
+    if run.outcomes() != sorted(outcomes):
+        raise AssertionError(
+            f"{label}: expected {sorted(outcomes)}, got {run.outcomes()} ({run.document.get('ignored')})"
+        )
+    return run
+
+
+# --- the measurements of one estate ----------------------------------------------------------------
+
+
+def build(server: MotoProcess, count: int) -> Estate:
+    world = client_world(server.endpoint, server.estate(instances=specs(count), other_buckets=OTHER_BUCKETS))
+    world.create_index_table(TABLE)
+    world.client("scheduler").create_schedule_group(Name=SCHEDULE_GROUP)
+    first = world.instances[0]
+    return Estate(world, server.endpoint, first, world.instances[-1], first)
+
+
+def simulated_sweep(estate: Estate, *, time: str = SWEEP_TIME) -> dict[str, Any]:
+    """A scheduled sweep with the index, each invocation in a new execution environment on one virtual clock,
+    every continuation it hands over run in turn (its time set to the virtual time)."""
+    clock = VirtualClock()
+    base = datetime.strptime(time, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    event = load_event("scheduled-event")
+    event["time"] = time
+    queue: list[dict[str, Any]] = [event]
+    parts: list[dict[str, Any]] = []
+    sequence: list[tuple[str, str]] = []
+    outcomes: Counter[str] = Counter()
+    units: Counter[str] = Counter()
+    real = 0.0
+    while queue:
+        env = environment(estate, index=True, clock=clock)
+        run = call(env, queue.pop(0))
+        real += run.seconds
+        for payload in env.handed_over:
+            payload["time"] = (base + timedelta(seconds=clock.now)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            queue.append(payload)
+        outcomes.update(run.outcomes())
+        units.update(run.dynamodb)
+        sequence += run.sequence
+        connect_positions = [n for n, (service, _) in enumerate(run.sequence) if service == CONNECT]
+        after_reads = run.sequence[connect_positions[-1] + 1 :] if connect_positions else run.sequence
+        parts.append(
+            {
+                "modelled_seconds": run.virtual_seconds,
+                "calls": per_operation(run.sequence),
+                "connect_calls": sum(1 for s, _ in run.sequence if s == CONNECT),
+                "total_calls": len(run.sequence),
+                "calls_after_connect": len(after_reads),
+                "continued": bool(env.handed_over),
+                "results": len(run.document["results"]),
+                "index_degraded": run.document.get("index_degraded"),
+            }
+        )
+        log(f"time-to-lock: sweep part {len(parts)}: {run.virtual_seconds:.1f} modelled s, {len(run.sequence)} calls")
+    total = counts(sequence)
+    durations = [float(p["modelled_seconds"]) for p in parts]
+    total.update(
+        {
+            "invocations": len(parts),
+            "parts": parts,
+            "outcomes": dict(sorted(outcomes.items())),
+            "dynamodb": dict(units),
+            # On the one virtual clock: the parts one after the other, hand-overs included.
+            "modelled_seconds": clock.now,
+            "longest_invocation_seconds": max(durations),
+            "within_timeout": max(durations) <= FUNCTION_TIMEOUT,
+            "moto_seconds": real,
+        }
+    )
+    return total
+
+
+def time_to_lock(estate: Estate, bucket: str, *, index: bool, warm: bool, runs: int) -> dict[str, Any]:
+    """DeleteBucketPolicy on `bucket`: cold, each run in a new environment; warm, one that handled it before."""
+    world = estate.world
+    event = load_event("s3-DeleteBucketPolicy", bucket=bucket)
+    label = f"{bucket}, {'index' if index else 'fresh'}, {'warm' if warm else 'cold'}"
+    env = environment(estate, index=index) if warm else None
+    if env is not None:
+        world.delete_policy(bucket)
+        expect(call(env, event), ["remediated"], f"{label} (warm-up)")
+    measured = []
+    for _ in range(runs):
+        world.delete_policy(bucket)
+        current = env or environment(estate, index=index)
+        measured.append(expect(call(current, event), ["remediated"], label))
+    return summarise(measured, label=label)
+
+
+def unrelated(estate: Estate, *, index: bool, warm: bool) -> dict[str, Any]:
+    """PutBucketPolicy on a bucket no Connect instance uses."""
+    event = load_event("s3-PutBucketPolicy", bucket=UNRELATED_BUCKET)
+    env = environment(estate, index=index)
+    if warm:
+        expect(call(env, event), [], "unrelated (warm-up)")
+    return summarise([expect(call(env, event), [], "unrelated bucket")], label="unrelated bucket")
+
+
+def own_write_echo(estate: Estate, bucket: str) -> Run:
+    """The CloudTrail event of the enforcer's own PutBucketPolicy, which EventBridge delivers too."""
+    event = load_event("s3-PutBucketPolicy-by-enforcer", bucket=bucket)
+    role_name = estate.world.enforcer_role_arn.rsplit("/", 1)[1]
+    event = _replace(event, "connect-lockdown-EnforcerRole-ABC123", role_name)
+    return expect(call(environment(estate, index=True), event), [], "own write")
+
+
+def drift(estate: Estate, bucket: str) -> dict[str, Any]:
+    """One drift as the cost model counts it: the change's event, and the echo of the enforcer's own write."""
+    estate.world.put_policy(bucket, public_policy(bucket))
+    event = load_event("s3-PutBucketPolicy", bucket=bucket)
+    change = expect(call(environment(estate, index=True), event), ["remediated"], "drift")
+    return invocations(
+        [
+            ("PutBucketPolicy (drift)", change),
+            ("PutBucketPolicy by the enforcer (ignored)", own_write_echo(estate, bucket)),
+        ]
+    )
+
+
+def public_policy(bucket: str) -> dict[str, Any]:
+    """The drift: someone replaces the lock with a public-read policy."""
+    statement = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}
+    return {"Version": "2012-10-17", "Statement": [{"Sid": "PublicRead", **statement}]}
+
+
+def new_instance(server: MotoProcess, estate: Estate) -> dict[str, Any]:
+    """A new instance as the cost model counts it, each event in a new execution environment: CreateInstance
+    (no storage yet: pending, re-check 1 scheduled), its call recordings associated with a new bucket
+    (remediated), the echo of that write, its chat transcripts in the same bucket (compliant), re-check 1."""
+    from connect_lockdown.events import recheck_event
+
+    bucket = "amazon-connect-new-instance"
+    added = server.add_instance({"alias": "just-created"})
+    world = estate.world
+    world.create_bucket(bucket)
+    instance_id = added["id"]
+    steps: list[tuple[str, Run]] = []
+
+    def step(label: str, event: Any, outcomes: list[str]) -> None:
+        steps.append((label, expect(call(environment(estate, index=True), event), outcomes, label)))
+
+    step("CreateInstance (pending)", load_event("connect-CreateInstance", instance_id=instance_id), ["pending"])
+    world.client("connect").associate_instance_storage_config(
+        InstanceId=instance_id,
+        ResourceType="CALL_RECORDINGS",
+        StorageConfig={"StorageType": "S3", "S3Config": {"BucketName": bucket, "BucketPrefix": "calls"}},
+    )
+    association = load_event("connect-AssociateInstanceStorageConfig", bucket=bucket, instance_id=instance_id)
+    step("AssociateInstanceStorageConfig, call recordings (remediated)", association, ["remediated"])
+    steps.append(("PutBucketPolicy by the enforcer (ignored)", own_write_echo(estate, bucket)))
+    world.client("connect").associate_instance_storage_config(
+        InstanceId=instance_id,
+        ResourceType="CHAT_TRANSCRIPTS",
+        StorageConfig={"StorageType": "S3", "S3Config": {"BucketName": bucket, "BucketPrefix": "chats"}},
+    )
+    step("AssociateInstanceStorageConfig, chat transcripts (compliant)", association, ["compliant"])
+    recheck = recheck_event(instance_id, 1, str(uuid.uuid4()), SWEEP_TIME)
+    step("re-check 1 (compliant)", recheck, ["compliant"])
+    return invocations(steps)
+
+
+def invocations(steps: list[tuple[str, Run]]) -> dict[str, Any]:
+    """Several invocations counted together, and each on its own."""
+    sequence = [made for _, run in steps for made in run.sequence]
+    total = counts(sequence)
+    units: Counter[str] = Counter()
+    for _, run in steps:
+        units.update(run.dynamodb)
+    total.update(
+        {
+            "invocations": len(steps),
+            "dynamodb": dict(units),
+            # The invocations are minutes apart (Connect's quota refills in between): their times add up.
+            "least_seconds": sum(least(run.sequence) for _, run in steps),
+            "modelled_seconds": sum(least(run.sequence, latency=LATENCY) for _, run in steps),
+            "steps": [
+                {"event": label, "outcomes": run.outcomes(), **counts(run.sequence), "dynamodb": run.dynamodb}
+                for label, run in steps
+            ],
+        }
+    )
+    return total
+
+
+def orphan_search(server: MotoProcess) -> dict[str, Any]:
+    """The daily sweep (00:00 UTC) against an hourly one on the smallest estate: what the orphan search adds."""
+    estate = build(server, SIZES[0])
+    simulated_sweep(estate)
+    hourly = simulated_sweep(estate)
+    daily = simulated_sweep(estate, time=ORPHAN_SWEEP_TIME)
+    extra = Counter(daily["calls"])
+    extra.subtract(hourly["calls"])
+    buckets_used = SIZES[0] + 1
+    return {
+        "instances": SIZES[0],
+        "buckets_used_by_connect": buckets_used,
+        "other_buckets": OTHER_BUCKETS,
+        "hourly": {k: hourly[k] for k in ("calls", "total_calls", "invocations")},
+        "daily": {k: daily[k] for k in ("calls", "total_calls", "invocations")},
+        "extra_calls": {k: v for k, v in sorted(extra.items()) if v},
+    }
+
+
+def measure_estate(server: MotoProcess, count: int, *, runs: int) -> dict[str, Any]:
+    started = perf_counter()
+    estate = build(server, count)
+    set_up = perf_counter() - started
+    target = own_bucket(count - 1)
+    row: dict[str, Any] = {
+        "instances": count,
+        "buckets": count + 1,
+        "target_bucket_instances": 1,
+        "shared_bucket_instances": min(SHARED_BY, count),
+        "set_up_seconds": set_up,
+    }
+    log(f"time-to-lock: {count} instances, first sweep")
+    row["first_sweep"] = simulated_sweep(estate)
+    log(f"time-to-lock: {count} instances, hourly sweep (idle)")
+    row["hourly_sweep"] = simulated_sweep(estate)
+    lock: dict[str, Any] = {}
+    for index in (True, False):
+        variant = "index" if index else "fresh"
+        for warm in (False, True):
+            mode = "warm" if warm else "cold"
+            log(f"time-to-lock: {count} instances, {variant}, {mode}")
+            # The fresh reads cost a whole inventory per run on moto: one run (the counts are exact anyway).
+            lock.setdefault(variant, {})[mode] = time_to_lock(
+                estate, target, index=index, warm=warm, runs=runs if index else 1
+            )
+    row["time_to_lock"] = lock
+    log(f"time-to-lock: {count} instances, shared bucket and unrelated bucket")
+    row["shared_bucket"] = {
+        mode: time_to_lock(estate, SHARED_BUCKET, index=True, warm=mode == "warm", runs=1) for mode in ("cold", "warm")
+    }
+    row["unrelated_bucket"] = {
+        "index": {mode: unrelated(estate, index=True, warm=mode == "warm") for mode in ("cold", "warm")},
+        "fresh": {"cold": unrelated(estate, index=False, warm=False)},
+    }
+    log(f"time-to-lock: {count} instances, drift and new instance")
+    row["drift"] = drift(estate, target)
+    row["new_instance"] = new_instance(server, estate)
+    row["measured_seconds"] = perf_counter() - started
+    return row
+
+
+def run(server: MotoProcess, *, sizes: tuple[int, ...] = SIZES, runs: int = 3) -> dict[str, Any]:
+    from connect_lockdown.inventory import MAX_PARALLEL_INSTANCES, NON_S3_RESOURCE_TYPES
+    from connect_lockdown.targets import SWEEP_RESERVE_SECONDS
+
+    known = warm_resource_types()
+    read = len([t for t in known if t not in NON_S3_RESOURCE_TYPES])
+    estates = [measure_estate(server, count, runs=runs) for count in sizes]
+    return {
+        "stress_sweep": stress_sweep(server, estates[-1], read),
+        "model": {
+            "connect_rate": CONNECT_DEFAULT_RATE,
+            "connect_burst": CONNECT_DEFAULT_BURST,
+            "latency": LATENCY,
+            "function_timeout": FUNCTION_TIMEOUT,
+            "sweep_reserve": SWEEP_RESERVE_SECONDS,
+            "sweep_interval": SWEEP_INTERVAL_SECONDS,
+            "max_parallel_instances": MAX_PARALLEL_INSTANCES,
+            "resource_types_known": len(known),
+            "resource_types_read": read,
+            "other_buckets": OTHER_BUCKETS,
+            "shared_by": SHARED_BY,
+        },
+        "runs": runs,
+        "estates": estates,
+        "orphan_search": orphan_search(server),
+    }
+
+
+def instances_per_part(sweep: dict[str, Any], resource_types_read: int) -> int | None:
+    """How many instances an invocation of a continued sweep reads before it hands over (None: one invocation)."""
+    parts = sweep["parts"]
+    if len(parts) < 2:
+        return None
+    return int(parts[0]["calls"].get("ListInstanceStorageConfigs", 0) // resource_types_read)
+
+
+def worst_size(instances: int, per_part: int) -> int:
+    """The estate size at or above `instances` whose last invocation reads a full share of instances before it
+    decides every bucket: the sweep's longest possible last invocation."""
+    return per_part * math.ceil(instances / per_part)
+
+
+def stress_sweep(server: MotoProcess, largest: dict[str, Any], resource_types_read: int) -> dict[str, Any] | None:
+    """A first sweep (every bucket remediated in the last invocation) at the worst size near the largest one."""
+    per_part = instances_per_part(largest["first_sweep"], resource_types_read)
+    if per_part is None or per_part == 0:
+        return None
+    count = worst_size(largest["instances"], per_part)
+    if count == largest["instances"]:
+        return {"instances": count, "same_as_largest": True, "instances_per_invocation": per_part}
+    log(f"time-to-lock: {count} instances (the last invocation reads a full share), first sweep")
+    estate = build(server, count)
+    return {
+        "instances": count,
+        "same_as_largest": False,
+        "instances_per_invocation": per_part,
+        "first_sweep": simulated_sweep(estate),
+    }
+
+
+# --- the cost model's counts --------------------------------------------------------------------------
+
+
+def cost_counts(section: dict[str, Any]) -> dict[str, Any]:
+    """What docs/cost.md needs, per estate size: invocations, calls per API and service, DynamoDB units, and
+    the modelled Lambda seconds, for the idle estate's hourly sweep, one drift and one new instance."""
+
+    def keep(measured: dict[str, Any]) -> dict[str, Any]:
+        fields = ("invocations", "calls", "calls_by_service", "total_calls", "dynamodb", "modelled_seconds")
+        return {name: measured[name] for name in fields if name in measured}
+
+    by_size = {}
+    for row in section["estates"]:
+        by_size[str(row["instances"])] = {
+            "buckets_used_by_connect": row["buckets"],
+            "hourly_sweep_idle": keep(row["hourly_sweep"]),
+            "drift": keep(row["drift"]),
+            "new_instance": keep(row["new_instance"]),
+            "first_sweep": keep(row["first_sweep"]),
+        }
+    model = section["model"]
+    return {
+        "about": (
+            "Counts per event kind with the index (INVENTORY_TABLE set), measured by make bench on moto: Lambda "
+            "invocations (the sweep's continuations and the echo of the enforcer's own PutBucketPolicy count as "
+            "invocations), AWS calls per API and per service (a paginator page is one call; lambda Invoke is the "
+            "sweep's hand-over), DynamoDB on-demand request units estimated from the items, and modelled_seconds: "
+            "the invocations' durations added up, at Connect's default quota with every request taking "
+            f"{model['latency'] * 1000:.0f} ms, one after another. Every invocation in a new execution environment. "
+            "The hourly sweep is the idle estate's (every bucket compliant); at 00:00 UTC the sweep also searches "
+            "for orphaned locks (orphan_search_daily_extra: ListBuckets, and GetBucketPolicy once per bucket in "
+            "the Region that no Connect instance uses)."
+        ),
+        "model": {
+            "connect_rate_per_api": model["connect_rate"],
+            "connect_burst": model["connect_burst"],
+            "latency_seconds": model["latency"],
+            "function_timeout_seconds": model["function_timeout"],
+            "sweep_interval_seconds": model["sweep_interval"],
+            "other_buckets_in_the_region": model["other_buckets"],
+        },
+        "by_instances": by_size,
+        "orphan_search_daily_extra": {
+            "measured_on": {
+                "instances": section["orphan_search"]["instances"],
+                "other_buckets": section["orphan_search"]["other_buckets"],
+            },
+            "calls": section["orphan_search"]["extra_calls"],
+            "per_other_bucket": {"GetBucketPolicy": 1},
+            "fixed": {"ListBuckets": 1},
+        },
+    }
+
+
+# --- the plot ------------------------------------------------------------------------------------------
+
+
+def plot(section: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    estates = section["estates"]
+    model = section["model"]
+    timeout = model["function_timeout"]
+    sizes = [row["instances"] for row in estates]
+    figure, (left, middle, right) = plt.subplots(1, 3, figsize=(18, 5.2))
+    styles = {
+        ("fresh", "cold"): dict(marker="s", color="tab:red", linestyle="-", markersize=8),
+        ("fresh", "warm"): dict(marker="s", color="tab:orange", linestyle="--", markersize=4, markerfacecolor="white"),
+        ("index", "cold"): dict(marker="o", color="tab:blue", linestyle="-", markersize=8),
+        ("index", "warm"): dict(marker="o", color="tab:cyan", linestyle="--", markersize=4, markerfacecolor="white"),
+    }
+    names = {"fresh": "without the index", "index": "with the index", "cold": "new environment", "warm": "warm"}
+    for (variant, mode), style in styles.items():
+        label = f"{names[variant]}, {names[mode]}"
+        rows = [row["time_to_lock"][variant][mode] for row in estates]
+        left.plot(sizes, [r["modelled_seconds_to_lock"] for r in rows], label=label, **style)
+        middle.plot(sizes, [r["connect_before_write_total"] for r in rows], label=f"{label}: before the write", **style)
+    for mode in ("cold", "warm"):
+        rows = [row["time_to_lock"]["index"][mode] for row in estates]
+        middle.plot(
+            sizes,
+            [r["connect_total"] for r in rows],
+            label=f"with the index, {names[mode]}: in all",
+            **{**styles[("index", mode)], "color": "tab:green" if mode == "cold" else "yellowgreen"},
+        )
+    left.axhline(timeout, color="grey", linestyle=":", label=f"the function's timeout ({timeout:g} s)")
+    left.set_yscale("log")
+    left.set_xlabel("Connect instances in the Region (one bucket each)")
+    left.set_ylabel("seconds until the lock is written")
+    left.set_title(
+        f"Time to lock a bucket whose policy was deleted: Connect at {model['connect_rate']:g} requests/s per API\n"
+        f"(burst {model['connect_burst']:g}), {model['latency'] * 1000:.0f} ms per request of every service"
+    )
+    left.legend(fontsize=8)
+    middle.axhline(5, color="grey", linestyle=":", label="goal before the write: at most 5")
+    middle.axhline(18, color="grey", linestyle="-.", label="goal in all, 1 instance in the bucket: 13 x 1 + 5")
+    middle.set_yscale("symlog", linthresh=1)
+    middle.set_ylim(-0.3, 1e6)  # room for the legend above the lines
+    middle.set_xlabel("Connect instances in the Region (one bucket each)")
+    middle.set_ylabel("Connect calls for the event")
+    middle.set_title("Connect calls for that event")
+    middle.legend(fontsize=7, loc="upper left")
+    for kind, key, style in (
+        ("first sweep (all remediated)", "first_sweep", dict(marker="s", color="tab:purple", markersize=8)),
+        ("hourly sweep (idle)", "hourly_sweep", dict(marker="o", color="tab:blue", linestyle="--", markersize=5)),
+    ):
+        points = [(row["instances"], row[key]) for row in estates]
+        stress = section.get("stress_sweep")
+        if key == "first_sweep" and stress and not stress.get("same_as_largest"):
+            points.append((stress["instances"], stress["first_sweep"]))
+        right.plot(
+            [count for count, _ in points],
+            [sweep["longest_invocation_seconds"] for _, sweep in points],
+            label=f"{kind}: longest invocation",
+            **style,
+        )
+        for count, sweep in points:
+            if sweep["invocations"] > 1 and key == "hourly_sweep":
+                right.annotate(
+                    f"{sweep['invocations']} invocations,\n{sweep['modelled_seconds'] / 60:.1f} min",
+                    (count, sweep["longest_invocation_seconds"]),
+                    textcoords="offset points",
+                    xytext=(0, 10),
+                    fontsize=7,
+                    ha="center",
+                )
+    right.axhline(timeout, color="grey", linestyle=":", label=f"the function's timeout ({timeout:g} s)")
+    right.axhline(
+        timeout - model["sweep_reserve"], color="grey", linestyle="-.", label="hand-over point (timeout - reserve)"
+    )
+    right.set_ylim(0, timeout * 1.15)
+    right.set_xlabel("Connect instances in the Region (one bucket each)")
+    right.set_ylabel("seconds (modelled)")
+    right.set_title("Sweeps with the index: the longest invocation")
+    right.legend(fontsize=8, loc="lower right")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def lost_association_window(sweep: dict[str, Any], interval: float = SWEEP_INTERVAL_SECONDS) -> float:
+    """How long an association whose CloudTrail event was lost can stay unadmitted: it may happen just after the
+    sweep read its instance, so it waits for the next sweep to start and to finish."""
+    return interval + float(sweep["modelled_seconds"])

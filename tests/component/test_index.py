@@ -70,12 +70,12 @@ def test_a_bucket_event_locks_before_any_connect_call(world: World, table: str) 
         enforcer_for(world, table, recorder).handle_event(load_event("s3-DeleteBucketPolicy", bucket=BUCKET)).results
     )
 
-    # Then the lock is written with no Connect call before it, and only the named instance is read after it
+    # Then the lock is written with no Connect call before it; after it, the named instance's storage is read
+    # only until a resource type names the bucket (its call recordings, the first type looked at)
     assert result.outcome is Outcome.REMEDIATED
     assert connect_calls(recorder.before("PutBucketPolicy")) == 0
     assert recorder.calls["ListInstances"] == 0
-    enforcer = enforcer_for(world, table)
-    assert recorder.calls["ListInstanceStorageConfigs"] == s3_types_read_per_instance(enforcer)
+    assert recorder.calls["ListInstanceStorageConfigs"] == 1
     assert recorder.calls["PutBucketPolicy"] == 1
     assert f"{first.role_id}:*" in admitted(world, BUCKET)
 
@@ -111,15 +111,15 @@ def test_an_instance_event_reads_that_instance_only(world: World, table: str) ->
     event = load_event("connect-AssociateInstanceStorageConfig", instance_id=changed.id)
     report = enforcer_for(world, table, recorder).handle_event(event)
 
-    # Then only that instance was read before the write (the other one sharing the bucket after it, as every
-    # write decided from the index is checked), and the bucket it joined admits both instances' roles
+    # Then only that instance was read before the write (the other one sharing the bucket is checked after it,
+    # as every write decided from the index is), and the bucket it joined admits both instances' roles
     outcomes = {r.bucket: r.outcome for r in report.results}
     assert outcomes == {BUCKET: Outcome.COMPLIANT, OTHER: Outcome.REMEDIATED}
     assert recorder.calls["ListInstances"] == 0
     assert recorder.calls["DescribeInstance"] == 1
     per_instance = s3_types_read_per_instance(enforcer_for(world, table))
     assert connect_calls(recorder.before("PutBucketPolicy")) == 1 + per_instance
-    assert recorder.calls["ListInstanceStorageConfigs"] == 2 * per_instance
+    assert recorder.calls["ListInstanceStorageConfigs"] == per_instance + 1
     assert {f"{changed.role_id}:*", f"{world.instances[1].role_id}:*"} <= admitted(world, OTHER)
 
 
@@ -309,3 +309,28 @@ def test_a_sweep_removes_instances_that_are_gone(world: World, table: str) -> No
 
     assert report.results == [] and report.ignored
     assert connect_calls(recorder.sequence) == 0
+
+
+def test_an_instance_unreadable_after_the_write_stays_admitted(world: World, table: str) -> None:
+    # Given an indexed bucket whose instance's storage cannot be read after the write (an SCP, say)
+    world.create_bucket(BUCKET)
+    instance = world.create_instance("first", BUCKET, resource_types=("CALL_RECORDINGS",))
+    sweep(enforcer_for(world, table))
+    world.delete_policy(BUCKET)
+    enforcer = enforcer_for(world, table)
+
+    def deny_storage(**_: Any) -> Any:
+        error = {"Error": {"Code": "AccessDeniedException", "Message": "denied"}}
+        response = type("Response", (), {"status_code": 403, "headers": {}, "content": b""})()
+        return response, {**error, "ResponseMetadata": {"HTTPStatusCode": 403}}
+
+    enforcer.gateway.connect.meta.events.register(  # type: ignore[attr-defined]
+        "before-call.connect.ListInstanceStorageConfigs", deny_storage
+    )
+
+    # When the bucket event is decided from the index
+    [result] = enforcer.handle_event(load_event("s3-DeleteBucketPolicy", bucket=BUCKET)).results
+
+    # Then the instance the index named keeps its access: an unreadable type is never taken for a move
+    assert result.outcome is Outcome.REMEDIATED and result.instance_ids == [instance.id]
+    assert f"{instance.role_id}:*" in admitted(world, BUCKET)

@@ -13,6 +13,7 @@ Items (partition key `pk`, sort key `sk`, both strings):
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,6 +71,14 @@ class InventoryIndex:
                 raise IndexUnavailable(f"an item of bucket {bucket} cannot be read")
             instances.append(ConnectInstance(instance_id, "", alias, None, role_arn or None, frozenset({bucket})))
         return sorted(instances, key=lambda i: i.id)
+
+    def bucket_view(self, bucket: str) -> tuple[str | None, list[ConnectInstance]]:
+        """(last_sweep(), instances_of_bucket(bucket)), both queried at once: a bucket event's time to lock is
+        these two round trips, so they run side by side rather than one after the other."""
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            swept = pool.submit(self.last_sweep)
+            instances = pool.submit(self.instances_of_bucket, bucket)
+            return swept.result(), instances.result()
 
     def instances(self) -> dict[str, IndexedInstance]:
         result = {}

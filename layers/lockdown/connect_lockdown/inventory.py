@@ -50,14 +50,6 @@ class ConnectInstance:
         """As ListInstances would show it: what `read_instance` needs to read it again."""
         return {"Id": self.id, "Arn": self.arn, "InstanceAlias": self.alias, "ServiceRole": self.service_role_arn}
 
-    def moved_from(self, bucket: str, fresh: ConnectInstance) -> bool:
-        """Whether a fresh read contradicts this (indexed) view: it left the bucket, changed role, or is unreadable."""
-        return (
-            bucket not in fresh.buckets
-            or fresh.service_role_arn != self.service_role_arn
-            or bool(fresh.unreadable_types)
-        )
-
 
 @dataclass(frozen=True)
 class Inventory:
@@ -114,6 +106,32 @@ def read_instance(gateway: Gateway, summary: dict[str, Any], resource_types: lis
             if error.code not in UNSUPPORTED_TYPE_CODES:
                 unreadable[resource_type] = error
     return dataclasses.replace(instance_from(summary, buckets), unreadable_types=unreadable)
+
+
+# Where Connect's buckets usually are: read first when looking for one bucket, so the search stops early.
+LIKELY_S3_TYPES = ("CALL_RECORDINGS", "CHAT_TRANSCRIPTS", "SCREEN_RECORDINGS", "SCHEDULED_REPORTS", "ATTACHMENTS")
+
+
+def reread_unless_stored_in(gateway: Gateway, instance: ConnectInstance, bucket: str) -> ConnectInstance | None:
+    """None when a fresh read finds the instance still storing in `bucket`; else the instance as read afresh.
+
+    The resource types are read one by one, the likely ones first, and the read stops at the first that names
+    the bucket. When none does, every type has been read, so what was read is the whole instance.
+    """
+    types = s3_capable_types(gateway.storage_resource_types())
+    buckets: set[str] = set()
+    unreadable: dict[str, AwsCallError] = {}
+    for resource_type in sorted(types, key=lambda t: LIKELY_S3_TYPES.index(t) if t in LIKELY_S3_TYPES else 99):
+        try:
+            found = gateway.s3_storage_buckets(instance.id, resource_type)
+        except AwsCallError as error:
+            if error.code not in UNSUPPORTED_TYPE_CODES:
+                unreadable[resource_type] = error
+            continue
+        if bucket in found:
+            return None
+        buckets |= found
+    return dataclasses.replace(instance, buckets=frozenset(buckets), unreadable_types=unreadable)
 
 
 def read_one_instance(gateway: Gateway, instance_id: str) -> ConnectInstance | None:

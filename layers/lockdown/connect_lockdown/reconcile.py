@@ -20,7 +20,7 @@ from .config import Settings
 from .decide import decide
 from .events import BucketChanged, Cause, Ignored, InstanceChanged, Sweep, classify, hour_of
 from .index import IndexUnavailable, InventoryIndex
-from .inventory import ConnectInstance, Inventory, read_instances, read_inventory
+from .inventory import ConnectInstance, Inventory, read_inventory, reread_unless_stored_in
 from .log import SERVICE
 from .notify import notification
 from .orphans import find_orphaned_buckets
@@ -229,14 +229,15 @@ class Enforcer:
         result = self._decide_bucket(bucket, instances, cached=plan is not None and plan.cached, from_index=from_index)
         if not (from_index and planner and plan and result and result.outcome is Outcome.REMEDIATED):
             return result
-        # Decided from the index: read the instances it named fresh (those not read fresh already), and decide
-        # again if the index was wrong about one of them.
+        # Decided from the index: check fresh that each instance it named still stores in the bucket (stopping at
+        # the first resource type that names it); record those that do not, and decide again without them.
         named = [i for i in instances if i.id not in plan.fresh_ids]
-        fresh = read_instances(self.gateway, [i.summary() for i in named])
-        if not any(i.moved_from(bucket, f) for i, f in zip(named, fresh, strict=True)):
+        fresh = [f for i in named if (f := reread_unless_stored_in(self.gateway, i, bucket)) is not None]
+        if not fresh:
             return result
-        planner.record(fresh, {i.id: frozenset({bucket}) for i in named})
-        moved = {f.id for f in fresh if bucket not in f.buckets}
+        planner.record(fresh, {f.id: frozenset({bucket}) for f in fresh})
+        # An instance one of whose types could not be read may still store there: it stays admitted.
+        moved = {f.id for f in fresh if not f.unreadable_types}
         still = [i for i in instances if i.id not in moved]
         again = self._decide_bucket(bucket, still, cached=False, from_index=True) if still else None
         if again is not None and again.outcome is not Outcome.COMPLIANT:

@@ -81,8 +81,8 @@ class Planner:
         plan = Plan()
         if self.index is not None:
             try:
-                if self.index.last_sweep() is not None:
-                    instances = self.index.instances_of_bucket(event.bucket)
+                swept, instances = self.index.bucket_view(event.bucket)
+                if swept is not None:
                     if not instances:
                         plan.ignored = f"bucket {event.bucket} is not used by any Connect instance in the index"
                         return plan

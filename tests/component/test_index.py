@@ -334,3 +334,34 @@ def test_an_instance_unreadable_after_the_write_stays_admitted(world: World, tab
     # Then the instance the index named keeps its access: an unreadable type is never taken for a move
     assert result.outcome is Outcome.REMEDIATED and result.instance_ids == [instance.id]
     assert f"{instance.role_id}:*" in admitted(world, BUCKET)
+
+
+def test_the_last_phase_of_a_sweep_hands_its_remaining_buckets_over_too(world: World, table: str) -> None:
+    # Given six buckets, and a last invocation that runs short of time after two bucket decisions
+    buckets = [world.create_bucket(f"amazon-connect-last-{n}") for n in range(6)]
+    for n, bucket in enumerate(buckets):
+        world.create_instance(f"instance-{n}", bucket)
+    handed_over: list[dict[str, Any]] = []
+
+    def invocation(seconds_left: list[float]) -> Enforcer:
+        enforcer = enforcer_for(world, table)
+        enforcer.function_arn = FUNCTION_ARN
+        enforcer.time_left = lambda: seconds_left.pop(0) if len(seconds_left) > 1 else seconds_left[0]
+        gateway: Any = enforcer.gateway
+        gateway.invoke_async = lambda function_arn, payload: handed_over.append(json.loads(json.dumps(payload)))
+        return enforcer
+
+    # When the sweep reads every instance in its first invocation, then has time for two buckets only,
+    # and every hand-over runs with plenty of time
+    first = invocation([100, 100, 10]).handle_event(load_event("scheduled-event"))
+    reports = [first]
+    while handed_over:
+        reports.append(invocation([100]).handle_event(handed_over.pop(0)))
+
+    # Then the first invocation decided some buckets and handed the others over, and each bucket was decided
+    # exactly once across the two
+    assert first.continued
+    decided = [r.bucket for report in reports for r in report.results if r.bucket is not None]
+    assert 0 < len([r for r in first.results if r.bucket]) < len(buckets)
+    assert sorted(decided) == sorted(buckets)
+    assert all(world.policy(bucket) is not None for bucket in buckets)

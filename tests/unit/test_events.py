@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from connect_lockdown.events import classify, instance_id_from
+from connect_lockdown.events import Sweep, SweepCursor, classify, continuation_event, instance_id_from
 from tests.support.events import (
     FIXTURE_BUCKET,
     FIXTURE_INSTANCE_ID,
@@ -195,3 +195,27 @@ def test_huge_and_non_ascii_values_do_not_break_reasons():
     assert ignored_reason(hint) is not None
     assert len(ignored_reason(hint)) < 300
     json.dumps(hint.trigger.to_dict())
+
+
+def test_a_sweep_continuation_round_trips():
+    cursor = SweepCursor("sweep-1", "2025-03-15T03:00:00Z", done=40, part=3, buckets_done=7)
+    cause = classify(continuation_event(cursor, "event-1", "2025-03-15T03:02:00Z"))
+    assert isinstance(cause, Sweep) and cause.scheduled and cause.cursor == cursor
+
+
+@pytest.mark.parametrize(
+    "detail",
+    [
+        None,
+        {},
+        {"sweepId": "", "started": "t", "done": 0, "part": 1},
+        {"sweepId": "s" * 65, "started": "t", "done": 0, "part": 1},
+        {"sweepId": "s", "started": "t", "done": -1, "part": 1},
+        {"sweepId": "s", "started": "t", "done": 0, "part": True},
+        {"sweepId": "s", "started": "t", "done": 0, "part": 1, "bucketsDone": "2"},
+    ],
+)
+def test_malformed_sweep_continuations_are_ignored(detail):
+    event = continuation_event(SweepCursor("s", "t"), "e", "t")
+    event["detail"] = detail
+    assert ignored_reason(classify(event))

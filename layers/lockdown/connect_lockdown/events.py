@@ -68,6 +68,8 @@ class SweepCursor:
     # Instance ids already read, in ListInstances order: the continuation reads the ones after them.
     done: int = 0
     part: int = 1
+    # Buckets already decided, in name order, once every instance is read: the last phase can hand over too.
+    buckets_done: int = 0
 
 
 @dataclass(frozen=True)
@@ -256,10 +258,10 @@ def _continuation_cause(event: dict[str, Any]) -> Cause:
         isinstance(sweep_id, str) and 0 < len(sweep_id) <= 64 and isinstance(started, str) and 0 < len(started) <= 64
     ):
         return _ignore("the sweep continuation has no valid sweepId or start time", trigger)
-    done, part = detail.get("done"), detail.get("part")
-    if not (_count(done) and _count(part)):
+    done, part, buckets_done = detail.get("done"), detail.get("part"), detail.get("bucketsDone", 0)
+    if not (_count(done) and _count(part) and _count(buckets_done)):
         return _ignore("the sweep continuation has no valid position", trigger)
-    return Sweep(trigger=trigger, cursor=SweepCursor(sweep_id, started, done, part))
+    return Sweep(trigger=trigger, cursor=SweepCursor(sweep_id, started, done, part, buckets_done))
 
 
 def _count(value: Any) -> TypeGuard[int]:
@@ -288,7 +290,13 @@ def continuation_event(cursor: SweepCursor, event_id: str, time: str) -> dict[st
         "source": RECHECK_SOURCE,
         "time": time,
         "resources": [],
-        "detail": {"sweepId": cursor.sweep_id, "started": cursor.started, "done": cursor.done, "part": cursor.part},
+        "detail": {
+            "sweepId": cursor.sweep_id,
+            "started": cursor.started,
+            "done": cursor.done,
+            "part": cursor.part,
+            "bucketsDone": cursor.buckets_done,
+        },
     }
 
 

@@ -7,6 +7,7 @@ module runs them in order and turns AWS errors into outcomes at one boundary: a 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from typing import Any
@@ -181,9 +182,16 @@ class Enforcer:
         return self._finish(report)
 
     def _decide_buckets(self, report: RunReport, plan: Plan, planner: Planner) -> None:
-        for number, (bucket, instances) in enumerate(plan.buckets.items(), start=1):
+        buckets = list(plan.buckets.items())
+        for number, (bucket, instances) in enumerate(buckets, start=1):
+            if number > 1 and plan.sweep_cursor is not None and planner.out_of_time_for_buckets():
+                cursor = plan.sweep_cursor
+                done = cursor.buckets_done + number - 1
+                plan.continued = dataclasses.replace(cursor, part=cursor.part + 1, buckets_done=done)
+                planner.hand_over(plan.continued)
+                return
             if self.progress is not None:
-                self.progress(number, len(plan.buckets), bucket)
+                self.progress(number, len(buckets), bucket)
             try:
                 result = self.reconcile_bucket(bucket, instances, planner=planner, plan=plan)
             except RetryableAwsError as error:

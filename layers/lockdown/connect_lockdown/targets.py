@@ -35,6 +35,8 @@ logger = Logger(service=SERVICE, child=True)
 # A sweep hands the rest of its instances to a new invocation when less time than this is left: enough for
 # the buckets of the last part and the hand-over.
 SWEEP_RESERVE_SECONDS = 45.0
+# The last phase decides buckets (S3 and IAM calls only) while more than this is left, then hands the rest over.
+BUCKET_RESERVE_SECONDS = 15.0
 
 
 def now_iso() -> str:
@@ -56,6 +58,8 @@ class Plan:
     unreadable: list[ConnectInstance] = field(default_factory=list)
     ignored: str | None = None
     continued: SweepCursor | None = None
+    # A scheduled sweep's own position: its last phase may hand the rest of the buckets over with it.
+    sweep_cursor: SweepCursor | None = None
     index_degraded: str | None = None
 
 
@@ -163,6 +167,8 @@ class Planner:
     def for_sweep(self, event: Sweep) -> Plan:
         plan = Plan()
         cursor = event.cursor or SweepCursor(str(uuid.uuid4()), now_iso())
+        if cursor.buckets_done and self.index is not None:
+            return self._remaining_buckets(cursor)
         summaries = list_summaries(self.gateway)
         read: list[ConnectInstance] = []
         done = cursor.done
@@ -193,7 +199,30 @@ class Planner:
         plan.buckets = bucket_instances(everything)
         plan.pending += [i for i in everything if not i.buckets and not i.unreadable_types]
         plan.unreadable += [i for i in read if i.unreadable_types]
+        plan.sweep_cursor = cursor if event.scheduled else None
         return plan
+
+    def _remaining_buckets(self, cursor: SweepCursor) -> Plan:
+        """The last phase of a sweep, continued: every instance is read and indexed; decide the other buckets."""
+        plan = Plan(sweep_cursor=cursor)
+        try:
+            everything = [i.instance for i in self.index.instances().values()] if self.index else []
+        except IndexUnavailable as error:
+            # The next scheduled sweep starts over; nothing is lost but this sweep's last buckets.
+            plan.index_degraded = str(error)
+            plan.ignored = f"the sweep's last buckets could not be read from the index: {error}"
+            return plan
+        plan.buckets = dict(list(bucket_instances(everything).items())[cursor.buckets_done :])
+        return plan
+
+    def out_of_time_for_buckets(self) -> bool:
+        """Whether the last phase should hand its remaining buckets to a new invocation."""
+        if self.index is None or not self.function_arn or self.time_left is None:
+            return False
+        return self.time_left() < BUCKET_RESERVE_SECONDS
+
+    def hand_over(self, cursor: SweepCursor) -> None:
+        self._continue(cursor)
 
     def _out_of_time(self, event: Sweep) -> bool:
         """Whether to hand the rest to a new invocation: only a scheduled sweep with an index can."""

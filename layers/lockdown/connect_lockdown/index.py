@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from . import policy as policies
 from .aws import AwsError, Gateway
 from .inventory import ConnectInstance
 
@@ -169,3 +170,16 @@ def _indexed(item: dict[str, Any]) -> IndexedInstance:
         buckets=frozenset(buckets),
     )
     return IndexedInstance(instance, item["role_id"] or None, item["seen"])
+
+
+def kept_connect_patterns(index: InventoryIndex, current: dict[str, Any] | None) -> set[str]:
+    """The allowlist entries of the current lock that belong to an indexed Connect service role: an association
+    whose event was lost keeps its access until the sweep. Any other entry (one added by hand) is not kept."""
+    lock = policies.lockdown_of(current)
+    if lock is None:
+        return set()
+    try:
+        known = {policies.allowed_user_id_pattern(role_id) for role_id in index.connect_role_ids()}
+    except IndexUnavailable:
+        return set()
+    return policies.allowed_patterns_of(lock) & known

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from . import policy as policies
-from .arns import ROLE_ARN, USER_ARN, role_arn_of_session
+from .arns import ROLE_ARN, USER_ARN, role_arn_of_session, role_of_session
 from .aws import AwsCallError, CallerIdentity, Gateway
 from .inventory import ConnectInstance
 
@@ -148,3 +148,17 @@ def build_allowlist(
         pattern = policies.allowed_user_id_pattern(resolver.resolve(principal, identity, fresh=fresh))
         names.setdefault(pattern, f"{principal.arn} ({principal.purpose})")
     return Allowlist(frozenset(names) - {enforcer_arn}, enforcer_arn, names, frozenset(required))
+
+
+def is_own_call(
+    actor: str | None, identity: CallerIdentity, configured_arn: str | None, *, caller_is_enforcer: bool
+) -> bool:
+    """Whether a CloudTrail actor (an assumed-role session ARN) is the enforcer's own role: its writes need no look."""
+    actor_role = role_of_session(actor)
+    if actor_role is None:
+        return False
+    own_roles = {role_of_session(identity.arn) if caller_is_enforcer else None}
+    own = own_principal(identity, configured_arn)
+    if own is not None:
+        own_roles.add((own.arn.split(":")[4], own.arn.rsplit("/", 1)[-1]))
+    return actor_role in own_roles

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -20,7 +21,7 @@ from .aws import AwsCallError, AwsError, CallerIdentity, Gateway, RetryableAwsEr
 from .config import Settings
 from .decide import decide
 from .events import BucketChanged, Cause, Ignored, InstanceChanged, Sweep, classify, hour_of
-from .index import IndexUnavailable, InventoryIndex
+from .index import InventoryIndex, kept_connect_patterns
 from .inventory import ConnectInstance, Inventory, read_inventory, reread_unless_stored_in
 from .log import SERVICE
 from .notify import notification
@@ -34,6 +35,7 @@ from .principals import (
     RefusedError,
     build_allowlist,
     connect_principals,
+    is_own_call,
     own_principal,
 )
 from .recheck import schedule_recheck
@@ -100,19 +102,13 @@ class Enforcer:
         return self._identity
 
     def _is_own_call(self, actor: str | None) -> bool:
-        actor_role = role_of_session(actor)
-        if actor_role is None:
+        if role_of_session(actor) is None:
             return False
         try:
             identity = self.identity()
         except AwsCallError:
             return False
-        own = own_principal(identity, self.settings.enforcer_role_arn)
-        own_roles = {role_of_session(identity.arn) if self.caller_is_enforcer else None}
-        if own is not None:
-            account, name = own.arn.split(":")[4], own.arn.rsplit("/", 1)[-1]
-            own_roles.add((account, name))
-        return actor_role in own_roles
+        return is_own_call(actor, identity, self.settings.enforcer_role_arn, caller_is_enforcer=self.caller_is_enforcer)
 
     def reconcile(self, cause: Cause) -> RunReport:
         report = RunReport(trigger=cause.trigger)
@@ -261,10 +257,12 @@ class Enforcer:
         current: dict[str, Any] | None = None
         try:
             identity = self.identity()
-            current = self._read_policy(bucket, identity)
-            matched = (
-                None if current is None else self._matches_cached_expectation(bucket, instances, identity, current)
-            )
+            # The policy and the principals' IDs do not depend on each other: read them side by side (in a new
+            # execution environment the IDs come from IAM; warm, from the cache, at no cost).
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                expected = pool.submit(self._cached_allowlist, instances, identity)
+                current = self._read_policy(bucket, identity)
+                matched = None if current is None else self._matches(bucket, identity, current, expected.result())
             if matched is not None:
                 reason = f"{bucket} carries the expected lockdown"
                 return BucketResult(bucket, Outcome.COMPLIANT, refs, reason, current, principal_names=matched.names)
@@ -343,28 +341,22 @@ class Enforcer:
         )
 
     def _kept_connect_ids(self, current: dict[str, Any] | None) -> set[str]:
-        """IDs of the current lock that belong to an indexed Connect service role: an association whose event
-        was lost keeps its access until the sweep. Any other ID (one added by hand) is dropped."""
-        lock = policies.lockdown_of(current)
         table = self.settings.inventory_table
-        if lock is None or not table:
-            return set()
-        try:
-            known = {
-                policies.allowed_user_id_pattern(i) for i in InventoryIndex(self.gateway, table).connect_role_ids()
-            }
-        except IndexUnavailable:
-            return set()
-        return policies.allowed_patterns_of(lock) & known
+        return kept_connect_patterns(InventoryIndex(self.gateway, table), current) if table else set()
 
-    def _matches_cached_expectation(
-        self, bucket: str, instances: list[ConnectInstance], identity: CallerIdentity, current: dict[str, Any]
-    ) -> Allowlist | None:
-        """The allowlist when the policy already is what cached principal IDs expect, else None. Only ever
-        answers 'no write'; the allowlist names the principals of a compliant result."""
+    def _cached_allowlist(self, instances: list[ConnectInstance], identity: CallerIdentity) -> Allowlist | None:
+        """The allowlist from cached principal IDs (read from IAM when not cached); None when it cannot be had."""
         try:
-            allowlist = self._allowlist(instances, identity, fresh=False)
+            return self._allowlist(instances, identity, fresh=False)
         except (RefusedError, AwsError):
+            return None
+
+    def _matches(
+        self, bucket: str, identity: CallerIdentity, current: dict[str, Any], allowlist: Allowlist | None
+    ) -> Allowlist | None:
+        """The allowlist when the policy already is what it expects, else None. Only ever answers 'no write';
+        the allowlist names the principals of a compliant result."""
+        if allowlist is None:
             return None
         statement = self._statement(bucket, identity, allowlist, set())
         if policies.equivalent(current, policies.merge(current, statement, self.settings.merge_mode)):

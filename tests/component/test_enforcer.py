@@ -17,30 +17,13 @@ from connect_lockdown.reconcile import Enforcer
 from tests.support import connect_storage
 from tests.support.calls import CallRecorder
 from tests.support.events import load_event
+from tests.support.policies import deny_insecure_transport, public_read_policy
 from tests.support.policy_eval import Request, is_denied
 from tests.support.world import ACCOUNT, World
 
 BUCKET = "amazon-connect-25fd0a3be3ef"
-PUBLIC_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Sid": "PublicRead",
-            "Effect": "Allow",
-            "Principal": "*",
-            "Action": "s3:GetObject",
-            "Resource": f"arn:aws:s3:::{BUCKET}/*",
-        }
-    ],
-}
-TLS_ONLY = {
-    "Sid": "DenyInsecureTransport",
-    "Effect": "Deny",
-    "Principal": "*",
-    "Action": "s3:*",
-    "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
-    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-}
+PUBLIC_POLICY = public_read_policy(BUCKET)
+TLS_ONLY = deny_insecure_transport(BUCKET)
 
 
 def enforcer_for(world: World, recorder: CallRecorder | None = None, **overrides: Any) -> Enforcer:

@@ -5,23 +5,18 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from connect_lockdown.config import ConfigError
 from tests.support.events import fixture_names, load_event
+from tests.support.fixtures import lambda_context
 from tests.support.handler import load_app
 from tests.support.world import World
 
 BUCKET = "amazon-connect-25fd0a3be3ef"
-CONTEXT = SimpleNamespace(
-    aws_request_id="req-1",
-    function_name="enforcer",
-    memory_limit_in_mb=256,
-    invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:enforcer",
-)
+CONTEXT = lambda_context("req-1")
 
 
 @pytest.fixture(autouse=True)

@@ -15,13 +15,13 @@ from connect_lockdown.config import Settings
 from connect_lockdown.inventory import NON_S3_RESOURCE_TYPES
 from connect_lockdown.outcomes import Outcome, RunReport
 from connect_lockdown.reconcile import Enforcer
+from tests.support.account import FUNCTION_ARN
 from tests.support.calls import CallRecorder
 from tests.support.events import load_event
-from tests.support.world import ACCOUNT, World
+from tests.support.world import World
 
 BUCKET = "amazon-connect-25fd0a3be3ef"
 OTHER = "amazon-connect-0a1b2c3d4e5f"
-FUNCTION_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:connect-lockdown-enforcer"
 CONNECT_OPERATIONS = {"ListInstances", "DescribeInstance", "ListInstanceStorageConfigs"}
 
 

@@ -16,7 +16,7 @@ import random
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from types import ModuleType, SimpleNamespace
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -25,7 +25,9 @@ from connect_lockdown import policy as policies
 from connect_lockdown.outcomes import RetryLater
 from tests.support.events import load_event
 from tests.support.faults import Throttling
+from tests.support.fixtures import lambda_context
 from tests.support.handler import load_app
+from tests.support.policies import deny_insecure_transport, public_read
 from tests.support.policy_eval import Request, matching_statements
 from tests.support.reliability import THROTTLE_ROUNDS, figure
 from tests.support.throttling import VirtualTime
@@ -33,26 +35,13 @@ from tests.support.world import ACCOUNT, World
 
 pytestmark = pytest.mark.integration
 
-CONTEXT = SimpleNamespace(aws_request_id="req-throttled")
+CONTEXT = lambda_context("req-throttled")
 SHARED = "amazon-connect-shared0a1b"
 SOLO = "amazon-connect-solo2c3d4e"
 LAMBDA_ATTEMPTS = 3
 SEED = int(os.environ.get("RELIABILITY_SEED") or random.SystemRandom().randrange(2**32))
-TLS_ONLY = {
-    "Sid": "DenyInsecureTransport",
-    "Effect": "Deny",
-    "Principal": "*",
-    "Action": "s3:*",
-    "Resource": [f"arn:aws:s3:::{SHARED}", f"arn:aws:s3:::{SHARED}/*"],
-    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-}
-PUBLIC = {
-    "Sid": "Public",
-    "Effect": "Allow",
-    "Principal": "*",
-    "Action": "s3:GetObject",
-    "Resource": f"arn:aws:s3:::{SOLO}/*",
-}
+TLS_ONLY = deny_insecure_transport(SHARED)
+PUBLIC = public_read(SOLO)
 TOTALS: Counter[str] = Counter()
 
 

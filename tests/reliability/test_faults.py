@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from types import ModuleType, SimpleNamespace
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -19,14 +19,16 @@ from connect_lockdown import policy as policies
 from connect_lockdown.outcomes import RetryLater
 from tests.support.events import load_event
 from tests.support.faults import Faults
+from tests.support.fixtures import lambda_context
 from tests.support.handler import load_app
+from tests.support.policies import public_read
 from tests.support.policy_eval import Request, matching_statements
 from tests.support.world import ACCOUNT, Instance, World
 
 BUCKET = "amazon-connect-25fd0a3be3ef"
-CONTEXT = SimpleNamespace(aws_request_id="req-faults")
+CONTEXT = lambda_context("req-faults")
 ARN = f"arn:aws:s3:::{BUCKET}"
-PUBLIC = {"Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"{ARN}/*"}
+PUBLIC = public_read(BUCKET)
 
 
 @pytest.fixture(autouse=True)

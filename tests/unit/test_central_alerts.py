@@ -31,11 +31,11 @@ from connect_lockdown.config import Settings
 from connect_lockdown.outcomes import RetryLater
 from connect_lockdown.reconcile import Enforcer
 from tests.support import central_topic, connect_storage
+from tests.support.account import REGION
 from tests.support.events import load_event
 from tests.support.policy_eval import Request, evaluate_access, evaluate_bucket_policy
 from tests.support.world import TRUST_CONNECT
 
-REGION = "us-east-1"
 MEMBERS = ("payments", "support", "sales")
 OUTSIDER = "999988887777"
 ENFORCER_ROLE = f"connect-lockdown-enforcer-{REGION}"

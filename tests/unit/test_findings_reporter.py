@@ -23,22 +23,12 @@ from connect_lockdown.reconcile import Enforcer
 from tests.support import security_hub
 from tests.support.calls import CallRecorder
 from tests.support.events import load_event
+from tests.support.policies import public_read_policy
 from tests.support.world import ACCOUNT, REGION, World
 
 BUCKET = "amazon-connect-25fd0a3be3ef"
 START = datetime(2025, 3, 11, 9, 0, tzinfo=UTC)
-PUBLIC_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Sid": "PublicRead",
-            "Effect": "Allow",
-            "Principal": "*",
-            "Action": "s3:GetObject",
-            "Resource": f"arn:aws:s3:::{BUCKET}/*",
-        }
-    ],
-}
+PUBLIC_POLICY = public_read_policy(BUCKET)
 
 
 class Clock:

@@ -23,14 +23,13 @@ import pytest
 
 from connect_lockdown import policy as policies
 from connect_lockdown.outcomes import RetryLater
+from tests.support.botocore_hooks import AwsHooks, VirtualTime
 from tests.support.events import load_event
-from tests.support.faults import Throttling
 from tests.support.fixtures import lambda_context
 from tests.support.handler import load_app
 from tests.support.policies import deny_insecure_transport, public_read
 from tests.support.policy_eval import Request, matching_statements
 from tests.support.reliability import THROTTLE_ROUNDS, figure
-from tests.support.throttling import VirtualTime
 from tests.support.world import ACCOUNT, World
 
 pytestmark = pytest.mark.integration
@@ -99,7 +98,7 @@ def test_throttling_on_30_percent_of_calls_ends_compliant(
     world.put_policy(SOLO, {"Version": "2012-10-17", "Statement": [PUBLIC]})
     clock = VirtualTime().install(monkeypatch)
     app = load_app(world, monkeypatch, ADMIN_ROLE_ARNS=admin_arn)
-    throttling = Throttling(0.3, seed=SEED + round_).attach(app.ENFORCER.gateway)
+    throttling = AwsHooks().attach_gateway(app.ENFORCER.gateway).throttle(0.3, seed=SEED + round_)
     attempts: Counter[str] = Counter()
     common = {"Admin": admin_id, "test-lockdown-enforcer-us-east-1": world.enforcer_role_id}
     allowed = {
@@ -129,7 +128,7 @@ def test_throttling_on_30_percent_of_calls_ends_compliant(
     )
     TOTALS.update(
         rounds=1,
-        requests=sum(throttling.sent.values()),
+        requests=sum(throttling.requests.values()),
         throttled=sum(throttling.throttled.values()),
         writes=throttling.passed["PutBucketPolicy"],
         virtual_backoff_ms=int(clock.slept * 1000),
@@ -150,16 +149,16 @@ def test_throttling_that_outlasts_botocore_is_retried_by_lambda_and_writes_once(
     world.put_policy(SOLO, {"Version": "2012-10-17", "Statement": [PUBLIC]})
     VirtualTime().install(monkeypatch)
     app = load_app(world, monkeypatch)
-    storm = Throttling(1.0, seed=SEED, only={"GetBucketPolicy"}).attach(app.ENFORCER.gateway)
+    storm = AwsHooks().attach_gateway(app.ENFORCER.gateway).throttle(1.0, seed=SEED, only={"GetBucketPolicy"})
     event = load_event("s3-PutBucketPolicy", bucket=SOLO)
 
     with pytest.raises(RetryLater, match="SlowDown"):
         app.lambda_handler(event, CONTEXT)
     # retries={"max_attempts": 5} is botocore's count of retries after the first attempt: six in all.
-    assert storm.sent["GetBucketPolicy"] == 6
+    assert storm.requests["GetBucketPolicy"] == 6
     assert world.policy(SOLO)["Statement"] == [PUBLIC]
 
-    storm.share, storm.only = 0.3, None
+    storm.throttle_share, storm.throttle_only = 0.3, None
     attempts: Counter[str] = Counter()
     assert invoke_like_lambda(app, event, attempts) or invoke_like_lambda(app, event, attempts)
     assert storm.passed["PutBucketPolicy"] == 1

@@ -3,7 +3,7 @@
 The real handler (functions/enforcer/app.py) runs over HTTP against a moto server, signed with the enforcer
 role's session, through every path: a sweep, a changed and a deleted bucket policy, a new instance that is
 pending (and schedules its re-check), a storage association, a dry run, a refusal and a failure. Every call
-signed with that session is recorded as its IAM action (tests/support/recording.py). Then:
+signed with that session is recorded as its IAM action (tests/support/botocore_hooks.py). Then:
 
 - a call the template does not grant fails the test (the function would get AccessDenied in AWS);
 - a grant that no path calls fails the test (it would be a permission nobody needs),
@@ -26,11 +26,11 @@ from cfnlint.decode import cfn_yaml
 
 from tests.support import connect_storage, security_hub
 from tests.support.account import FUNCTION_ARN
+from tests.support.botocore_hooks import AwsHooks
 from tests.support.events import load_event
 from tests.support.fixtures import lambda_context
 from tests.support.handler import load_app
 from tests.support.policies import public_read_policy
-from tests.support.recording import record_actions
 from tests.support.server import reset
 from tests.support.world import ACCOUNT, REGION, World
 
@@ -155,7 +155,8 @@ def _drive(world: World, monkeypatch: pytest.MonkeyPatch) -> Run:
         return app
 
     outcomes: list[str] = []
-    with record_actions(monkeypatch, sessions) as actions:
+    recorder = AwsHooks(signed_by=sessions)
+    with recorder.capture_new_clients():
         app = start(**configuration)
 
         def handle(event: Any) -> None:
@@ -188,7 +189,7 @@ def _drive(world: World, monkeypatch: pytest.MonkeyPatch) -> Run:
         handle(load_event("s3-PutBucketPolicy", bucket=BUCKET))  # refused: a principal does not resolve
         app = start(**configuration)
         handle(load_event("s3-PutBucketPolicy", bucket=BUCKET))  # remediated: its finding passes again
-    return Run(actions, outcomes, world)
+    return Run(set(recorder.actions), outcomes, world)
 
 
 def test_every_path_ran(run: Run) -> None:

@@ -18,7 +18,7 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-l
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,7 @@ from connect_lockdown.outcomes import RetryLater
 from connect_lockdown.reconcile import Enforcer
 from tests.support import central_topic, connect_storage
 from tests.support.account import REGION
+from tests.support.botocore_hooks import AwsHooks
 from tests.support.events import load_event
 from tests.support.policy_eval import Request, evaluate_access, evaluate_bucket_policy
 from tests.support.world import TRUST_CONNECT
@@ -129,27 +130,24 @@ def gate_publishes(gateway: AwsGateway, organization: Organization) -> None:
     if organization.member_of(account):
         context["aws:PrincipalOrgID"] = organization.id
 
-    def gate(params: dict[str, Any], **_: Any) -> Any:
+    def refused(params: Mapping[str, Any]) -> bool:
         request = Request(
             principal_arn=identity["Arn"],
             user_id=identity["UserId"],
             account_id=account,
             action="sns:Publish",
-            resource=params["body"]["TopicArn"],
+            resource=params["TopicArn"],
             extra_context=context,
         )
-        topic_account = params["body"]["TopicArn"].split(":")[4]
+        topic_account = params["TopicArn"].split(":")[4]
         # The enforcer's role grants itself sns:Publish on the central topic (identity_allows).
         decision = evaluate_access(
             request, resource_policy=stored_topic_policy(organization), resource_account=topic_account
         )
-        if decision == "allow":
-            return None
-        error = {"Code": "AuthorizationError", "Message": f"{identity['Arn']} is not authorized: {decision}"}
-        response = type("Response", (), {"status_code": 403, "headers": {}, "content": b""})()
-        return response, {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 403}}
+        return decision != "allow"
 
-    gateway.sns.meta.events.register("before-call.sns.Publish", gate)
+    message = f"{identity['Arn']} is not authorized by the topic's policy"
+    AwsHooks().attach(gateway.sns).fail("Publish", "AuthorizationError", status=403, when=refused, message=message)
 
 
 def deploy_member_stack(account: str, organization: Organization) -> tuple[Enforcer, str]:

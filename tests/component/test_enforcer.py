@@ -746,15 +746,11 @@ def test_one_unreadable_resource_type_does_not_hide_the_buckets_of_the_others(wo
     world.associate(instance, "amazon-connect-chats", "CHAT_TRANSCRIPTS")
     enforcer = enforcer_for(world)
 
-    def deny_chat_transcripts(params: dict[str, Any], **_: Any) -> Any:
-        if "CHAT_TRANSCRIPTS" not in str(params.get("query_string")):
-            return None
-        error = {"Error": {"Code": "AccessDeniedException", "Message": "denied by an SCP"}}
-        response = type("Response", (), {"status_code": 403, "headers": {}, "content": b""})()
-        return response, {**error, "ResponseMetadata": {"HTTPStatusCode": 403}}
-
-    enforcer.gateway.connect.meta.events.register(  # type: ignore[attr-defined]
-        "before-call.connect.ListInstanceStorageConfigs", deny_chat_transcripts
+    AwsHooks().attach(enforcer.gateway.connect).fail(  # type: ignore[attr-defined]
+        "ListInstanceStorageConfigs",
+        "AccessDeniedException",
+        when=lambda params: params["ResourceType"] == "CHAT_TRANSCRIPTS",
+        message="denied by an SCP",
     )
 
     # When the sweep runs

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from connect_lockdown.config import ConfigError
+from tests.support.botocore_hooks import AwsHooks
 from tests.support.events import fixture_names, load_event
 from tests.support.fixtures import lambda_context
 from tests.support.handler import load_app
@@ -102,12 +103,7 @@ def test_retryable_failures_raise(world: World, monkeypatch: pytest.MonkeyPatch)
     world.create_instance("contact-centre", BUCKET)
     app = load_app(world, monkeypatch)
 
-    def throttle(**_: Any) -> Any:
-        from botocore.exceptions import ClientError
-
-        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "ListInstances")
-
-    app.ENFORCER.gateway.connect.meta.events.register("before-call.connect.ListInstances", throttle)
+    AwsHooks().attach(app.ENFORCER.gateway.connect).fail("ListInstances", "ThrottlingException")
     with pytest.raises(Exception, match="ThrottlingException"):
         app.lambda_handler(load_event("s3-PutBucketPolicy", bucket=BUCKET), CONTEXT)
     assert world.policy(BUCKET) is None

@@ -16,7 +16,6 @@ import boto3
 from tests.support import connect_storage
 from tests.support.account import ACCOUNT, REGION
 
-
 ENFORCER_ROLE_NAME = "test-lockdown-enforcer-us-east-1"
 TRUST_CONNECT = json.dumps(
     {

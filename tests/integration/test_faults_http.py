@@ -29,7 +29,7 @@ from tests.support.fixtures import lambda_context
 from tests.support.handler import load_app
 from tests.support.policies import deny_insecure_transport, public_read
 from tests.support.policy_eval import Request, matching_statements
-from tests.support.reliability import THROTTLE_ROUNDS, figure
+from tests.support.reliability import THROTTLE_ROUNDS, tally
 from tests.support.world import ACCOUNT, World
 
 pytestmark = pytest.mark.integration
@@ -41,7 +41,7 @@ LAMBDA_ATTEMPTS = 3
 SEED = int(os.environ.get("RELIABILITY_SEED") or random.SystemRandom().randrange(2**32))
 TLS_ONLY = deny_insecure_transport(SHARED)
 PUBLIC = public_read(SOLO)
-TOTALS: Counter[str] = Counter()
+TOTALS = tally("throttling_30_percent", seed=SEED)  # all rounds, reported when the session finishes
 
 
 @pytest.fixture(autouse=True)
@@ -135,8 +135,6 @@ def test_throttling_on_30_percent_of_calls_ends_compliant(
         **attempts,
         **{f"code_{code}": n for code, n in throttling.throttled.items()},
     )
-    if round_ == THROTTLE_ROUNDS - 1:
-        figure("throttling_30_percent", seed=SEED, **dict(TOTALS))
 
 
 def test_throttling_that_outlasts_botocore_is_retried_by_lambda_and_writes_once(

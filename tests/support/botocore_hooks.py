@@ -153,14 +153,16 @@ class AwsHooks:
         return self.attach(*gateway.all_clients())
 
     @contextmanager
-    def capture_new_clients(self) -> Iterator[AwsHooks]:
-        """Attach to every botocore client created inside the block, whoever creates it."""
+    def capture_new_clients(self, *also: Any) -> Iterator[AwsHooks]:
+        """Attach to every botocore client created inside the block, whoever creates it (also `also`: other hooks
+        with an `attach(client)` method, such as bench's model of an API's rate limit)."""
         original = botocore.session.Session.create_client
-        hooks = self
+        hooks = (self, *also)
 
         def create_client(session: Any, *args: Any, **kwargs: Any) -> Any:
             client = original(session, *args, **kwargs)
-            hooks.attach(client)
+            for hook in hooks:
+                hook.attach(client)
             return client
 
         botocore.session.Session.create_client = create_client
@@ -176,6 +178,12 @@ class AwsHooks:
         """The operations, in the order they were made."""
         with self._lock:
             return [call.operation for call in self.log]
+
+    def record(self, service: str, operation: str) -> None:
+        """A call made outside botocore's hooks (a stand-in for one that cannot be made on moto)."""
+        with self._lock:
+            self.calls[operation] += 1
+            self.log.append(Call(service, operation, time.perf_counter()))
 
     def calls_before(self, operation: str) -> list[str]:
         """The operations made before the first `operation` (all of them when it never happened)."""

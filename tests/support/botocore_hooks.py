@@ -30,13 +30,15 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import botocore.endpoint
 import botocore.retries.bucket
 import botocore.session
-import pytest
 from botocore.awsrequest import AWSResponse
+
+if TYPE_CHECKING:  # bench/ imports this module too, without pytest's import time
+    import pytest
 
 # Operations whose IAM action is not "<service prefix>:<operation name>" (Service Authorization Reference).
 ACTION_FOR_OPERATION = {

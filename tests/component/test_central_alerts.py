@@ -5,14 +5,9 @@ moto keeps accounts apart by the credentials sts:AssumeRole returns, and moto's 
 organization; but moto's SNS does not evaluate topic policies (it delivers a cross-account publish even under
 an explicit Deny). So the publishes pass through a gate that judges each one with the project's IAM evaluator
 (tests/support/policy_eval.py) against the policy stored on the moto topic, which is the guide's own: what is
-delivered is what the policy admits. tests/unit/test_central_topic_policy.py proves who the policy admits.
-
-aws:PrincipalOrgID "is included in the request context only if the principal is a member of an organization",
-with that organization's ID; aws:SourceOrgID is the organization of the resource a service acts for.
-https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalorgid
-https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-sourceorgid
-Cross-account requests need an Allow in the identity policy and in the resource policy:
-https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
+delivered is what the policy admits. tests/unit/test_central_topic_policy.py proves who the policy admits, and
+cites the sources of the condition keys (aws:PrincipalOrgID, set here for members of the organization) and of
+the cross-account rule.
 """
 
 from __future__ import annotations

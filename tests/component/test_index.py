@@ -319,13 +319,8 @@ def test_an_instance_unreadable_after_the_write_stays_admitted(world: World, tab
     world.delete_policy(BUCKET)
     enforcer = enforcer_for(world, table)
 
-    def deny_storage(**_: Any) -> Any:
-        error = {"Error": {"Code": "AccessDeniedException", "Message": "denied"}}
-        response = type("Response", (), {"status_code": 403, "headers": {}, "content": b""})()
-        return response, {**error, "ResponseMetadata": {"HTTPStatusCode": 403}}
-
-    enforcer.gateway.connect.meta.events.register(  # type: ignore[attr-defined]
-        "before-call.connect.ListInstanceStorageConfigs", deny_storage
+    AwsHooks().attach(enforcer.gateway.connect).fail(  # type: ignore[attr-defined]
+        "ListInstanceStorageConfigs", "AccessDeniedException", message="denied"
     )
 
     # When the bucket event is decided from the index

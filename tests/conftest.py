@@ -4,13 +4,15 @@ import os
 
 import pytest
 
+from tests.support.account import REGION
+
 # Set before anything imports boto3, so even module-level clients get fake credentials.
 for _key, _value in {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SECURITY_TOKEN": "testing",
     "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": REGION,
 }.items():
     os.environ[_key] = _value
 os.environ.pop("AWS_PROFILE", None)
@@ -22,13 +24,13 @@ def _aws_test_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Figures the reliability tests measured, reported once at the end rather than by a test of their own."""
-    from tests.support.reliability import report_property_counts
+    from tests.support.reliability import report_tallies
 
-    report_property_counts()
+    report_tallies()

@@ -19,6 +19,7 @@ from moto.connect.exceptions import ResourceNotFoundException
 from moto.connect.models import ConnectBackend, connect_backends
 
 from tests.support import connect_storage
+from tests.support.account import ACCOUNT, REGION
 from tests.support.connect_storage import (
     clear_service_role,
     install,
@@ -28,8 +29,6 @@ from tests.support.connect_storage import (
 
 install()
 
-ACCOUNT = "123456789012"
-REGION = "us-east-1"
 REAL_ROLE = f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/connect.amazonaws.com/AWSServiceRoleForAmazonConnect_Ab12Cd"
 
 

@@ -15,38 +15,21 @@ from connect_lockdown.inventory import NON_S3_RESOURCE_TYPES, s3_capable_types
 from connect_lockdown.outcomes import RetryLater
 from connect_lockdown.reconcile import Enforcer
 from tests.support import connect_storage
-from tests.support.calls import CallRecorder
+from tests.support.botocore_hooks import AwsHooks
 from tests.support.events import load_event
+from tests.support.policies import deny_insecure_transport, public_read_policy
 from tests.support.policy_eval import Request, is_denied
 from tests.support.world import ACCOUNT, World
 
 BUCKET = "amazon-connect-25fd0a3be3ef"
-PUBLIC_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Sid": "PublicRead",
-            "Effect": "Allow",
-            "Principal": "*",
-            "Action": "s3:GetObject",
-            "Resource": f"arn:aws:s3:::{BUCKET}/*",
-        }
-    ],
-}
-TLS_ONLY = {
-    "Sid": "DenyInsecureTransport",
-    "Effect": "Deny",
-    "Principal": "*",
-    "Action": "s3:*",
-    "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
-    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-}
+PUBLIC_POLICY = public_read_policy(BUCKET)
+TLS_ONLY = deny_insecure_transport(BUCKET)
 
 
-def enforcer_for(world: World, recorder: CallRecorder | None = None, **overrides: Any) -> Enforcer:
+def enforcer_for(world: World, recorder: AwsHooks | None = None, **overrides: Any) -> Enforcer:
     gateway = AwsGateway(session=world.enforcer_session())
     if recorder is not None:
-        recorder.attach(gateway)
+        recorder.attach_gateway(gateway)
     return Enforcer(Settings(topic_arn=world.topic_arn, **overrides), gateway)
 
 
@@ -140,7 +123,7 @@ def test_the_alert_carries_the_contract_message(world: World) -> None:
 def test_compliant_bucket_is_quiet_and_not_written(world: World) -> None:
     world.create_bucket(BUCKET)
     world.create_instance("contact-centre", BUCKET)
-    recorder = CallRecorder()
+    recorder = AwsHooks()
     enforcer = enforcer_for(world, recorder)
     assert enforcer.handle_event(put_event()).results[0].outcome == "remediated"
     world.alerts()
@@ -156,7 +139,7 @@ def test_duplicate_and_out_of_order_events_end_in_the_same_state_with_one_write(
     world.create_bucket(BUCKET)
     instance = world.create_instance("contact-centre", BUCKET)
     world.put_policy(BUCKET, PUBLIC_POLICY)
-    recorder = CallRecorder()
+    recorder = AwsHooks()
     enforcer = enforcer_for(world, recorder)
     events = [
         load_event("s3-DeleteBucketPolicy", bucket=BUCKET),
@@ -205,7 +188,7 @@ def test_drifted_statement_is_restored_and_foreign_statements_survive(world: Wor
 def test_representation_changes_are_not_drift(world: World) -> None:
     world.create_bucket(BUCKET)
     world.create_instance("contact-centre", BUCKET)
-    recorder = CallRecorder()
+    recorder = AwsHooks()
     enforcer = enforcer_for(world, recorder)
     enforcer.handle_event(put_event())
     statement = statement_of(world.policy(BUCKET))
@@ -299,7 +282,7 @@ def test_every_s3_capable_storage_resource_type_of_the_service_model_is_read(wor
     # Given an instance whose only S3 storage is screen recordings
     world.create_bucket(BUCKET)
     instance = world.create_instance("screens", BUCKET, resource_types=("SCREEN_RECORDINGS",))
-    recorder = CallRecorder()
+    recorder = AwsHooks()
     enforcer = enforcer_for(world, recorder)
     model_types = enforcer.gateway.storage_resource_types()
     assert len(model_types) >= 10
@@ -538,7 +521,7 @@ def test_scheduled_event_reconciles_every_bucket(world: World) -> None:
 def test_the_enforcers_own_write_is_ignored(world: World) -> None:
     world.create_bucket(BUCKET)
     world.create_instance("contact-centre", BUCKET)
-    recorder = CallRecorder()
+    recorder = AwsHooks()
     enforcer = enforcer_for(world, recorder)
     event = put_event()
     event["detail"]["userIdentity"]["arn"] = f"arn:aws:sts::{ACCOUNT}:assumed-role/test-lockdown-enforcer-us-east-1/fn"
@@ -567,8 +550,8 @@ def test_deleted_bucket_fails_with_a_clear_reason(world: World) -> None:
 def test_access_denied_on_write_fails_and_names_the_permission(world: World) -> None:
     world.create_bucket(BUCKET)
     world.create_instance("contact-centre", BUCKET)
-    recorder = CallRecorder()
-    recorder.failures["PutBucketPolicy"] = "AccessDenied"
+    recorder = AwsHooks()
+    recorder.fail("PutBucketPolicy", "AccessDenied")
 
     [result] = enforcer_for(world, recorder).handle_event(put_event()).results
 
@@ -582,15 +565,15 @@ def test_access_denied_on_write_fails_and_names_the_permission(world: World) -> 
 def test_throttling_raises_for_a_retry_that_writes_once(world: World) -> None:
     world.create_bucket(BUCKET)
     world.create_instance("contact-centre", BUCKET)
-    recorder = CallRecorder()
-    recorder.failures["GetBucketPolicy"] = "SlowDown"
+    recorder = AwsHooks()
+    recorder.fail("GetBucketPolicy", "SlowDown")
     enforcer = enforcer_for(world, recorder)
 
     with pytest.raises(RetryLater, match="SlowDown"):
         enforcer.handle_event(put_event())
     assert world.policy(BUCKET) is None
 
-    del recorder.failures["GetBucketPolicy"]
+    recorder.clear("GetBucketPolicy")
     assert enforcer.handle_event(put_event()).results[0].outcome == "remediated"
     assert enforcer.handle_event(put_event()).results[0].outcome == "compliant"
     assert recorder.calls["PutBucketPolicy"] == 1
@@ -616,7 +599,7 @@ def test_one_bucket_failing_does_not_stop_the_others(world: World) -> None:
 def test_warm_compliant_bucket_event_costs_one_call(world: World) -> None:
     world.create_bucket(BUCKET)
     world.create_instance("contact-centre", BUCKET)
-    recorder = CallRecorder()
+    recorder = AwsHooks()
     enforcer = enforcer_for(world, recorder)
     enforcer.handle_event(put_event())
     recorder.calls.clear()
@@ -631,7 +614,7 @@ def test_drift_on_a_warm_cache_is_decided_from_a_fresh_inventory(world: World) -
     # Given a warm enforcer whose cache knows one instance
     world.create_bucket(BUCKET)
     first = world.create_instance("first", BUCKET)
-    recorder = CallRecorder()
+    recorder = AwsHooks()
     enforcer = enforcer_for(world, recorder)
     enforcer.handle_event(put_event())
     # When a second instance starts sharing the bucket (its event lost) and someone deletes the policy
@@ -672,9 +655,9 @@ def test_the_cache_expires(world: World) -> None:
     world.create_bucket(BUCKET)
     world.create_instance("contact-centre", BUCKET)
     now = [1000.0]
-    recorder = CallRecorder()
+    recorder = AwsHooks()
     gateway = AwsGateway(session=world.enforcer_session())
-    recorder.attach(gateway)
+    recorder.attach_gateway(gateway)
     enforcer = Enforcer(Settings(topic_arn=world.topic_arn), gateway, cache_ttl=60, clock=lambda: now[0])
     enforcer.handle_event(put_event())
     recorder.calls.clear()
@@ -688,7 +671,7 @@ def test_the_cache_expires(world: World) -> None:
 def test_bucket_unknown_to_a_warm_cache_costs_no_call(world: World) -> None:
     world.create_bucket(BUCKET)
     world.create_instance("contact-centre", BUCKET)
-    recorder = CallRecorder()
+    recorder = AwsHooks()
     enforcer = enforcer_for(world, recorder)
     enforcer.handle_event(put_event())
     recorder.calls.clear()
@@ -704,8 +687,8 @@ def test_publish_failure_after_a_write_keeps_the_write_and_raises_and_the_retry_
 ) -> None:
     world.create_bucket(BUCKET)
     world.create_instance("contact-centre", BUCKET)
-    recorder = CallRecorder()
-    recorder.failures["Publish"] = "AuthorizationError"
+    recorder = AwsHooks()
+    recorder.fail("Publish", "AuthorizationError")
     enforcer = enforcer_for(world, recorder)
 
     with pytest.raises(RetryLater, match="Publish") as raised:
@@ -713,7 +696,7 @@ def test_publish_failure_after_a_write_keeps_the_write_and_raises_and_the_retry_
 
     assert [r.outcome for r in raised.value.report.results] == ["remediated"]
     assert world.policy(BUCKET) is not None
-    del recorder.failures["Publish"]
+    recorder.clear("Publish")
     assert enforcer.handle_event(put_event()).results[0].outcome == "compliant"
     assert recorder.calls["PutBucketPolicy"] == 1
 
@@ -722,8 +705,8 @@ def test_inventory_access_denied_fails_the_bucket_and_a_bucketless_event_alike(w
     # Given an enforcer whose role cannot list Connect instances (an SCP, a permissions boundary)
     world.create_bucket(BUCKET)
     world.create_instance("contact-centre", BUCKET)
-    recorder = CallRecorder()
-    recorder.failures["ListInstances"] = "AccessDeniedException"
+    recorder = AwsHooks()
+    recorder.fail("ListInstances", "AccessDeniedException")
     enforcer = enforcer_for(world, recorder)
 
     # When a bucket event and a sweep arrive
@@ -746,7 +729,7 @@ def test_a_cold_remediation_reads_each_role_once(world: World) -> None:
     world.create_bucket(BUCKET)
     world.create_instance("contact-centre", BUCKET)
     admin_arn, _ = world.create_role("Admin")
-    recorder = CallRecorder()
+    recorder = AwsHooks()
 
     enforcer_for(world, recorder, admin_role_arns=(admin_arn,)).handle_event(put_event())
 
@@ -763,15 +746,11 @@ def test_one_unreadable_resource_type_does_not_hide_the_buckets_of_the_others(wo
     world.associate(instance, "amazon-connect-chats", "CHAT_TRANSCRIPTS")
     enforcer = enforcer_for(world)
 
-    def deny_chat_transcripts(params: dict[str, Any], **_: Any) -> Any:
-        if "CHAT_TRANSCRIPTS" not in str(params.get("query_string")):
-            return None
-        error = {"Error": {"Code": "AccessDeniedException", "Message": "denied by an SCP"}}
-        response = type("Response", (), {"status_code": 403, "headers": {}, "content": b""})()
-        return response, {**error, "ResponseMetadata": {"HTTPStatusCode": 403}}
-
-    enforcer.gateway.connect.meta.events.register(  # type: ignore[attr-defined]
-        "before-call.connect.ListInstanceStorageConfigs", deny_chat_transcripts
+    AwsHooks().attach(enforcer.gateway.connect).fail(  # type: ignore[attr-defined]
+        "ListInstanceStorageConfigs",
+        "AccessDeniedException",
+        when=lambda params: params["ResourceType"] == "CHAT_TRANSCRIPTS",
+        message="denied by an SCP",
     )
 
     # When the sweep runs

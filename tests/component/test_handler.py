@@ -5,23 +5,19 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from connect_lockdown.config import ConfigError
+from tests.support.botocore_hooks import AwsHooks
 from tests.support.events import fixture_names, load_event
+from tests.support.fixtures import lambda_context
 from tests.support.handler import load_app
 from tests.support.world import World
 
 BUCKET = "amazon-connect-25fd0a3be3ef"
-CONTEXT = SimpleNamespace(
-    aws_request_id="req-1",
-    function_name="enforcer",
-    memory_limit_in_mb=256,
-    invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:enforcer",
-)
+CONTEXT = lambda_context("req-1")
 
 
 @pytest.fixture(autouse=True)
@@ -107,12 +103,7 @@ def test_retryable_failures_raise(world: World, monkeypatch: pytest.MonkeyPatch)
     world.create_instance("contact-centre", BUCKET)
     app = load_app(world, monkeypatch)
 
-    def throttle(**_: Any) -> Any:
-        from botocore.exceptions import ClientError
-
-        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "ListInstances")
-
-    app.ENFORCER.gateway.connect.meta.events.register("before-call.connect.ListInstances", throttle)
+    AwsHooks().attach(app.ENFORCER.gateway.connect).fail("ListInstances", "ThrottlingException")
     with pytest.raises(Exception, match="ThrottlingException"):
         app.lambda_handler(load_event("s3-PutBucketPolicy", bucket=BUCKET), CONTEXT)
     assert world.policy(BUCKET) is None

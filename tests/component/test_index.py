@@ -15,13 +15,13 @@ from connect_lockdown.config import Settings
 from connect_lockdown.inventory import NON_S3_RESOURCE_TYPES
 from connect_lockdown.outcomes import Outcome, RunReport
 from connect_lockdown.reconcile import Enforcer
-from tests.support.calls import CallRecorder
+from tests.support.account import FUNCTION_ARN
+from tests.support.botocore_hooks import AwsHooks
 from tests.support.events import load_event
-from tests.support.world import ACCOUNT, World
+from tests.support.world import World
 
 BUCKET = "amazon-connect-25fd0a3be3ef"
 OTHER = "amazon-connect-0a1b2c3d4e5f"
-FUNCTION_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:connect-lockdown-enforcer"
 CONNECT_OPERATIONS = {"ListInstances", "DescribeInstance", "ListInstanceStorageConfigs"}
 
 
@@ -34,10 +34,10 @@ def table(world: World) -> str:
     return world.create_index_table()
 
 
-def enforcer_for(world: World, table: str, recorder: CallRecorder | None = None) -> Enforcer:
+def enforcer_for(world: World, table: str, recorder: AwsHooks | None = None) -> Enforcer:
     gateway = AwsGateway(session=world.enforcer_session())
     if recorder is not None:
-        recorder.attach(gateway)
+        recorder.attach_gateway(gateway)
     return Enforcer(Settings(topic_arn=world.topic_arn, inventory_table=table), gateway)
 
 
@@ -65,7 +65,7 @@ def test_a_bucket_event_locks_before_any_connect_call(world: World, table: str) 
     world.delete_policy(BUCKET)
 
     # When the policy deletion arrives at a new execution environment
-    recorder = CallRecorder()
+    recorder = AwsHooks()
     [result] = (
         enforcer_for(world, table, recorder).handle_event(load_event("s3-DeleteBucketPolicy", bucket=BUCKET)).results
     )
@@ -73,7 +73,7 @@ def test_a_bucket_event_locks_before_any_connect_call(world: World, table: str) 
     # Then the lock is written with no Connect call before it; after it, the named instance's storage is read
     # only until a resource type names the bucket (its call recordings, the first type looked at)
     assert result.outcome is Outcome.REMEDIATED
-    assert connect_calls(recorder.before("PutBucketPolicy")) == 0
+    assert connect_calls(recorder.calls_before("PutBucketPolicy")) == 0
     assert recorder.calls["ListInstances"] == 0
     assert recorder.calls["ListInstanceStorageConfigs"] == 1
     assert recorder.calls["PutBucketPolicy"] == 1
@@ -85,7 +85,7 @@ def test_an_event_on_a_bucket_the_index_does_not_know_makes_no_connect_call(worl
     world.create_bucket("unrelated-bucket")
     world.create_instance("first", BUCKET)
     sweep(enforcer_for(world, table))
-    recorder = CallRecorder()
+    recorder = AwsHooks()
 
     report = enforcer_for(world, table, recorder).handle_event(
         load_event("s3-PutBucketPolicy", bucket="unrelated-bucket")
@@ -105,7 +105,7 @@ def test_an_instance_event_reads_that_instance_only(world: World, table: str) ->
     world.create_instance("third", "amazon-connect-third")
     sweep(enforcer_for(world, table))
     world.associate(changed, OTHER, "SCREEN_RECORDINGS")
-    recorder = CallRecorder()
+    recorder = AwsHooks()
 
     # When the association event arrives
     event = load_event("connect-AssociateInstanceStorageConfig", instance_id=changed.id)
@@ -118,7 +118,7 @@ def test_an_instance_event_reads_that_instance_only(world: World, table: str) ->
     assert recorder.calls["ListInstances"] == 0
     assert recorder.calls["DescribeInstance"] == 1
     per_instance = s3_types_read_per_instance(enforcer_for(world, table))
-    assert connect_calls(recorder.before("PutBucketPolicy")) == 1 + per_instance
+    assert connect_calls(recorder.calls_before("PutBucketPolicy")) == 1 + per_instance
     assert recorder.calls["ListInstanceStorageConfigs"] == per_instance + 1
     assert {f"{changed.role_id}:*", f"{world.instances[1].role_id}:*"} <= admitted(world, OTHER)
 
@@ -221,7 +221,7 @@ def test_a_damaged_index_degrades_to_fresh_reads(
     sweep(enforcer_for(world, table))
     world.delete_policy(BUCKET)
     damage(world, table)
-    recorder = CallRecorder()
+    recorder = AwsHooks()
 
     report = enforcer_for(world, table, recorder).handle_event(load_event("s3-DeleteBucketPolicy", bucket=BUCKET))
 
@@ -236,8 +236,8 @@ def test_a_throttled_index_degrades_to_fresh_reads(world: World, table: str) -> 
     world.create_instance("first", BUCKET)
     sweep(enforcer_for(world, table))
     world.delete_policy(BUCKET)
-    recorder = CallRecorder()
-    recorder.failures["Query"] = "ProvisionedThroughputExceededException"
+    recorder = AwsHooks()
+    recorder.fail("Query", "ProvisionedThroughputExceededException")
 
     report = enforcer_for(world, table, recorder).handle_event(load_event("s3-DeleteBucketPolicy", bucket=BUCKET))
 
@@ -304,7 +304,7 @@ def test_a_sweep_removes_instances_that_are_gone(world: World, table: str) -> No
     world.client("connect").delete_instance(InstanceId=gone.id)
 
     sweep(enforcer_for(world, table))
-    recorder = CallRecorder()
+    recorder = AwsHooks()
     report = enforcer_for(world, table, recorder).handle_event(load_event("s3-PutBucketPolicy", bucket=OTHER))
 
     assert report.results == [] and report.ignored
@@ -319,13 +319,8 @@ def test_an_instance_unreadable_after_the_write_stays_admitted(world: World, tab
     world.delete_policy(BUCKET)
     enforcer = enforcer_for(world, table)
 
-    def deny_storage(**_: Any) -> Any:
-        error = {"Error": {"Code": "AccessDeniedException", "Message": "denied"}}
-        response = type("Response", (), {"status_code": 403, "headers": {}, "content": b""})()
-        return response, {**error, "ResponseMetadata": {"HTTPStatusCode": 403}}
-
-    enforcer.gateway.connect.meta.events.register(  # type: ignore[attr-defined]
-        "before-call.connect.ListInstanceStorageConfigs", deny_storage
+    AwsHooks().attach(enforcer.gateway.connect).fail(  # type: ignore[attr-defined]
+        "ListInstanceStorageConfigs", "AccessDeniedException", message="denied"
     )
 
     # When the bucket event is decided from the index

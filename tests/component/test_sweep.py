@@ -7,8 +7,8 @@ import pytest
 from connect_lockdown.aws import AwsGateway
 from connect_lockdown.config import Settings
 from connect_lockdown.reconcile import Enforcer
+from tests.support.botocore_hooks import AwsHooks, VirtualTime
 from tests.support.events import load_event
-from tests.support.throttling import Throttle, VirtualTime
 from tests.support.world import World
 
 
@@ -19,8 +19,7 @@ def test_sweep_of_200_instances_under_throttling_ends_compliant(world: World, mo
         world.create_instance(f"cc-{n:03d}", buckets[n % 50], resource_types=("CALL_RECORDINGS",))
     clock = VirtualTime().install(monkeypatch)
     gateway = AwsGateway(session=world.enforcer_session())
-    throttle = Throttle(share=0.1)
-    gateway.connect.meta.events.register_first("before-send.connect.*", throttle)
+    throttle = AwsHooks().attach(gateway.connect).throttle(0.1, seed=7)
     enforcer = Enforcer(Settings(topic_arn=world.topic_arn), gateway)
 
     # When the sweep runs

@@ -242,10 +242,6 @@ def test_the_main_template_has_no_resource_type_missing_in_a_claimed_partition()
     assert {match.rule.id for match in matches} == {"E3006"}
 
 
-def test_is_a_sam_template(template: dict[str, Any]) -> None:
-    assert template["Transform"] == "AWS::Serverless-2016-10-31"
-
-
 def test_resources_hard_code_no_account_region_or_partition(resources: dict[str, Any]) -> None:
     for text in _strings(resources):
         assert not re.search(r"\b\d{12}\b", text), f"hard-coded account id in {text!r}"
@@ -616,15 +612,21 @@ def test_only_this_stacks_alarms_may_publish_to_its_topic_over_tls(resources: di
     assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
-def test_email_subscription_filters_on_the_outcome_attribute(resources: dict[str, Any]) -> None:
-    subscription = resources["EmailSubscription"]
-    assert subscription["Condition"] == "SubscribeEmail"
-    properties = subscription["Properties"]
-    assert properties["Protocol"] == "email"
-    assert properties["TopicArn"] == {"Ref": TOPIC}
-    assert properties["Endpoint"] == {"Ref": "NotificationEmail"}
-    assert properties["FilterPolicyScope"] == "MessageAttributes"
-    assert properties["FilterPolicy"] == {"outcome": {"Ref": "NotifyOutcomes"}}
+def test_email_is_subscribed_only_to_an_address_given_and_results_are_filtered_on_their_outcome(
+    template: dict[str, Any],
+) -> None:
+    """Deployed without and with NotificationEmail; what the filter lets through is proven on moto's SNS in
+    tests/integration/test_routing.py."""
+    assert _of_type(_deploy(template), "AWS::SNS::Subscription") == {}
+    stack = _deploy(template, NotificationEmail="security@example.com", NotifyOutcomes="remediated,failed")
+    subscriptions = _of_type(stack, "AWS::SNS::Subscription").values()
+    assert {(s["Protocol"], s["Endpoint"]) for s in subscriptions} == {("email", "security@example.com")}
+    # The results' subscription: on the topic the function publishes to, filtered on the `outcome` attribute.
+    results_topic = stack.resources()[FUNCTION]["Properties"]["Environment"]["Variables"]["NOTIFICATION_TOPIC_ARN"]
+    assert results_topic == "<NotificationTopic>"
+    [results] = [s for s in subscriptions if s["TopicArn"] == results_topic]
+    assert results["FilterPolicyScope"] == "MessageAttributes"
+    assert results["FilterPolicy"] == {"outcome": ["remediated", "failed"]}
 
 
 def test_slack_channel_is_a_nested_stack_on_this_stacks_topic(

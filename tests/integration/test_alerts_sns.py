@@ -24,7 +24,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -39,7 +38,9 @@ from moto.sns.models import sns_backends
 from connect_lockdown.aws import AwsGateway
 from connect_lockdown.notify import notification, subject_for, thread_id
 from tests.support.events import load_event
+from tests.support.fixtures import lambda_context
 from tests.support.handler import load_app
+from tests.support.policies import public_read_policy
 from tests.support.world import ACCOUNT, REGION, World
 
 pytestmark = pytest.mark.integration
@@ -49,7 +50,7 @@ NOTIFICATION_SCHEMA = json.loads((ROOT / "schemas" / "notification.json").read_t
 CHAT_SCHEMA = json.loads(
     (ROOT / "tests" / "data" / "alerts" / "chatbot-custom-notification.schema.json").read_text(encoding="utf-8")
 )
-CONTEXT = SimpleNamespace(aws_request_id="req-alerts")
+CONTEXT = lambda_context("req-alerts")
 # template.yaml's NotifyOutcomes default, as the filter policy on the `outcome` message attribute.
 NOTIFY_OUTCOMES = ["remediated", "refused", "would_remediate"]
 FILTER_POLICY = json.dumps({"outcome": NOTIFY_OUTCOMES})
@@ -58,21 +59,6 @@ LOCKED = "amazon-connect-a1b2c3d4e5f6"
 REFUSED = "amazon-connect-b2c3d4e5f6a1"
 GONE = "amazon-connect-c3d4e5f6a1b2"
 DRY = "amazon-connect-d4e5f6a1b2c3"
-
-
-def public(bucket: str) -> dict[str, Any]:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "Public",
-                "Effect": "Allow",
-                "Principal": "*",
-                "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{bucket}/*",
-            }
-        ],
-    }
 
 
 # --- a TLS endpoint on 127.0.0.1 that stands in for Chatbot ----------------------------------------------
@@ -225,7 +211,7 @@ def test_each_subscriber_gets_its_rendering_and_the_filters_keep_compliant_out(
     for bucket in (LOCKED, REFUSED):
         world.create_bucket(bucket)
     world.create_instance("locked", LOCKED)
-    world.put_policy(LOCKED, public(LOCKED))
+    world.put_policy(LOCKED, public_read_policy(LOCKED))
     orphan = world.create_instance("orphan", REFUSED)
     world.client("iam").delete_role(RoleName=orphan.role_arn.rsplit("/", 1)[-1])
     world.create_instance("gone", GONE)
@@ -239,7 +225,7 @@ def test_each_subscriber_gets_its_rendering_and_the_filters_keep_compliant_out(
     }
     world.create_bucket(DRY)
     world.create_instance("dry", DRY)
-    world.put_policy(DRY, public(DRY))
+    world.put_policy(DRY, public_read_policy(DRY))
     dry = load_app(world, monkeypatch, DRY_RUN="true").lambda_handler(
         load_event("s3-PutBucketPolicy", bucket=DRY), CONTEXT
     )

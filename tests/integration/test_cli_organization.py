@@ -15,6 +15,7 @@ from connect_lockdown.cli import exits
 from tests.support import moto_faults
 from tests.support.cli_process import CliRun, run_cli, run_cli_in_terminal
 from tests.support.organization import MANAGEMENT, STACK_NAME, Organization
+from tests.support.policies import public_read_policy
 from tests.support.server import reset
 
 pytestmark = [
@@ -24,10 +25,7 @@ pytestmark = [
 ]
 
 EAST, WEST = "us-east-1", "eu-west-2"
-PUBLIC = {
-    "Version": "2012-10-17",
-    "Statement": [{"Sid": "Public", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}],
-}
+PUBLIC = public_read_policy("a-drifted-east")
 
 
 @dataclass

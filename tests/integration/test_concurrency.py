@@ -31,8 +31,8 @@ from connect_lockdown.config import Settings
 from connect_lockdown.outcomes import BucketResult
 from connect_lockdown.reconcile import Enforcer
 from tests.support import policy_strategies as ps
+from tests.support.botocore_hooks import AwsHooks
 from tests.support.events import load_event
-from tests.support.faults import Faults
 from tests.support.policy_eval import Request, matching_statements
 from tests.support.reliability import CONCURRENCY_ROUNDS, figure
 from tests.support.world import ACCOUNT, World
@@ -216,8 +216,9 @@ def test_a_write_between_our_read_and_our_write_is_not_lost(world: World) -> Non
         "Action": "s3:GetObject",
         "Resource": f"arn:aws:s3:::{BUCKET}/*",
     }
-    gateway = AwsGateway(clients=enforcer_clients(world))
-    faults = Faults().attach(gateway)
+    clients = enforcer_clients(world)
+    gateway = AwsGateway(clients=clients)
+    faults = AwsHooks().attach(*clients.values())
     written: list[bool] = []
 
     def their_write(_: dict[str, Any]) -> None:
@@ -225,7 +226,7 @@ def test_a_write_between_our_read_and_our_write_is_not_lost(world: World) -> Non
             world.put_policy(BUCKET, {"Version": "2012-10-17", "Statement": [theirs]})
             written.append(True)
 
-    faults.before("GetRole", their_write)
+    faults.run_before("GetRole", their_write)
     enforcer = Enforcer(Settings(topic_arn=world.topic_arn), gateway)
 
     enforcer.handle_event(load_event("s3-DeleteBucketPolicy", bucket=BUCKET))

@@ -16,44 +16,32 @@ import random
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from types import ModuleType, SimpleNamespace
+from types import ModuleType
 from typing import Any
 
 import pytest
 
 from connect_lockdown import policy as policies
 from connect_lockdown.outcomes import RetryLater
+from tests.support.botocore_hooks import AwsHooks, VirtualTime
 from tests.support.events import load_event
-from tests.support.faults import Throttling
+from tests.support.fixtures import lambda_context
 from tests.support.handler import load_app
+from tests.support.policies import deny_insecure_transport, public_read
 from tests.support.policy_eval import Request, matching_statements
-from tests.support.reliability import THROTTLE_ROUNDS, figure
-from tests.support.throttling import VirtualTime
+from tests.support.reliability import THROTTLE_ROUNDS, tally
 from tests.support.world import ACCOUNT, World
 
 pytestmark = pytest.mark.integration
 
-CONTEXT = SimpleNamespace(aws_request_id="req-throttled")
+CONTEXT = lambda_context("req-throttled")
 SHARED = "amazon-connect-shared0a1b"
 SOLO = "amazon-connect-solo2c3d4e"
 LAMBDA_ATTEMPTS = 3
 SEED = int(os.environ.get("RELIABILITY_SEED") or random.SystemRandom().randrange(2**32))
-TLS_ONLY = {
-    "Sid": "DenyInsecureTransport",
-    "Effect": "Deny",
-    "Principal": "*",
-    "Action": "s3:*",
-    "Resource": [f"arn:aws:s3:::{SHARED}", f"arn:aws:s3:::{SHARED}/*"],
-    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-}
-PUBLIC = {
-    "Sid": "Public",
-    "Effect": "Allow",
-    "Principal": "*",
-    "Action": "s3:GetObject",
-    "Resource": f"arn:aws:s3:::{SOLO}/*",
-}
-TOTALS: Counter[str] = Counter()
+TLS_ONLY = deny_insecure_transport(SHARED)
+PUBLIC = public_read(SOLO)
+TOTALS = tally("throttling_30_percent", seed=SEED)  # all rounds, reported when the session finishes
 
 
 @pytest.fixture(autouse=True)
@@ -110,7 +98,7 @@ def test_throttling_on_30_percent_of_calls_ends_compliant(
     world.put_policy(SOLO, {"Version": "2012-10-17", "Statement": [PUBLIC]})
     clock = VirtualTime().install(monkeypatch)
     app = load_app(world, monkeypatch, ADMIN_ROLE_ARNS=admin_arn)
-    throttling = Throttling(0.3, seed=SEED + round_).attach(app.ENFORCER.gateway)
+    throttling = AwsHooks().attach_gateway(app.ENFORCER.gateway).throttle(0.3, seed=SEED + round_)
     attempts: Counter[str] = Counter()
     common = {"Admin": admin_id, "test-lockdown-enforcer-us-east-1": world.enforcer_role_id}
     allowed = {
@@ -140,15 +128,13 @@ def test_throttling_on_30_percent_of_calls_ends_compliant(
     )
     TOTALS.update(
         rounds=1,
-        requests=sum(throttling.sent.values()),
+        requests=sum(throttling.requests.values()),
         throttled=sum(throttling.throttled.values()),
         writes=throttling.passed["PutBucketPolicy"],
         virtual_backoff_ms=int(clock.slept * 1000),
         **attempts,
         **{f"code_{code}": n for code, n in throttling.throttled.items()},
     )
-    if round_ == THROTTLE_ROUNDS - 1:
-        figure("throttling_30_percent", seed=SEED, **dict(TOTALS))
 
 
 def test_throttling_that_outlasts_botocore_is_retried_by_lambda_and_writes_once(
@@ -161,16 +147,16 @@ def test_throttling_that_outlasts_botocore_is_retried_by_lambda_and_writes_once(
     world.put_policy(SOLO, {"Version": "2012-10-17", "Statement": [PUBLIC]})
     VirtualTime().install(monkeypatch)
     app = load_app(world, monkeypatch)
-    storm = Throttling(1.0, seed=SEED, only={"GetBucketPolicy"}).attach(app.ENFORCER.gateway)
+    storm = AwsHooks().attach_gateway(app.ENFORCER.gateway).throttle(1.0, seed=SEED, only={"GetBucketPolicy"})
     event = load_event("s3-PutBucketPolicy", bucket=SOLO)
 
     with pytest.raises(RetryLater, match="SlowDown"):
         app.lambda_handler(event, CONTEXT)
     # retries={"max_attempts": 5} is botocore's count of retries after the first attempt: six in all.
-    assert storm.sent["GetBucketPolicy"] == 6
+    assert storm.requests["GetBucketPolicy"] == 6
     assert world.policy(SOLO)["Statement"] == [PUBLIC]
 
-    storm.share, storm.only = 0.3, None
+    storm.throttle_share, storm.throttle_only = 0.3, None
     attempts: Counter[str] = Counter()
     assert invoke_like_lambda(app, event, attempts) or invoke_like_lambda(app, event, attempts)
     assert storm.passed["PutBucketPolicy"] == 1

@@ -4,31 +4,21 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from types import SimpleNamespace
 
 import pytest
 
 from tests.support.events import load_event
+from tests.support.fixtures import lambda_context
 from tests.support.handler import load_app
+from tests.support.policies import public_read_policy
 from tests.support.policy_eval import Request, is_denied
 from tests.support.world import ACCOUNT, World
 
 pytestmark = pytest.mark.integration
 
 BUCKET = "amazon-connect-5f3a9c2b1d7e"
-CONTEXT = SimpleNamespace(aws_request_id="req-http")
-PUBLIC = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Sid": "Public",
-            "Effect": "Allow",
-            "Principal": "*",
-            "Action": "s3:GetObject",
-            "Resource": f"arn:aws:s3:::{BUCKET}/*",
-        }
-    ],
-}
+CONTEXT = lambda_context("req-http")
+PUBLIC = public_read_policy(BUCKET)
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,7 @@
 The real handler (functions/enforcer/app.py) runs over HTTP against a moto server, signed with the enforcer
 role's session, through every path: a sweep, a changed and a deleted bucket policy, a new instance that is
 pending (and schedules its re-check), a storage association, a dry run, a refusal and a failure. Every call
-signed with that session is recorded as its IAM action (tests/support/recording.py). Then:
+signed with that session is recorded as its IAM action (tests/support/botocore_hooks.py). Then:
 
 - a call the template does not grant fails the test (the function would get AccessDenied in AWS);
 - a grant that no path calls fails the test (it would be a permission nobody needs),
@@ -18,7 +18,6 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -26,9 +25,12 @@ import pytest
 from cfnlint.decode import cfn_yaml
 
 from tests.support import connect_storage, security_hub
+from tests.support.account import FUNCTION_ARN
+from tests.support.botocore_hooks import AwsHooks
 from tests.support.events import load_event
+from tests.support.fixtures import lambda_context
 from tests.support.handler import load_app
-from tests.support.recording import record_actions
+from tests.support.policies import public_read_policy
 from tests.support.server import reset
 from tests.support.world import ACCOUNT, REGION, World
 
@@ -36,8 +38,7 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLE = "EnforcerFunctionRole"
-FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:connect-lockdown-enforcer"
-CONTEXT = SimpleNamespace(aws_request_id="req-permissions", invoked_function_arn=FUNCTION_ARN)
+CONTEXT = lambda_context("req-permissions")
 GROUP = "connect-lockdown-rechecks"
 
 # Calls that need no permission at all.
@@ -65,18 +66,7 @@ NOT_CALLED_YET: dict[str, str] = {}
 
 BUCKET = "amazon-connect-5f3a9c2b1d7e"
 GONE = "amazon-connect-0d1e2f3a4b5c"  # an instance stores in it, but it does not exist: outcome "failed"
-PUBLIC = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Sid": "Public",
-            "Effect": "Allow",
-            "Principal": "*",
-            "Action": "s3:GetObject",
-            "Resource": f"arn:aws:s3:::{BUCKET}/*",
-        }
-    ],
-}
+PUBLIC = public_read_policy(BUCKET)
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -165,7 +155,8 @@ def _drive(world: World, monkeypatch: pytest.MonkeyPatch) -> Run:
         return app
 
     outcomes: list[str] = []
-    with record_actions(monkeypatch, sessions) as actions:
+    recorder = AwsHooks(signed_by=sessions)
+    with recorder.capture_new_clients():
         app = start(**configuration)
 
         def handle(event: Any) -> None:
@@ -188,7 +179,7 @@ def _drive(world: World, monkeypatch: pytest.MonkeyPatch) -> Run:
         # the invoke is still signed and recorded, and its failure is a published result).
         for number in range(4):
             world.create_instance(f"more-{number}")
-        short = SimpleNamespace(**vars(CONTEXT), get_remaining_time_in_millis=lambda: 10_000)
+        short = lambda_context("req-permissions", remaining_ms=10_000)
         outcomes.extend(r["outcome"] for r in app.lambda_handler(load_event("scheduled-event"), short)["results"])
 
         world.put_policy(BUCKET, PUBLIC)
@@ -198,7 +189,7 @@ def _drive(world: World, monkeypatch: pytest.MonkeyPatch) -> Run:
         handle(load_event("s3-PutBucketPolicy", bucket=BUCKET))  # refused: a principal does not resolve
         app = start(**configuration)
         handle(load_event("s3-PutBucketPolicy", bucket=BUCKET))  # remediated: its finding passes again
-    return Run(actions, outcomes, world)
+    return Run(set(recorder.actions), outcomes, world)
 
 
 def test_every_path_ran(run: Run) -> None:

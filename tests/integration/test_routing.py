@@ -101,8 +101,9 @@ class Bus:
         return delivered
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def bus(endpoint: str) -> Iterator[Bus]:
+    """A bus of its own for each test: another test's reset of the server would take a shared one's rules."""
     yield Bus(endpoint)
     reset(endpoint)
 

@@ -1,6 +1,6 @@
 """Faults, through the Lambda handler on in-process moto (issue 5).
 
-Each failure is injected at botocore's `before-call` hook (tests/support/faults.py), so it reaches the enforcer
+Each failure is injected at botocore's `before-call` hook (tests/support/botocore_hooks.py), so it reaches the enforcer
 exactly as AWS's answer would after botocore's retries. Throttling, which botocore does retry, is in
 tests/integration/test_faults_http.py.
 """
@@ -10,23 +10,25 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from types import ModuleType, SimpleNamespace
+from types import ModuleType
 from typing import Any
 
 import pytest
 
 from connect_lockdown import policy as policies
 from connect_lockdown.outcomes import RetryLater
+from tests.support.botocore_hooks import AwsHooks
 from tests.support.events import load_event
-from tests.support.faults import Faults
+from tests.support.fixtures import lambda_context
 from tests.support.handler import load_app
+from tests.support.policies import public_read
 from tests.support.policy_eval import Request, matching_statements
 from tests.support.world import ACCOUNT, Instance, World
 
 BUCKET = "amazon-connect-25fd0a3be3ef"
-CONTEXT = SimpleNamespace(aws_request_id="req-faults")
+CONTEXT = lambda_context("req-faults")
 ARN = f"arn:aws:s3:::{BUCKET}"
-PUBLIC = {"Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"{ARN}/*"}
+PUBLIC = public_read(BUCKET)
 
 
 @pytest.fixture(autouse=True)
@@ -45,9 +47,9 @@ def metrics_of(output: str) -> list[str]:
     return names
 
 
-def handler_with_faults(world: World, monkeypatch: pytest.MonkeyPatch) -> tuple[ModuleType, Faults]:
+def handler_with_faults(world: World, monkeypatch: pytest.MonkeyPatch) -> tuple[ModuleType, AwsHooks]:
     app = load_app(world, monkeypatch)
-    return app, Faults().attach(app.ENFORCER.gateway)
+    return app, AwsHooks().attach_gateway(app.ENFORCER.gateway)
 
 
 def lock_holds(policy: Any, instance: Instance, world: World) -> bool:
@@ -144,7 +146,7 @@ def test_bucket_deleted_between_the_event_and_the_call_fails_with_a_clear_reason
     app, faults = handler_with_faults(world, monkeypatch)
     for moment in ("GetBucketPolicy", "PutBucketPolicy"):
         world.create_bucket(BUCKET)
-        faults.before(moment, lambda _: world.client("s3").delete_bucket(Bucket=BUCKET))
+        faults.run_before(moment, lambda _: world.client("s3").delete_bucket(Bucket=BUCKET))
 
         document = app.lambda_handler(load_event("s3-DeleteBucketPolicy", bucket=BUCKET), CONTEXT)
 
@@ -153,7 +155,7 @@ def test_bucket_deleted_between_the_event_and_the_call_fails_with_a_clear_reason
         assert "NoSuchBucket" in result["reason"] and moment in result["reason"] and BUCKET in result["reason"]
         assert [a["attributes"]["outcome"] for a in world.alerts()] == ["failed"]
         assert BUCKET not in [b["Name"] for b in world.client("s3").list_buckets()["Buckets"]]
-        faults.before(moment, lambda _: None)
+        faults.run_before(moment, lambda _: None)
 
 
 # --- the service role disappears -------------------------------------------------------------------
@@ -171,7 +173,7 @@ def test_deleted_service_role_is_refused_and_nothing_is_written(world: World, mo
         if params["RoleName"] == role_name:
             _delete_role(world, role_name)
 
-    faults.before("GetRole", delete_the_role)
+    faults.run_before("GetRole", delete_the_role)
 
     document = app.lambda_handler(load_event("s3-PutBucketPolicy", bucket=BUCKET), CONTEXT)
 

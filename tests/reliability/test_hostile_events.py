@@ -24,7 +24,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from types import ModuleType, SimpleNamespace
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -33,35 +33,22 @@ from connect_lockdown import policy as policies
 from connect_lockdown.aws import AwsGateway
 from connect_lockdown.events import Ignored, classify
 from connect_lockdown.reconcile import Enforcer
+from tests.support.account import ACCOUNT
 from tests.support.events import load_event
-from tests.support.fake_aws import ACCOUNT, FakeAws
+from tests.support.fake_aws import FakeAws
+from tests.support.fixtures import lambda_context
 from tests.support.handler import load_app
 from tests.support.hostile import HostileEvents, depth_of
+from tests.support.policies import public_read, public_read_policy
 from tests.support.policy_eval import Request, matching_statements
 from tests.support.reliability import HOSTILE_EVENTS, MOTO_HOSTILE_EVENTS, figure, percentiles
 from tests.support.world import World
 
 CONNECT_BUCKET = "amazon-connect-25fd0a3be3ef"
 DECOY = "payroll-exports"
-DECOY_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Sid": "Public",
-            "Effect": "Allow",
-            "Principal": "*",
-            "Action": "s3:GetObject",
-            "Resource": f"arn:aws:s3:::{DECOY}/*",
-        }
-    ],
-}
+DECOY_POLICY = public_read_policy(DECOY)
 OUTCOMES = {"compliant", "remediated", "would_remediate", "refused", "pending", "failed"}
-CONTEXT = SimpleNamespace(
-    aws_request_id="req-hostile",
-    function_name="enforcer",
-    memory_limit_in_mb=256,
-    invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:enforcer",
-)
+CONTEXT = lambda_context("req-hostile")
 # A sanity ceiling only: the figures in docs/reliability.md are the measurement.
 CEILING_SECONDS = 1.0
 SEED = int(os.environ.get("RELIABILITY_SEED") or random.SystemRandom().randrange(2**32))
@@ -82,7 +69,7 @@ def _drifts(lock: dict[str, Any]) -> list[Callable[[], Any]]:
     padded["Condition"]["StringNotLike"]["aws:userId"] = [
         v + " " for v in padded["Condition"]["StringNotLike"]["aws:userId"]
     ]
-    public = {"Sid": "Public", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}
+    public = {**public_read(CONNECT_BUCKET), "Resource": "*"}
     return [
         lambda: None,
         lambda: {"Version": "2012-10-17", "Statement": [public]},

@@ -23,8 +23,10 @@ from connect_lockdown.config import Settings
 from connect_lockdown.outcomes import RunReport
 from connect_lockdown.reconcile import Enforcer
 from tests.support import policy_strategies as ps
+from tests.support.account import ACCOUNT, OTHER_ACCOUNT
 from tests.support.events import load_event
-from tests.support.fake_aws import ACCOUNT, ENFORCER_ROLE, OTHER_ACCOUNT, FakeAws
+from tests.support.fake_aws import ENFORCER_ROLE, FakeAws
+from tests.support.policies import public_read_policy
 from tests.support.policy_eval import Request, evaluate_bucket_policy, matching_statements
 from tests.support.reliability import MOTO_EXAMPLES, figure, property_settings
 from tests.support.reliability import PROPERTY_COUNTS as COUNTS
@@ -234,12 +236,7 @@ def test_the_written_policy_denies_outsiders_and_admits_every_allowed_principal(
 
 POOL = ("amazon-connect-0a1b2c3d4e5f", "connect.recordings.example", "shared-contact-centre")
 DECOY = "not-a-connect-bucket"
-DECOY_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{DECOY}/*"}
-    ],
-}
+DECOY_POLICY = public_read_policy(DECOY)
 
 
 @dataclass

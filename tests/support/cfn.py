@@ -22,6 +22,8 @@ from typing import Any
 
 from cfnlint.decode import cfn_yaml
 
+from tests.support.account import ACCOUNT
+
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
 
@@ -46,7 +48,7 @@ class Stack:
     template: dict[str, Any]
     overrides: Mapping[str, str] = field(default_factory=dict)
     region: str = "eu-west-1"
-    account: str = "123456789012"
+    account: str = ACCOUNT
     stack_name: str = "connect-bucket-lockdown"
     # Logical ID (Ref) or "LogicalId.Attribute" (Fn::GetAtt) -> value.
     refs: Mapping[str, Any] = field(default_factory=dict)

@@ -47,6 +47,8 @@ from moto.core.exceptions import JsonRESTError
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.utilities.paginator import paginate
 
+from tests.support.account import ACCOUNT, REGION
+
 __all__ = [
     "clear_service_role",
     "install",
@@ -54,12 +56,10 @@ __all__ = [
     "set_service_role",
 ]
 
-DEFAULT_ACCOUNT_ID = "123456789012"
-DEFAULT_REGION = "us-east-1"
 
 # Read the enums from botocore rather than hard-coding them, so the mock accepts exactly what
 # the installed SDK can send (new resource types appear in botocore before anyone edits this).
-_SERVICE_MODEL = boto3.session.Session().client("connect", region_name=DEFAULT_REGION).meta.service_model
+_SERVICE_MODEL = boto3.session.Session().client("connect", region_name=REGION).meta.service_model
 RESOURCE_TYPES: frozenset[str] = frozenset(_SERVICE_MODEL.shape_for("InstanceStorageResourceType").enum)
 STORAGE_TYPES: frozenset[str] = frozenset(_SERVICE_MODEL.shape_for("StorageType").enum)
 INSTANCE_STATUSES: frozenset[str] = frozenset(_SERVICE_MODEL.shape_for("InstanceStatus").enum)
@@ -437,8 +437,8 @@ def _backend_instance(instance_id: str, account_id: str, region: str) -> Instanc
 def set_service_role(
     instance_id: str,
     role_arn: str,
-    account_id: str = DEFAULT_ACCOUNT_ID,
-    region: str = DEFAULT_REGION,
+    account_id: str = ACCOUNT,
+    region: str = REGION,
 ) -> None:
     """Set an instance's ServiceRole.
 
@@ -452,8 +452,8 @@ def set_service_role(
 
 def clear_service_role(
     instance_id: str,
-    account_id: str = DEFAULT_ACCOUNT_ID,
-    region: str = DEFAULT_REGION,
+    account_id: str = ACCOUNT,
+    region: str = REGION,
 ) -> None:
     """Remove the ServiceRole, as on an instance still being created (needs ``install()``).
 
@@ -467,8 +467,8 @@ def clear_service_role(
 def set_instance_status(
     instance_id: str,
     status: str,
-    account_id: str = DEFAULT_ACCOUNT_ID,
-    region: str = DEFAULT_REGION,
+    account_id: str = ACCOUNT,
+    region: str = REGION,
 ) -> None:
     """Set InstanceStatus (moto always says ACTIVE), e.g. to CREATION_IN_PROGRESS or CREATION_FAILED."""
     if status not in INSTANCE_STATUSES:

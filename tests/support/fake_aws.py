@@ -18,10 +18,8 @@ from typing import Any
 
 from connect_lockdown.aws import AwsCallError, AwsGateway, CallerIdentity
 from connect_lockdown.notify import Notification
+from tests.support.account import ACCOUNT, REGION
 
-ACCOUNT = "123456789012"
-OTHER_ACCOUNT = "999999999999"
-REGION = "us-east-1"
 ENFORCER_ROLE = "connect-lockdown-EnforcerRole-FAKE"
 # Every storage resource type of the Connect service model (botocore 1.44); the enforcer reads them all.
 RESOURCE_TYPES = (

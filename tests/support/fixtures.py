@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from tests.support.account import FUNCTION_ARN
 from tests.support.world import World
 
 
@@ -18,11 +20,12 @@ def world() -> Iterator[World]:
         yield World(boto3.session.Session()).setup()
 
 
-# The Lambda context the handler tests pass: what app.py reads from it.
-FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:connect-lockdown-enforcer"
-
-
-def lambda_context(request_id: str = "req-1", **extra: object) -> object:
-    from types import SimpleNamespace
-
-    return SimpleNamespace(aws_request_id=request_id, invoked_function_arn=FUNCTION_ARN, **extra)
+def lambda_context(
+    request_id: str = "req-1", *, function_arn: str = FUNCTION_ARN, remaining_ms: int | None = None
+) -> SimpleNamespace:
+    """The Lambda context as functions/enforcer/app.py reads it: the request id, the invoked function's ARN and,
+    when `remaining_ms` is given, the time left (a sweep then hands what it cannot finish to a new invocation)."""
+    context = SimpleNamespace(aws_request_id=request_id, invoked_function_arn=function_arn)
+    if remaining_ms is not None:
+        context.get_remaining_time_in_millis = lambda: remaining_ms
+    return context

@@ -21,8 +21,9 @@ from connect_lockdown.events import BucketChanged
 from connect_lockdown.outcomes import Outcome
 from connect_lockdown.reconcile import Enforcer
 from tests.support import connect_storage
+from tests.support.account import ACCOUNT, REGION
 
-MANAGEMENT = "123456789012"
+MANAGEMENT = ACCOUNT  # moto's default account is the one that creates the organization
 ACCESS_ROLE = "OrganizationAccountAccessRole"
 STACK_NAME = "connect-bucket-lockdown"
 ENFORCER_ROLE_NAME = "connect-lockdown-enforcer"
@@ -113,7 +114,7 @@ class Organization:
             )
         return self._sessions[account]
 
-    def client(self, account: str, service: str, region: str = "us-east-1") -> Any:
+    def client(self, account: str, service: str, region: str = REGION) -> Any:
         return self.session(account).client(service, region_name=region, endpoint_url=self.endpoint)
 
     # --- what each account holds -------------------------------------------------------------------

@@ -22,9 +22,8 @@ from typing import Any
 from hypothesis import strategies as st
 
 from connect_lockdown import policy as policies
+from tests.support.account import ACCOUNT, OTHER_ACCOUNT
 
-ACCOUNT = "123456789012"
-OTHER_ACCOUNT = "999999999999"
 BUCKET = "amazon-connect-25fd0a3be3ef"
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
 

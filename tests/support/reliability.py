@@ -36,13 +36,24 @@ THROTTLE_ROUNDS = scale(3, 40)
 CONCURRENCY_ROUNDS = scale(1, 10)
 
 
-# How many examples each property completed; reported once, when the session finishes (tests/conftest.py).
-PROPERTY_COUNTS: Counter[str] = Counter()
+# Figures that several tests add up (the examples of the properties, the rounds of a scenario): reported once,
+# when the session finishes (tests/conftest.py), whatever order the tests ran in and whichever of them ran.
+_TALLIES: dict[str, tuple[dict[str, Any], Counter[str]]] = {}
 
 
-def report_property_counts() -> None:
-    if PROPERTY_COUNTS:
-        figure("properties", settings_examples=PROPERTY_EXAMPLES, **dict(PROPERTY_COUNTS))
+def tally(name: str, **labels: Any) -> Counter[str]:
+    """The running counts of figure `name`, reported with `labels` when the session finishes."""
+    return _TALLIES.setdefault(name, (labels, Counter()))[1]
+
+
+def report_tallies() -> None:
+    for name, (labels, counts) in _TALLIES.items():
+        if counts:
+            figure(name, **labels, **dict(counts))
+
+
+# How many examples each property completed.
+PROPERTY_COUNTS = tally("properties", settings_examples=PROPERTY_EXAMPLES)
 
 
 def property_settings(max_examples: int = PROPERTY_EXAMPLES) -> settings:

@@ -14,9 +14,8 @@ from typing import Any
 import boto3
 
 from tests.support import connect_storage
+from tests.support.account import ACCOUNT, REGION
 
-ACCOUNT = "123456789012"
-REGION = "us-east-1"
 ENFORCER_ROLE_NAME = "test-lockdown-enforcer-us-east-1"
 TRUST_CONNECT = json.dumps(
     {

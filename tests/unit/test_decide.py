@@ -7,19 +7,13 @@ from typing import Any
 from connect_lockdown import policy as policies
 from connect_lockdown.decide import decide
 from connect_lockdown.outcomes import Outcome
+from tests.support.account import ACCOUNT
+from tests.support.policies import deny_insecure_transport
 
 BUCKET = "amazon-connect-25fd0a3be3ef"
-ACCOUNT = "123456789012"
 ENFORCER = "AROAENFORCERROLEID00:*"
 CONNECT = "AROACONNECTROLEID000:*"
-TLS_ONLY: dict[str, Any] = {
-    "Sid": "TlsOnly",
-    "Effect": "Deny",
-    "Principal": "*",
-    "Action": "s3:*",
-    "Resource": [f"arn:aws:s3:::{BUCKET}/*"],
-    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-}
+TLS_ONLY = deny_insecure_transport(BUCKET)
 
 
 def statement(*patterns: str) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """The ASFF builder alone: every outcome, the field limits, the identifiers. Pure; no AWS.
 
-The limits are those of the Security Hub API reference (tests/support/security_hub.py cites each); botocore's
+The limits are those of the Security Hub API reference (tests/support/security_hub.py cites each, tests/support/asff.py has them); botocore's
 service model checks types and required members as the SDK would before sending.
 """
 
@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
+import botocore.session
 import pytest
 from botocore.exceptions import ParamValidationError
 from botocore.validate import validate_parameters
@@ -32,10 +32,11 @@ from connect_lockdown.findings import (
     product_arn,
 )
 from connect_lockdown.outcomes import BucketResult, InstanceRef, Outcome
-from tests.support.security_hub import asff_problems
+from tests.support.account import ACCOUNT
+from tests.support.asff import asff_problems
 
 ROOT = Path(__file__).resolve().parents[2]
-ACCOUNT, REGION = "123456789012", "eu-west-1"
+REGION = "eu-west-1"  # not the estates' Region: a finding carries the Region it is given
 BUCKET = "amazon-connect-25fd0a3be3ef"
 NOW = datetime(2025, 3, 11, 14, 22, 7, 123456, tzinfo=UTC)
 TRIGGER = Trigger(
@@ -46,7 +47,7 @@ TRIGGER = Trigger(
     source_ip="203.0.113.7",
 )
 BUCKET_OUTCOMES = [o for o in Outcome if o is not Outcome.PENDING]
-BATCH_IMPORT = boto3.session.Session().client("securityhub", region_name="us-east-1").meta.service_model
+BATCH_IMPORT = botocore.session.get_session().get_service_model("securityhub")
 
 
 def result_of(outcome: Outcome, **fields: Any) -> BucketResult:

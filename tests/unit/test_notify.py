@@ -29,6 +29,8 @@ from hypothesis import strategies as st
 from connect_lockdown import notify
 from connect_lockdown.events import Trigger
 from connect_lockdown.notify import Notification, console_url, notification, partition_of, subject_for, thread_id
+from tests.support.account import ACCOUNT, REGION
+from tests.support.policies import public_read
 
 ROOT = Path(__file__).resolve().parents[2]
 ALERTS = ROOT / "tests" / "data" / "alerts"
@@ -36,8 +38,6 @@ NOTIFICATION_SCHEMA = json.loads((ROOT / "schemas" / "notification.json").read_t
 CHAT_SCHEMA = json.loads((ALERTS / "chatbot-custom-notification.schema.json").read_text(encoding="utf-8"))
 UPDATE_GOLDEN = os.environ.get("UPDATE_GOLDEN") == "1"
 
-ACCOUNT = "123456789012"
-REGION = "us-east-1"
 BUCKET = "amazon-connect-25fd0a3be3ef"
 INSTANCE = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
 SECOND_INSTANCE = "11111111-2222-4333-8444-555555555555"
@@ -45,13 +45,7 @@ ALIASES = {INSTANCE: "contact-centre"}
 JANE = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_AdministratorAccess_3f8a2c71d9e04b65/jane.doe@example.com"
 OUTCOMES = ("remediated", "would_remediate", "refused", "failed")
 
-PUBLIC_READ = {
-    "Sid": "PublicRead",
-    "Effect": "Allow",
-    "Principal": "*",
-    "Action": "s3:GetObject",
-    "Resource": f"arn:aws:s3:::{BUCKET}/*",
-}
+PUBLIC_READ = public_read(BUCKET)
 
 
 def lockdown(*allowed: str) -> dict[str, Any]:

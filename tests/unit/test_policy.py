@@ -7,6 +7,7 @@ import pytest
 
 from connect_lockdown import policy as policies
 from connect_lockdown.policy import LOCKDOWN_SID
+from tests.support.policies import deny_insecure_transport
 
 BUCKET = "amazon-connect-25fd0a3be3ef"
 PATTERNS = {"AROASERVICEROLE:*", "AROAADMIN:*", "AROAENFORCER:*", "123456789012"}
@@ -23,13 +24,7 @@ FOREIGN: dict[str, Any] = {
     "Action": ["s3:GetObjectVersion", "s3:ReplicateObject"],
     "Resource": f"arn:aws:s3:::{BUCKET}/*",
 }
-FOREIGN_NO_SID = {
-    "Effect": "Deny",
-    "Principal": "*",
-    "Action": "s3:*",
-    "Resource": f"arn:aws:s3:::{BUCKET}/*",
-    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-}
+FOREIGN_NO_SID = deny_insecure_transport(BUCKET, sid=None)
 
 
 def test_statement_is_the_guidance_deny():

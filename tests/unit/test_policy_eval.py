@@ -35,8 +35,7 @@ from tests.support.policy_eval import (
     scp_levels_with_full_access,
 )
 
-ACCT = "111122223333"
-OTHER_ACCT = "444455556666"
+ACCT, OTHER_ACCT = callers.ACCOUNT, callers.OTHER_ACCOUNT
 CONNECT_ROLE_ID = "AROAEXAMPLEROLEID"
 ADMIN_ROLE_ID = "AROAADMINROLEID"
 

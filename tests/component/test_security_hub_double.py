@@ -10,8 +10,8 @@ import pytest
 from moto import mock_aws
 
 from tests.support import security_hub
+from tests.support.account import ACCOUNT, REGION
 
-ACCOUNT, REGION = "123456789012", "us-east-1"
 PRODUCT = f"arn:aws:securityhub:{REGION}:{ACCOUNT}:product/{ACCOUNT}/default"
 
 

@@ -5,20 +5,15 @@ moto keeps accounts apart by the credentials sts:AssumeRole returns, and moto's 
 organization; but moto's SNS does not evaluate topic policies (it delivers a cross-account publish even under
 an explicit Deny). So the publishes pass through a gate that judges each one with the project's IAM evaluator
 (tests/support/policy_eval.py) against the policy stored on the moto topic, which is the guide's own: what is
-delivered is what the policy admits. The evaluator tests below then prove who the policy admits.
-
-aws:PrincipalOrgID "is included in the request context only if the principal is a member of an organization",
-with that organization's ID; aws:SourceOrgID is the organization of the resource a service acts for.
-https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalorgid
-https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-sourceorgid
-Cross-account requests need an Allow in the identity policy and in the resource policy:
-https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
+delivered is what the policy admits. tests/unit/test_central_topic_policy.py proves who the policy admits, and
+cites the sources of the condition keys (aws:PrincipalOrgID, set here for members of the organization) and of
+the cross-account rule.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,11 +26,12 @@ from connect_lockdown.config import Settings
 from connect_lockdown.outcomes import RetryLater
 from connect_lockdown.reconcile import Enforcer
 from tests.support import central_topic, connect_storage
+from tests.support.account import REGION
+from tests.support.botocore_hooks import AwsHooks
 from tests.support.events import load_event
-from tests.support.policy_eval import Request, evaluate_access, evaluate_bucket_policy
+from tests.support.policy_eval import Request, evaluate_access
 from tests.support.world import TRUST_CONNECT
 
-REGION = "us-east-1"
 MEMBERS = ("payments", "support", "sales")
 OUTSIDER = "999988887777"
 ENFORCER_ROLE = f"connect-lockdown-enforcer-{REGION}"
@@ -129,27 +125,24 @@ def gate_publishes(gateway: AwsGateway, organization: Organization) -> None:
     if organization.member_of(account):
         context["aws:PrincipalOrgID"] = organization.id
 
-    def gate(params: dict[str, Any], **_: Any) -> Any:
+    def refused(params: Mapping[str, Any]) -> bool:
         request = Request(
             principal_arn=identity["Arn"],
             user_id=identity["UserId"],
             account_id=account,
             action="sns:Publish",
-            resource=params["body"]["TopicArn"],
+            resource=params["TopicArn"],
             extra_context=context,
         )
-        topic_account = params["body"]["TopicArn"].split(":")[4]
+        topic_account = params["TopicArn"].split(":")[4]
         # The enforcer's role grants itself sns:Publish on the central topic (identity_allows).
         decision = evaluate_access(
             request, resource_policy=stored_topic_policy(organization), resource_account=topic_account
         )
-        if decision == "allow":
-            return None
-        error = {"Code": "AuthorizationError", "Message": f"{identity['Arn']} is not authorized: {decision}"}
-        response = type("Response", (), {"status_code": 403, "headers": {}, "content": b""})()
-        return response, {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 403}}
+        return decision != "allow"
 
-    gateway.sns.meta.events.register("before-call.sns.Publish", gate)
+    message = f"{identity['Arn']} is not authorized by the topic's policy"
+    AwsHooks().attach(gateway.sns).fail("Publish", "AuthorizationError", status=403, when=refused, message=message)
 
 
 def deploy_member_stack(account: str, organization: Organization) -> tuple[Enforcer, str]:
@@ -212,70 +205,3 @@ def test_an_account_outside_the_organization_cannot_publish(organization: Organi
         enforcer.handle_event(load_event("s3-DeleteBucketPolicy", bucket=bucket))
 
     assert organization.deliveries() == []
-
-
-# --- the guide's topic policy, judged on its own ----------------------------------------------------------
-
-ORG_ID = "o-a1b2c3d4e5"
-SECURITY = "111122223333"
-MEMBER = "444455556666"
-TOPIC = f"arn:aws:sns:{REGION}:{SECURITY}:{central_topic.TOPIC_NAME}"
-POLICY = central_topic.topic_policy(organization_id=ORG_ID, account=SECURITY, region=REGION, topic_arn=TOPIC)
-
-
-def enforcer_in(account: str, *, action: str = "sns:Publish", resource: str = TOPIC, **context: str) -> Request:
-    return Request.for_role(
-        account,
-        ENFORCER_ROLE,
-        "AROAENFORCERROLE00001",
-        action,
-        resource,
-        session="connect-lockdown",
-        extra_context={"aws:SecureTransport": "true"} | context,
-    )
-
-
-def test_the_policy_admits_every_principal_of_the_organization_and_no_other() -> None:
-    member = enforcer_in(MEMBER, **{"aws:PrincipalOrgID": ORG_ID})
-    root_of_member = Request.for_root(
-        MEMBER, "sns:Publish", TOPIC, extra_context={"aws:PrincipalOrgID": ORG_ID, "aws:SecureTransport": "true"}
-    )
-    other_organization = enforcer_in(OUTSIDER, **{"aws:PrincipalOrgID": "o-zzzzzzzzzz"})
-    no_organization = enforcer_in(OUTSIDER)
-
-    assert evaluate_access(member, resource_policy=POLICY, resource_account=SECURITY) == "allow"
-    assert evaluate_access(root_of_member, resource_policy=POLICY, resource_account=SECURITY) == "allow"
-    assert evaluate_access(other_organization, resource_policy=POLICY, resource_account=SECURITY) == "implicit_deny"
-    assert evaluate_access(no_organization, resource_policy=POLICY, resource_account=SECURITY) == "implicit_deny"
-
-
-def test_the_policy_grants_publishing_to_this_topic_over_tls_and_nothing_else() -> None:
-    in_org = {"aws:PrincipalOrgID": ORG_ID}
-    over_http = enforcer_in(MEMBER, **in_org | {"aws:SecureTransport": "false"})
-    other_topic = enforcer_in(MEMBER, resource=f"arn:aws:sns:{REGION}:{SECURITY}:another-topic", **in_org)
-
-    assert evaluate_bucket_policy(POLICY, over_http) == "explicit_deny"
-    assert evaluate_bucket_policy(POLICY, other_topic) == "implicit_deny"
-    for action in ("sns:Subscribe", "sns:SetTopicAttributes", "sns:DeleteTopic", "sns:AddPermission"):
-        assert evaluate_bucket_policy(POLICY, enforcer_in(MEMBER, action=action, **in_org)) == "implicit_deny"
-
-
-def test_only_the_organizations_alarms_publish_as_cloudwatch() -> None:
-    # The evaluator does not decide whether {"AWS": "*"} matches a service principal (undocumented), so the
-    # statements that can apply to CloudWatch are judged: the AWS "*" statement cannot, whatever it matches,
-    # since it requires aws:PrincipalOrgID, which a service principal's request does not carry.
-    statements = [s for s in POLICY["Statement"] if s["Principal"] != {"AWS": "*"}]
-    assert len(statements) == len(POLICY["Statement"]) - 1
-    for_services = {"Version": POLICY["Version"], "Statement": statements}
-
-    def alarm(**context: str) -> Request:
-        return Request.for_service(
-            "cloudwatch.amazonaws.com", "sns:Publish", TOPIC, extra_context={"aws:SecureTransport": "true"} | context
-        )
-
-    assert evaluate_bucket_policy(for_services, alarm(**{"aws:SourceOrgID": ORG_ID})) == "allow"
-    assert evaluate_bucket_policy(for_services, alarm(**{"aws:SourceOrgID": "o-zzzzzzzzzz"})) == "implicit_deny"
-    assert evaluate_bucket_policy(for_services, alarm()) == "implicit_deny"
-    assert evaluate_bucket_policy(for_services, Request.for_service("events.amazonaws.com", "sns:Publish", TOPIC)) == (
-        "implicit_deny"
-    )

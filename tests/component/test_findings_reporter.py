@@ -21,24 +21,14 @@ from connect_lockdown.findings import GENERATOR_ID, finding_id
 from connect_lockdown.findings_reporter import REFRESH_AFTER, STATE_PK, FindingsReporter, refresh_hour, reporter_for
 from connect_lockdown.reconcile import Enforcer
 from tests.support import security_hub
-from tests.support.calls import CallRecorder
+from tests.support.botocore_hooks import AwsHooks
 from tests.support.events import load_event
+from tests.support.policies import public_read_policy
 from tests.support.world import ACCOUNT, REGION, World
 
 BUCKET = "amazon-connect-25fd0a3be3ef"
 START = datetime(2025, 3, 11, 9, 0, tzinfo=UTC)
-PUBLIC_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Sid": "PublicRead",
-            "Effect": "Allow",
-            "Principal": "*",
-            "Action": "s3:GetObject",
-            "Resource": f"arn:aws:s3:::{BUCKET}/*",
-        }
-    ],
-}
+PUBLIC_POLICY = public_read_policy(BUCKET)
 
 
 class Clock:
@@ -71,9 +61,9 @@ class Stack:
     def __init__(self, world: World, *, table: bool = True, **settings: Any) -> None:
         self.world = world
         self.clock = Clock(START)
-        self.calls = CallRecorder()
+        self.calls = AwsHooks()
         gateway = AwsGateway(session=world.enforcer_session())
-        self.calls.attach(gateway)
+        self.calls.attach_gateway(gateway)
         self.settings = Settings(
             topic_arn=world.topic_arn,
             security_hub=True,
@@ -196,7 +186,7 @@ def test_a_connect_inventory_that_cannot_be_read_gets_an_alert_but_no_finding(wo
     world.create_bucket(BUCKET)
     world.create_instance("contact-centre", BUCKET)
     stack = Stack(world, table=False)
-    stack.calls.failures["ListInstances"] = "AccessDeniedException"
+    stack.calls.fail("ListInstances", "AccessDeniedException")
 
     # The event names a bucket, but without the inventory nobody knows whether Connect uses it
     assert stack.put_event() == [(BUCKET, "failed")]
@@ -333,7 +323,7 @@ def test_a_denied_import_is_counted_and_the_run_raises_nothing(world: World) -> 
     world.create_bucket(BUCKET)
     world.create_instance("contact-centre", BUCKET)
     stack = Stack(world)
-    stack.calls.failures["BatchImportFindings"] = "AccessDeniedException"
+    stack.calls.fail("BatchImportFindings", "AccessDeniedException")
 
     assert stack.delete_event() == [(BUCKET, "remediated")]
 
@@ -346,7 +336,7 @@ def test_without_the_grant_to_resolve_a_passing_finding_is_not_imported_again_an
     world.create_bucket(BUCKET)
     world.create_instance("contact-centre", BUCKET)
     stack = Stack(world)
-    stack.calls.failures["BatchUpdateFindings"] = "AccessDeniedException"
+    stack.calls.fail("BatchUpdateFindings", "AccessDeniedException")
 
     assert stack.delete_event() == [(BUCKET, "remediated")]
     assert stack.reporter.failures == 1

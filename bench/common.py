@@ -13,7 +13,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +39,7 @@ for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_END
 
 RESULTS_DIR = ROOT / "bench" / "results"
 
+from tests.support.botocore_hooks import AwsHooks  # noqa: E402 - after the fake credentials above
 
 # --- statistics -------------------------------------------------------------------------------------
 
@@ -63,42 +63,30 @@ def timed(function: Callable[[], Any]) -> tuple[float, Any]:
 # --- counting AWS calls with botocore hooks -----------------------------------------------------------
 
 
-class CallCounter:
-    """Counts AWS API calls per operation with botocore event hooks.
+class CallCounter(AwsHooks):
+    """The tests' botocore hook (tests/support/botocore_hooks.py), plus DynamoDB's billing units.
 
-    `calls` counts `before-call` (one per API call or paginator page, what an operator would call "a call");
-    `requests` counts `before-send` (every HTTP attempt, retries included, what a rate limit sees).
-    Attach it to clients explicitly, or to every client created inside `capture_new_clients()` (Cloud
-    Custodian builds its own sessions and clients).
+    From AwsHooks: `calls` counts `before-call` (one per API call or paginator page, what an operator would call
+    "a call"); `requests` counts `before-send` (every HTTP attempt, retries included, what a rate limit sees);
+    `log` holds every call in order (service, operation, time.perf_counter()); `record()` adds a call made
+    outside botocore; `capture_new_clients(*also)` attaches it (and `also`) to every client created inside the
+    block (Cloud Custodian builds its own sessions and clients); `reset`, `snapshot`, `total`, `total_requests`.
     """
 
     def __init__(self) -> None:
-        self.calls: Counter[str] = Counter()
-        self.requests: Counter[str] = Counter()
-        # Every call in the order it was made: (service, operation, time.perf_counter()).
-        self.sequence: list[tuple[str, str, float]] = []
+        super().__init__()
         # DynamoDB's billing units, estimated from the items themselves (moto reports no real consumption).
         self.dynamodb = DynamoUsage()
-        self._lock = threading.Lock()
 
-    def attach(self, *clients: Any) -> None:
+    def attach(self, *clients: Any) -> CallCounter:
+        super().attach(*clients)
         for client in clients:
-            client.meta.events.register("before-call.*.*", self._on_call)
-            client.meta.events.register("before-send.*.*", self._on_send)
             if client.meta.service_model.service_name == "dynamodb":
-                client.meta.events.register("before-parameter-build.dynamodb.BatchWriteItem", self._on_batch_write)
-                client.meta.events.register("after-call.dynamodb.Query", self._on_query)
-
-    def _on_call(self, model: Any, **_: Any) -> None:
-        with self._lock:
-            self.calls[model.name] += 1
-            self.sequence.append((model.service_model.service_name, model.name, time.perf_counter()))
-
-    def record(self, service: str, operation: str) -> None:
-        """A call made outside botocore's hooks (a stand-in for one the benchmark cannot make on moto)."""
-        with self._lock:
-            self.calls[operation] += 1
-            self.sequence.append((service, operation, time.perf_counter()))
+                events = client.meta.events
+                key = f"bench-dynamodb-{id(self)}"
+                events.register("before-parameter-build.dynamodb.BatchWriteItem", self._on_batch_write, f"{key}-w")
+                events.register("after-call.dynamodb.Query", self._on_query, f"{key}-q")
+        return self
 
     def _on_batch_write(self, params: dict[str, Any], **_: Any) -> None:
         with self._lock:
@@ -108,59 +96,20 @@ class CallCounter:
         with self._lock:
             self.dynamodb.query_page(parsed)
 
-    def _on_send(self, event_name: str, **_: Any) -> None:
-        with self._lock:
-            self.requests[event_name.rsplit(".", 1)[-1]] += 1
-
     def reset(self) -> None:
+        super().reset()
         with self._lock:
-            self.calls.clear()
-            self.requests.clear()
-            self.sequence.clear()
             self.dynamodb = DynamoUsage()
 
     def operations(self) -> list[tuple[str, str]]:
         """(service, operation) of every call, in order."""
         with self._lock:
-            return [(service, operation) for service, operation, _ in self.sequence]
+            return [(call.service, call.operation) for call in self.log]
 
     def time_of(self, operation: str) -> float | None:
         """When the first call of `operation` was made (time.perf_counter()), or None."""
         with self._lock:
-            return next((at for _, name, at in self.sequence if name == operation), None)
-
-    def snapshot(self) -> dict[str, int]:
-        with self._lock:
-            return dict(sorted(self.calls.items()))
-
-    def total(self) -> int:
-        with self._lock:
-            return sum(self.calls.values())
-
-    def total_requests(self) -> int:
-        with self._lock:
-            return sum(self.requests.values())
-
-    @contextmanager
-    def capture_new_clients(self, *also: Any) -> Iterator[None]:
-        """Attach to every botocore client created while inside the block, whoever creates it (and `also`:
-        other hooks with an `attach(client)` method)."""
-        import botocore.session
-
-        original = botocore.session.Session.create_client
-        hooks = (self, *also)
-
-        def create_client(session: Any, *args: Any, **kwargs: Any) -> Any:
-            client = original(session, *args, **kwargs)
-            for hook in hooks:
-                hook.attach(client)
-            return client
-
-        botocore.session.Session.create_client = create_client
-        try:
-            yield
-        finally:
-            botocore.session.Session.create_client = original
+            return next((call.at for call in self.log if call.operation == operation), None)
 
 
 def attach_gateway(counter: CallCounter, gateway: Any) -> None:

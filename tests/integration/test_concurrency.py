@@ -35,7 +35,7 @@ from tests.support.botocore_hooks import AwsHooks
 from tests.support.events import load_event
 from tests.support.policy_eval import Request, matching_statements
 from tests.support.reliability import CONCURRENCY_ROUNDS, figure
-from tests.support.world import ACCOUNT, World
+from tests.support.world import ACCOUNT, ENFORCER_ROLE_NAME, World
 
 pytestmark = pytest.mark.integration
 
@@ -122,7 +122,7 @@ def test_twenty_reconciles_against_an_adversary_end_compliant(world: World, roun
         Enforcer(settings, AwsGateway(clients=enforcer_clients(world))).handle_event(load_event("scheduled-event"))
     allowed = {
         "Admin": admin_id,
-        "test-lockdown-enforcer-us-east-1": world.enforcer_role_id,
+        ENFORCER_ROLE_NAME: world.enforcer_role_id,
         first.role_arn.rsplit("/", 1)[1]: first.role_id,
         second.role_arn.rsplit("/", 1)[1]: second.role_id,
     }

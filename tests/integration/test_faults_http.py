@@ -30,7 +30,7 @@ from tests.support.handler import load_app
 from tests.support.policies import deny_insecure_transport, public_read
 from tests.support.policy_eval import Request, matching_statements
 from tests.support.reliability import THROTTLE_ROUNDS, tally
-from tests.support.world import ACCOUNT, World
+from tests.support.world import ACCOUNT, ENFORCER_ROLE_NAME, World
 
 pytestmark = pytest.mark.integration
 
@@ -100,7 +100,7 @@ def test_throttling_on_30_percent_of_calls_ends_compliant(
     app = load_app(world, monkeypatch, ADMIN_ROLE_ARNS=admin_arn)
     throttling = AwsHooks().attach_gateway(app.ENFORCER.gateway).throttle(0.3, seed=SEED + round_)
     attempts: Counter[str] = Counter()
-    common = {"Admin": admin_id, "test-lockdown-enforcer-us-east-1": world.enforcer_role_id}
+    common = {"Admin": admin_id, ENFORCER_ROLE_NAME: world.enforcer_role_id}
     allowed = {
         SHARED: {**common, **{i.role_arn.rsplit("/", 1)[1]: i.role_id for i in (first, second)}},
         SOLO: {**common, third.role_arn.rsplit("/", 1)[1]: third.role_id},

@@ -360,3 +360,66 @@ def test_the_last_phase_of_a_sweep_hands_its_remaining_buckets_over_too(world: W
     assert 0 < len([r for r in first.results if r.bucket]) < len(buckets)
     assert sorted(decided) == sorted(buckets)
     assert all(world.policy(bucket) is not None for bucket in buckets)
+
+
+def test_a_sweep_keeps_an_instance_it_could_read_only_in_part(world: World, table: str) -> None:
+    # Given an indexed instance with recordings in one bucket and chat transcripts in a second
+    world.create_bucket(BUCKET)
+    world.create_bucket(OTHER)
+    instance = world.create_instance("split", BUCKET, resource_types=("CALL_RECORDINGS",))
+    world.associate(instance, OTHER, "CHAT_TRANSCRIPTS")
+    sweep(enforcer_for(world, table))
+
+    # When a later sweep cannot read the chat transcripts' storage (an SCP on that type, say)
+    denied = AwsHooks()
+    denied.fail(
+        "ListInstanceStorageConfigs",
+        "AccessDeniedException",
+        when=lambda params: params["ResourceType"] == "CHAT_TRANSCRIPTS",
+    )
+    report = sweep(enforcer_for(world, table, denied))
+    world.delete_policy(OTHER)
+
+    # Then the sweep reports the failure, and the index still maps the instance to both buckets: an event on the
+    # bucket it could not read is still decided, and admits the instance's role
+    assert any(r.outcome is Outcome.FAILED and r.bucket is None for r in report.results)
+    [result] = enforcer_for(world, table).handle_event(load_event("s3-DeleteBucketPolicy", bucket=OTHER)).results
+    assert result.outcome is Outcome.REMEDIATED and result.instance_ids == [instance.id]
+    assert f"{instance.role_id}:*" in admitted(world, OTHER)
+
+
+def test_an_instance_gone_between_the_parts_of_a_sweep_skips_no_other(world: World, table: str) -> None:
+    # Given eight instances with a bucket each, indexed by an earlier sweep
+    buckets = [world.create_bucket(f"amazon-connect-shift-{n}") for n in range(8)]
+    instances = [world.create_instance(f"instance-{n}", bucket) for n, bucket in enumerate(buckets)]
+    sweep(enforcer_for(world, table))
+    handed_over: list[dict[str, Any]] = []
+
+    def invocation(seconds_left: list[float]) -> Enforcer:
+        enforcer = enforcer_for(world, table)
+        enforcer.function_arn = FUNCTION_ARN
+        enforcer.time_left = lambda: seconds_left.pop(0) if len(seconds_left) > 1 else seconds_left[0]
+        gateway: Any = enforcer.gateway
+        gateway.invoke_async = lambda function_arn, payload: handed_over.append(json.loads(json.dumps(payload)))
+        return enforcer
+
+    # When a sweep reads the first four and hands over, and one of those four is deleted before the next part
+    first = invocation([10]).handle_event(load_event("scheduled-event"))
+    assert first.continued and handed_over
+    world.client("connect").delete_instance(InstanceId=instances[0].id)
+    for bucket in buckets:
+        world.delete_policy(bucket)
+    last = invocation([100]).handle_event(handed_over.pop(0))
+
+    # Then the instance the shifted list would have skipped is still read, and every remaining bucket is locked
+    # (the deleted instance's bucket keeps its lock too, until the next sweep forgets the instance)
+    assert not handed_over and not last.continued
+    locked = {r.bucket for r in last.results if r.outcome is Outcome.REMEDIATED}
+    assert set(buckets[1:]) <= locked
+    for instance, bucket in zip(instances[1:], buckets[1:], strict=True):
+        assert f"{instance.role_id}:*" in admitted(world, bucket)
+    # and the index still knows every remaining instance: a later event on any of their buckets is decided
+    for bucket in buckets[1:]:
+        world.delete_policy(bucket)
+        [result] = enforcer_for(world, table).handle_event(load_event("s3-DeleteBucketPolicy", bucket=bucket)).results
+        assert result.outcome is Outcome.REMEDIATED, bucket

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from aws_lambda_powertools import Logger
 
-from .aws import AwsCallError, Gateway
+from .aws import AwsError, Gateway
 from .config import Settings
 from .events import MAX_RECHECK_ATTEMPTS, recheck_event
 from .log import SERVICE
@@ -42,7 +42,7 @@ def schedule_recheck(
             role_arn=settings.recheck_role_arn,
             payload=payload,
         )
-    except AwsCallError as error:
+    except AwsError as error:
         if error.code == "ConflictException":
             return f"Re-check {attempt} was already scheduled."
         logger.warning(

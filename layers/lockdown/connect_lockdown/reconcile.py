@@ -21,8 +21,8 @@ from .aws import AwsCallError, AwsError, CallerIdentity, Gateway, RetryableAwsEr
 from .config import Settings
 from .decide import decide
 from .events import BucketChanged, Cause, Ignored, InstanceChanged, Sweep, classify, hour_of
-from .index import InventoryIndex, kept_connect_patterns
-from .inventory import ConnectInstance, Inventory, read_inventory, reread_unless_stored_in
+from .index import IndexUnavailable, InventoryIndex, kept_connect_patterns
+from .inventory import ConnectInstance, WarmInventory, reread_unless_stored_in
 from .log import SERVICE
 from .notify import notification
 from .orphans import find_orphaned_buckets
@@ -69,14 +69,12 @@ class Enforcer:
         # False on an operator's machine: the enforcer is then the deployed function's role, or not known yet.
         self.caller_is_enforcer = caller_is_enforcer
         self.principals = PrincipalResolver(gateway, cache_ttl=cache_ttl, clock=clock)
-        self.cache_ttl = cache_ttl
-        self._clock = clock
         self._identity: CallerIdentity | None = None
         # The deployed function's own ARN and time left (Lambda's context): re-checks and continued sweeps.
         self.function_arn: str | None = None
         self.time_left: Callable[[], float] | None = None
         # Warm invocations reuse the last fresh inventory to find a compliant bucket; never to decide a write.
-        self._inventory_cache: tuple[float, dict[str, list[ConnectInstance]]] | None = None
+        self.warm = WarmInventory(gateway, cache_ttl, clock)
         self.findings: Callable[[RunReport, BucketResult], None] | None = None
 
     # --- entry points -------------------------------------------------------------------------------
@@ -149,8 +147,8 @@ class Enforcer:
             self.identity,
             time_left=self.time_left,
             function_arn=self.function_arn,
-            cached_inventory=self._cached_inventory,
-            fresh_inventory=self._read_inventory,
+            cached_inventory=self.warm.cached,
+            fresh_inventory=self.warm.read,
         )
 
     def _plan(self, planner: Planner, cause: Cause) -> Plan:
@@ -162,13 +160,8 @@ class Enforcer:
             assert isinstance(cause, Sweep)
             plan = planner.for_sweep(cause)
         if isinstance(cause, Sweep) and not plan.index_degraded and plan.continued is None:
-            self._inventory_cache = (self._clock(), plan.buckets)
+            self.warm.keep(plan.buckets)
         return plan
-
-    def _cached_inventory(self) -> dict[str, list[ConnectInstance]] | None:
-        if self._inventory_cache is None or self._clock() - self._inventory_cache[0] >= self.cache_ttl:
-            return None
-        return self._inventory_cache[1]
 
     def _inventory_failed(self, report: RunReport, cause: Cause, error: AwsCallError) -> RunReport:
         """A Connect inventory that cannot be read is a `failed` result, published: enforcement has stopped."""
@@ -184,7 +177,11 @@ class Enforcer:
                 cursor = plan.sweep_cursor
                 done = cursor.buckets_done + number - 1
                 plan.continued = dataclasses.replace(cursor, part=cursor.part + 1, buckets_done=done)
-                planner.hand_over(plan.continued)
+                try:
+                    planner.hand_over(plan.continued)
+                except AwsError as error:
+                    # The buckets not decided now wait for the next scheduled sweep; people hear of it.
+                    self._add(report, inventory_failure(None, AwsCallError(error.operation, error.code, error.message)))
                 return
             if self.progress is not None:
                 self.progress(number, len(buckets), bucket)
@@ -202,7 +199,8 @@ class Enforcer:
             hour = hour_of(cause.trigger.time if cause.trigger else None)
             if hour is None or hour == ORPHAN_SEARCH_HOUR or not self.settings.inventory_table:
                 try:
-                    report.orphaned_buckets = find_orphaned_buckets(self.gateway, self.identity(), plan.buckets)
+                    known = plan.known_buckets if plan.known_buckets is not None else set(plan.buckets)
+                    report.orphaned_buckets = find_orphaned_buckets(self.gateway, self.identity(), known)
                 except AwsError as error:
                     logger.warning("the orphan search failed", extra={"error": str(error)})
         attempt = cause.recheck_attempt if isinstance(cause, InstanceChanged | Sweep) else None
@@ -215,7 +213,13 @@ class Enforcer:
                     result.reason = f"{result.reason}. {sentence}"
 
     def _finish(self, report: RunReport) -> RunReport:
-        if report.retryable_errors:
+        if report.retryable_errors and report.continued:
+            # A retry would run this part again and start a second chain of hand-overs; the chain already
+            # started covers the rest, and the next scheduled sweep what failed here.
+            logger.warning(
+                "retryable failures in a sweep that continues", extra={"errors": len(report.retryable_errors)}
+            )
+        elif report.retryable_errors:
             raise RetryLater(report)
         return report
 
@@ -236,10 +240,15 @@ class Enforcer:
         # Decided from the index: check fresh that each instance it named still stores in the bucket (stopping at
         # the first resource type that names it); record those that do not, and decide again without them.
         named = [i for i in instances if i.id not in plan.fresh_ids]
-        fresh = [f for i in named if (f := reread_unless_stored_in(self.gateway, i, bucket)) is not None]
-        if not fresh:
+        try:
+            fresh = [f for i in named if (f := reread_unless_stored_in(self.gateway, i, bucket)) is not None]
+            if not fresh:
+                return result
+            planner.record(fresh, {f.id: frozenset({bucket}) for f in fresh})
+        except (AwsError, IndexUnavailable) as error:
+            # The write stands and is reported; the check after it is best effort, and the sweep corrects the rest.
+            logger.warning("the check after a write decided from the index failed", extra={"error": str(error)})
             return result
-        planner.record(fresh, {f.id: frozenset({bucket}) for f in fresh})
         # An instance one of whose types could not be read may still store there: it stays admitted.
         moved = {f.id for f in fresh if not f.unreadable_types}
         still = [i for i in instances if i.id not in moved]
@@ -267,7 +276,7 @@ class Enforcer:
                 reason = f"{bucket} carries the expected lockdown"
                 return BucketResult(bucket, Outcome.COMPLIANT, refs, reason, current, principal_names=matched.names)
             if cached:
-                instances = self._fresh_inventory().get(bucket, [])
+                instances = self.warm.read().bucket_instances().get(bucket, [])
                 if not instances:
                     return None
                 refs = tuple(InstanceRef(i.id, i.alias) for i in instances)
@@ -301,14 +310,6 @@ class Enforcer:
                     bucket, Outcome.FAILED, refs, failure_reason(bucket, error), current, error_code=error.code
                 )
         return result
-
-    def _read_inventory(self) -> Inventory:
-        inventory = read_inventory(self.gateway)
-        self._inventory_cache = (self._clock(), inventory.bucket_instances())
-        return inventory
-
-    def _fresh_inventory(self) -> dict[str, list[ConnectInstance]]:
-        return self._read_inventory().bucket_instances()
 
     def _read_policy(self, bucket: str, identity: CallerIdentity) -> dict[str, Any] | None:
         """The bucket's policy, fresh from S3 (None: no policy)."""

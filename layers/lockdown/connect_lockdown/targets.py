@@ -7,10 +7,12 @@ an index, or when it cannot be used, every read is fresh from Connect, as it was
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from aws_lambda_powertools import Logger
 
@@ -60,6 +62,8 @@ class Plan:
     continued: SweepCursor | None = None
     # A scheduled sweep's own position: its last phase may hand the rest of the buckets over with it.
     sweep_cursor: SweepCursor | None = None
+    # Every Connect bucket the sweep knows, when `buckets` holds only the rest of them (for the orphan search).
+    known_buckets: set[str] | None = None
     index_degraded: str | None = None
 
 
@@ -148,9 +152,14 @@ class Planner:
         if self.index is None:
             return
         seen = now_iso()
+        indexed = self.index.instances() if any(i.unreadable_types for i in instances) else {}
         for instance in instances:
             if instance.unreadable_types:
-                continue  # a partial read must not remove buckets from the index
+                # A partial read must not remove buckets from the index, nor let a sweep forget the instance:
+                # it is recorded as seen, with the buckets it had and those read now.
+                before = indexed.get(instance.id)
+                kept = before.instance.buckets if before else frozenset()
+                instance = dataclasses.replace(instance, buckets=instance.buckets | kept)
             self.index.record(instance, self._role_id(instance), seen, previous.get(instance.id, ()))
 
     def _role_id(self, instance: ConnectInstance) -> str | None:
@@ -190,17 +199,35 @@ class Planner:
         if self.index is not None and plan.index_degraded is None:
             try:
                 if event.cursor is not None:
-                    everything = [i.instance for i in self.index.instances().values()]
+                    everything = self._whole_sweep(summaries, cursor)
                 removed = self.index.complete_sweep(cursor.started, now_iso())
                 if removed:
                     logger.info("instances removed from the index", extra={"instances": removed})
             except IndexUnavailable as error:
                 plan.index_degraded = str(error)
+        if event.cursor is not None and plan.index_degraded is not None:
+            # A sweep spread over invocations knows its earlier parts' instances only through the index: deciding
+            # from this part alone could drop a shared bucket's other roles. The locks stay as they are.
+            plan.ignored = f"the sweep's earlier parts could not be read back from the index: {plan.index_degraded}"
+            return plan
         plan.buckets = bucket_instances(everything)
         plan.pending += [i for i in everything if not i.buckets and not i.unreadable_types]
         plan.unreadable += [i for i in read if i.unreadable_types]
         plan.sweep_cursor = cursor if event.scheduled else None
         return plan
+
+    def _whole_sweep(self, summaries: list[dict[str, Any]], cursor: SweepCursor) -> list[ConnectInstance]:
+        """Every instance of a sweep spread over invocations, from the index. The parts count positions in the
+        instance list, which shifts when an instance goes away between them: any listed instance the index has
+        not seen since the sweep started is read now, so none is skipped."""
+        assert self.index is not None
+        indexed = self.index.instances()
+        missed = [s for s in summaries if (i := indexed.get(str(s["Id"]))) is None or i.seen < cursor.started]
+        if missed:
+            read = read_instances(self.gateway, missed)
+            self.record(read, {})
+            indexed = self.index.instances()
+        return [i.instance for i in indexed.values()]
 
     def _remaining_buckets(self, cursor: SweepCursor) -> Plan:
         """The last phase of a sweep, continued: every instance is read and indexed; decide the other buckets."""
@@ -212,7 +239,9 @@ class Planner:
             plan.index_degraded = str(error)
             plan.ignored = f"the sweep's last buckets could not be read from the index: {error}"
             return plan
-        plan.buckets = dict(list(bucket_instances(everything).items())[cursor.buckets_done :])
+        every_bucket = bucket_instances(everything)
+        plan.known_buckets = set(every_bucket)
+        plan.buckets = dict(list(every_bucket.items())[cursor.buckets_done :])
         return plan
 
     def out_of_time_for_buckets(self) -> bool:

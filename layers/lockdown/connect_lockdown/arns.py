@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
-_PARTITION = r"aws|aws-cn|aws-us-gov"
+_PARTITION = "|".join(PARTITIONS)
 # IAM names: letters, digits and +=,.@_- ; paths: / then segments of printable ASCII ending with /.
 _IAM_PATH = r"/(?:[\x21-\x7e]*/)?"
 _IAM_NAME = r"[\w+=,.@-]{1,128}"
@@ -39,11 +39,6 @@ def role_arn_of_session(arn: str | None) -> str | None:
     if match is None:
         return None
     return f"arn:{match.group('partition')}:iam::{match.group('account')}:role/{match.group('name')}"
-
-
-def role_name(arn: str) -> str | None:
-    match = ROLE_ARN.match(arn)
-    return match.group("name") if match else None
 
 
 def account_of(arn: str) -> str | None:

@@ -159,6 +159,7 @@ def is_own_call(
         return False
     own_roles = {role_of_session(identity.arn) if caller_is_enforcer else None}
     own = own_principal(identity, configured_arn)
-    if own is not None:
-        own_roles.add((own.arn.split(":")[4], own.arn.rsplit("/", 1)[-1]))
+    match = ROLE_ARN.match(own.arn) if own is not None else None
+    if match is not None:
+        own_roles.add((match.group("account"), match.group("name")))
     return actor_role in own_roles

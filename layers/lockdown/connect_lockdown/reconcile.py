@@ -181,7 +181,7 @@ class Enforcer:
                     planner.hand_over(plan.continued)
                 except AwsError as error:
                     # The buckets not decided now wait for the next scheduled sweep; people hear of it.
-                    self._add(report, inventory_failure(None, AwsCallError(error.operation, error.code, error.message)))
+                    self._add(report, inventory_failure(None, error))
                 return
             if self.progress is not None:
                 self.progress(number, len(buckets), bucket)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .aws import AwsCallError
+from .aws import AwsCallError, AwsError
 from .inventory import ConnectInstance
 from .outcomes import BucketResult, InstanceRef, Outcome
 
@@ -42,7 +42,7 @@ def failure_reason(bucket: str, error: AwsCallError) -> str:
     return f"{error.operation} failed on {bucket}: {error.code}: {error.message}"
 
 
-def inventory_failure(bucket: str | None, error: AwsCallError) -> BucketResult:
+def inventory_failure(bucket: str | None, error: AwsError) -> BucketResult:
     """A Connect inventory that cannot be read (or a sweep that cannot hand over): enforcement has stopped."""
     if error.operation == "Invoke":
         reason = (

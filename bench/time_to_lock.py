@@ -475,8 +475,8 @@ def measure_estate(server: MotoProcess, count: int, *, runs: int) -> dict[str, A
 
 
 def run(server: MotoProcess, *, sizes: tuple[int, ...] = SIZES, runs: int = 3) -> dict[str, Any]:
+    from connect_lockdown.continuation import SWEEP_RESERVE_SECONDS
     from connect_lockdown.inventory import MAX_PARALLEL_INSTANCES, NON_S3_RESOURCE_TYPES
-    from connect_lockdown.targets import SWEEP_RESERVE_SECONDS
 
     known = warm_resource_types()
     read = len([t for t in known if t not in NON_S3_RESOURCE_TYPES])

@@ -1,4 +1,5 @@
-"""Lambda entry point: configure once, hand the event to the enforcer, return the result document."""
+"""Lambda entry point: build everything once, hand each event and its invocation to the enforcer, return the
+result document."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from connect_lockdown.aws import AwsGateway
 from connect_lockdown.config import Settings
-from connect_lockdown.events import CONTINUATION_DETAIL_TYPE, SCHEDULED_DETAIL_TYPE
-from connect_lockdown.findings_reporter import reporter_for
+from connect_lockdown.invocation import Invocation
 from connect_lockdown.log import SERVICE
-from connect_lockdown.outcomes import RetryLater, RunReport
+from connect_lockdown.outcomes import AlertsNotSent, RetryLater, RunReport
 from connect_lockdown.reconcile import Enforcer
+from connect_lockdown.securityhub import reporter_for
 
 # The library's loggers are children of this one: they share its service name, correlation id and format.
 logger = Logger(service=SERVICE)
@@ -25,8 +26,7 @@ metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Conn
 # Validated once per execution environment: a bad variable stops the function at start-up, naming it.
 SETTINGS = Settings.from_env(os.environ)
 GATEWAY = AwsGateway()
-ENFORCER = Enforcer(SETTINGS, GATEWAY)
-ENFORCER.findings = reporter_for(SETTINGS, GATEWAY)
+ENFORCER = Enforcer(SETTINGS, GATEWAY, findings=reporter_for(SETTINGS, GATEWAY))
 
 
 # A quiet run at METRICS_LEVEL=lean has no metric to publish, by design: Powertools' warning would say so in
@@ -36,7 +36,6 @@ warnings.filterwarnings("ignore", message="No application metrics to publish")
 # Routine counts of a quiet run: each metric name costs money every month it is emitted, so METRICS_LEVEL=lean
 # leaves them out and keeps only what says something happened.
 ROUTINE_METRICS = frozenset({"compliant", "ignored", "sweep_buckets_checked"})
-SWEEP_EVENT_NAMES = frozenset({SCHEDULED_DETAIL_TYPE, CONTINUATION_DETAIL_TYPE})
 
 
 def _count(name: str, value: int = 1) -> None:
@@ -52,7 +51,7 @@ def _record(report: RunReport) -> None:
     if report.index_degraded is not None:
         _count("index_degraded")
     counts = report.counts()
-    if counts.checked and report.trigger is not None and report.trigger.event_name in SWEEP_EVENT_NAMES:
+    if counts.checked and report.trigger is not None and report.trigger.scheduled_sweep:
         _count("sweep_buckets_checked", counts.checked)
     for result in report.results:
         _count(str(result.outcome))
@@ -69,12 +68,9 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     logger.set_correlation_id(event_id[:128] if isinstance(event_id, str) else None)
     if context is not None:
         logger.append_keys(function_request_id=getattr(context, "aws_request_id", None))
-        ENFORCER.function_arn = getattr(context, "invoked_function_arn", None) or ENFORCER.function_arn
-        remaining = getattr(context, "get_remaining_time_in_millis", None)
-        ENFORCER.time_left = (lambda: remaining() / 1000) if callable(remaining) else None
     started = time.monotonic()
     try:
-        report = ENFORCER.handle_event(event)
+        report = ENFORCER.handle_event(event, Invocation.of(context))
     except RetryLater as error:
         # Results that did complete were published; raising lets Lambda retry the rest.
         _record(error.report)
@@ -87,4 +83,10 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     _record(report)
     if report.ignored is None:
         logger.info("summary", extra={"summary": report.summary(time.monotonic() - started)})
+    if report.unsent_alerts:
+        # Every bucket was handled, but people were not told: the invocation fails, so the errors alarm says so.
+        _count("alert_not_sent", len(report.unsent_alerts))
+        unsent = AlertsNotSent(report)
+        logger.error(str(unsent))
+        raise unsent
     return report.to_dict()

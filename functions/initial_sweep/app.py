@@ -14,7 +14,6 @@ import json
 import threading
 import urllib.request
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -22,6 +21,7 @@ from aws_lambda_powertools import Logger
 from botocore.config import Config
 
 from connect_lockdown import events
+from connect_lockdown.times import utc_iso
 
 logger = Logger(service="connect-lockdown-initial-sweep")
 
@@ -93,7 +93,7 @@ def handler(event: dict[str, Any], context: Any) -> None:
     try:
         if request_type in ("Create", "Update"):
             function_arn = event["ResourceProperties"]["EnforcerFunctionArn"]
-            payload = sweep_payload(str(uuid.uuid4()), datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+            payload = sweep_payload(str(uuid.uuid4()), utc_iso())
             LAMBDA.invoke(FunctionName=function_arn, InvocationType="Event", Payload=json.dumps(payload).encode())
             answer("SUCCESS", f"sweep {payload['id']} started")
         else:

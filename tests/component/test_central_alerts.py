@@ -23,7 +23,6 @@ from moto import mock_aws
 
 from connect_lockdown.aws import AwsGateway
 from connect_lockdown.config import Settings
-from connect_lockdown.outcomes import RetryLater
 from connect_lockdown.reconcile import Enforcer
 from tests.support import central_topic, connect_storage
 from tests.support.account import REGION
@@ -200,8 +199,12 @@ def test_every_member_accounts_alerts_reach_the_security_accounts_subscriber(org
 def test_an_account_outside_the_organization_cannot_publish(organization: Organization) -> None:
     enforcer, bucket = deploy_member_stack(OUTSIDER, organization)
 
-    # The lock is written; the alert is refused by the topic policy, so Lambda would retry and then dead-letter
-    with pytest.raises(RetryLater, match="AuthorizationError"):
-        enforcer.handle_event(load_event("s3-DeleteBucketPolicy", bucket=bucket))
+    # The lock is written; the alert is refused by the topic policy: a refusal a retry will not lift
+    report = enforcer.handle_event(load_event("s3-DeleteBucketPolicy", bucket=bucket))
 
+    assert [str(r.outcome) for r in report.results] == ["remediated"]
+    [unsent] = report.unsent_alerts
+    assert unsent.bucket == bucket and unsent.error.code == "AuthorizationError" and unsent.error.access_denied
+    assert "sns:Publish failed: AuthorizationError" in str(unsent) and "try again" not in str(unsent)
+    assert report.retryable_errors == []
     assert organization.deliveries() == []

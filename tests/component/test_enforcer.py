@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from connect_lockdown import policy as policies
-from connect_lockdown.aws import AwsGateway
+from connect_lockdown.aws import AwsCallError, AwsGateway
 from connect_lockdown.config import Settings
 from connect_lockdown.inventory import NON_S3_RESOURCE_TYPES, s3_capable_types
 from connect_lockdown.outcomes import RetryLater
@@ -682,13 +682,13 @@ def test_bucket_unknown_to_a_warm_cache_costs_no_call(world: World) -> None:
     assert sum(recorder.calls.values()) == 0
 
 
-def test_publish_failure_after_a_write_keeps_the_write_and_raises_and_the_retry_does_not_write(
+def test_publish_throttled_after_a_write_keeps_the_write_and_raises_and_the_retry_does_not_write(
     world: World,
 ) -> None:
     world.create_bucket(BUCKET)
     world.create_instance("contact-centre", BUCKET)
     recorder = AwsHooks()
-    recorder.fail("Publish", "AuthorizationError")
+    recorder.fail("Publish", "Throttling", status=400)
     enforcer = enforcer_for(world, recorder)
 
     with pytest.raises(RetryLater, match="Publish") as raised:
@@ -699,6 +699,30 @@ def test_publish_failure_after_a_write_keeps_the_write_and_raises_and_the_retry_
     recorder.clear("Publish")
     assert enforcer.handle_event(put_event()).results[0].outcome == "compliant"
     assert recorder.calls["PutBucketPolicy"] == 1
+
+
+@pytest.mark.parametrize("code", ["AuthorizationError", "AccessDenied", "NotFound"])
+def test_publish_refused_for_good_keeps_its_class_names_the_call_and_is_never_retryable(
+    world: World, code: str
+) -> None:
+    # Given a principal SNS will never let publish (the topic policy, a KMS key, a deleted topic)
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    recorder = AwsHooks()
+    recorder.fail("Publish", code, status=404 if code == "NotFound" else 403)
+    enforcer = enforcer_for(world, recorder)
+
+    # When the enforcer writes the lock and publishes its alert
+    report = enforcer.handle_event(put_event())
+
+    # Then the write is reported, the refusal is a permanent error naming sns:Publish, and nothing says "retry"
+    assert [r.outcome for r in report.results] == ["remediated"]
+    assert world.policy(BUCKET) is not None
+    assert report.retryable_errors == []
+    [unsent] = report.unsent_alerts
+    assert isinstance(unsent.error, AwsCallError) and unsent.error.code == code
+    assert unsent.error.access_denied is (code != "NotFound")
+    assert f"sns:Publish failed: {code}" in str(unsent) and BUCKET in str(unsent)
 
 
 def test_inventory_access_denied_fails_the_bucket_and_a_bucketless_event_alike(world: World) -> None:

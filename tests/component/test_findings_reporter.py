@@ -1,7 +1,7 @@
 """Security Hub findings from the real enforcer, on moto's Security Hub with the documented rules added
 (tests/support/security_hub.py): one finding per bucket through every outcome, and how often it is imported.
 
-The reporter is wired into the enforcer here as the function wires it (`enforcer.findings = reporter`).
+The reporter is wired into the enforcer here as the function wires it (`Enforcer(..., findings=reporter)`).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from moto import mock_aws
 from connect_lockdown.aws import AwsGateway
 from connect_lockdown.config import Settings
 from connect_lockdown.events import sweep_event
-from connect_lockdown.findings import GENERATOR_ID, finding_id
-from connect_lockdown.findings_reporter import REFRESH_AFTER, STATE_PK, FindingsReporter, refresh_hour, reporter_for
 from connect_lockdown.reconcile import Enforcer
+from connect_lockdown.securityhub.finding import GENERATOR_ID, finding_id
+from connect_lockdown.securityhub.reporter import REFRESH_AFTER, STATE_PK, FindingsReporter, refresh_hour, reporter_for
 from tests.support import security_hub
 from tests.support.botocore_hooks import AwsHooks
 from tests.support.events import load_event
@@ -58,7 +58,7 @@ def world() -> Iterator[World]:
 class Stack:
     """One deployed enforcer: its gateway (with a call recorder), its reporter and the clock they share."""
 
-    def __init__(self, world: World, *, table: bool = True, **settings: Any) -> None:
+    def __init__(self, world: World, *, table: bool = True, reporting: bool = True, **settings: Any) -> None:
         self.world = world
         self.clock = Clock(START)
         self.calls = AwsHooks()
@@ -70,9 +70,8 @@ class Stack:
             inventory_table=world.create_index_table() if table else None,
             **settings,
         )
-        self.enforcer = Enforcer(self.settings, gateway)
         self.reporter = FindingsReporter(gateway, self.settings, self.clock)
-        self.enforcer.findings = self.reporter
+        self.enforcer = Enforcer(self.settings, gateway, findings=self.reporter if reporting else None)
 
     def put_event(self) -> Any:
         return self.handle(load_event("s3-PutBucketPolicy", bucket=BUCKET))
@@ -244,8 +243,7 @@ def test_with_the_table_a_compliant_result_after_a_failed_one_is_imported_at_onc
 
     # An operator restores the lock by hand, with the role back: the next sweep sees it compliant
     world.create_role("Admin")
-    fixer = Stack(world, table=False, admin_role_arns=(admin_arn,))
-    fixer.enforcer.findings = None
+    fixer = Stack(world, table=False, reporting=False, admin_role_arns=(admin_arn,))
     fixer.put_event()
     stack.clock.advance(timedelta(minutes=5))
     imports = stack.imports

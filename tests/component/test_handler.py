@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from connect_lockdown.config import ConfigError
+from connect_lockdown.outcomes import AlertsNotSent, RetryLater
 from tests.support.botocore_hooks import AwsHooks
 from tests.support.events import fixture_names, load_event
 from tests.support.fixtures import lambda_context
@@ -136,3 +137,24 @@ def test_a_lean_level_still_counts_what_happened(
     app = load_app(world, monkeypatch, METRICS_LEVEL="lean")
     app.lambda_handler(load_event("s3-DeleteBucketPolicy", bucket=BUCKET), CONTEXT)
     assert emf_metrics(capsys.readouterr().out) == ["remediated"]
+
+
+def test_an_alert_refused_for_good_fails_the_invocation_naming_the_call_without_a_retry(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a function whose role the topic's policy does not let publish
+    world.create_bucket(BUCKET)
+    world.create_instance("contact-centre", BUCKET)
+    app = load_app(world, monkeypatch)
+    AwsHooks().attach(app.ENFORCER.gateway.sns).fail("Publish", "AuthorizationError", status=403)
+
+    # When a drifted bucket is locked
+    with pytest.raises(AlertsNotSent) as raised:
+        app.lambda_handler(load_event("s3-DeleteBucketPolicy", bucket=BUCKET), CONTEXT)
+
+    # Then the lock is written and the invocation fails (the errors alarm), naming the call, never as retryable
+    assert not isinstance(raised.value, RetryLater)
+    assert "sns:Publish failed: AuthorizationError" in str(raised.value)
+    assert world.policy(BUCKET) is not None
+    metrics = emf_metrics(capsys.readouterr().out)
+    assert "remediated" in metrics and "alert_not_sent" in metrics and "retryable_error" not in metrics

@@ -13,6 +13,7 @@ from connect_lockdown import policy as policies
 from connect_lockdown.aws import AwsGateway
 from connect_lockdown.config import Settings
 from connect_lockdown.inventory import NON_S3_RESOURCE_TYPES
+from connect_lockdown.invocation import Invocation
 from connect_lockdown.outcomes import Outcome, RunReport
 from connect_lockdown.reconcile import Enforcer
 from tests.support.account import FUNCTION_ARN
@@ -272,19 +273,17 @@ def test_a_sweep_spread_over_invocations_reaches_every_bucket(world: World, tabl
     instances = [world.create_instance(f"instance-{n:02d}", bucket) for n, bucket in enumerate(buckets)]
     handed_over: list[dict[str, Any]] = []
 
-    def invocation() -> Enforcer:
+    def invocation() -> Callable[[Any], RunReport]:
         enforcer = enforcer_for(world, table)
-        enforcer.function_arn = FUNCTION_ARN
-        enforcer.time_left = _Countdown(start=46, step=2)
         gateway: Any = enforcer.gateway
         # The hand-over, as Lambda would deliver it: the JSON payload of an asynchronous invoke of the function.
         gateway.invoke_async = lambda function_arn, payload: handed_over.append(json.loads(json.dumps(payload)))
-        return enforcer
+        return lambda event: enforcer.handle_event(event, Invocation(FUNCTION_ARN, _Countdown(start=46, step=2)))
 
     # When the scheduled sweep runs, and every continuation it hands over runs in a new invocation
-    reports = [invocation().handle_event(load_event("scheduled-event"))]
+    reports = [invocation()(load_event("scheduled-event"))]
     while handed_over:
-        reports.append(invocation().handle_event(handed_over.pop(0)))
+        reports.append(invocation()(handed_over.pop(0)))
 
     # Then it took several invocations, and every bucket was locked exactly once, admitting its instance
     assert len(reports) > 2
@@ -338,20 +337,19 @@ def test_the_last_phase_of_a_sweep_hands_its_remaining_buckets_over_too(world: W
         world.create_instance(f"instance-{n}", bucket)
     handed_over: list[dict[str, Any]] = []
 
-    def invocation(seconds_left: list[float]) -> Enforcer:
+    def invocation(seconds_left: list[float]) -> Callable[[Any], RunReport]:
         enforcer = enforcer_for(world, table)
-        enforcer.function_arn = FUNCTION_ARN
-        enforcer.time_left = lambda: seconds_left.pop(0) if len(seconds_left) > 1 else seconds_left[0]
         gateway: Any = enforcer.gateway
         gateway.invoke_async = lambda function_arn, payload: handed_over.append(json.loads(json.dumps(payload)))
-        return enforcer
+        clock = Invocation(FUNCTION_ARN, lambda: seconds_left.pop(0) if len(seconds_left) > 1 else seconds_left[0])
+        return lambda event: enforcer.handle_event(event, clock)
 
     # When the sweep reads every instance in its first invocation, then has time for two buckets only,
     # and every hand-over runs with plenty of time
-    first = invocation([100, 100, 10]).handle_event(load_event("scheduled-event"))
+    first = invocation([100, 100, 10])(load_event("scheduled-event"))
     reports = [first]
     while handed_over:
-        reports.append(invocation([100]).handle_event(handed_over.pop(0)))
+        reports.append(invocation([100])(handed_over.pop(0)))
 
     # Then the first invocation decided some buckets and handed the others over, and each bucket was decided
     # exactly once across the two
@@ -395,21 +393,20 @@ def test_an_instance_gone_between_the_parts_of_a_sweep_skips_no_other(world: Wor
     sweep(enforcer_for(world, table))
     handed_over: list[dict[str, Any]] = []
 
-    def invocation(seconds_left: list[float]) -> Enforcer:
+    def invocation(seconds_left: list[float]) -> Callable[[Any], RunReport]:
         enforcer = enforcer_for(world, table)
-        enforcer.function_arn = FUNCTION_ARN
-        enforcer.time_left = lambda: seconds_left.pop(0) if len(seconds_left) > 1 else seconds_left[0]
         gateway: Any = enforcer.gateway
         gateway.invoke_async = lambda function_arn, payload: handed_over.append(json.loads(json.dumps(payload)))
-        return enforcer
+        clock = Invocation(FUNCTION_ARN, lambda: seconds_left.pop(0) if len(seconds_left) > 1 else seconds_left[0])
+        return lambda event: enforcer.handle_event(event, clock)
 
     # When a sweep reads the first four and hands over, and one of those four is deleted before the next part
-    first = invocation([10]).handle_event(load_event("scheduled-event"))
+    first = invocation([10])(load_event("scheduled-event"))
     assert first.continued and handed_over
     world.client("connect").delete_instance(InstanceId=instances[0].id)
     for bucket in buckets:
         world.delete_policy(bucket)
-    last = invocation([100]).handle_event(handed_over.pop(0))
+    last = invocation([100])(handed_over.pop(0))
 
     # Then the instance the shifted list would have skipped is still read, and every remaining bucket is locked
     # (the deleted instance's bucket keeps its lock too, until the next sweep forgets the instance)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,9 +14,13 @@ from moto import mock_aws
 from connect_lockdown.aws import AwsGateway
 from connect_lockdown.config import Settings
 from connect_lockdown.events import MAX_RECHECK_ATTEMPTS, classify, recheck_event
+from connect_lockdown.invocation import Invocation
+from connect_lockdown.outcomes import RunReport
 from connect_lockdown.reconcile import Enforcer
 from tests.support.account import FUNCTION_ARN
 from tests.support.events import ignored_reason, load_event, scope_of
+from tests.support.fixtures import lambda_context
+from tests.support.handler import load_app
 from tests.support.world import World
 
 BUCKET = "amazon-connect-7a1b2c3d4e5f"
@@ -30,14 +35,22 @@ def world() -> Iterator[World]:
         yield world
 
 
-def enforcer_for(world: World, **overrides: Any) -> Enforcer:
+class InFunction:
+    """The enforcer as the deployed function runs it: each event comes with the function's invocation."""
+
+    def __init__(self, enforcer: Enforcer) -> None:
+        self.enforcer = enforcer
+
+    def handle_event(self, event: Any) -> RunReport:
+        return self.enforcer.handle_event(event, Invocation(function_arn=FUNCTION_ARN))
+
+
+def enforcer_for(world: World, **overrides: Any) -> InFunction:
     scheduler_role, _ = world.create_role("connect-lockdown-scheduler")
     settings = Settings(
         topic_arn=world.topic_arn, recheck_schedule_group=GROUP, recheck_role_arn=scheduler_role, **overrides
     )
-    enforcer = Enforcer(settings, AwsGateway(session=world.enforcer_session()))
-    enforcer.function_arn = FUNCTION_ARN
-    return enforcer
+    return InFunction(Enforcer(settings, AwsGateway(session=world.enforcer_session())))
 
 
 def schedules(world: World) -> list[dict[str, Any]]:
@@ -211,3 +224,23 @@ def test_malformed_recheck_events_are_ignored(detail: Any) -> None:
     hint = classify(event)
     assert ignored_reason(hint) is not None
     assert ignored_reason(hint)
+
+
+def test_the_handler_keeps_nothing_of_one_invocation_for_the_next(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the function, built once, whose first invocation scheduled a re-check that targets the function
+    scheduler_role, _ = world.create_role("connect-lockdown-scheduler")
+    app = load_app(world, monkeypatch, RECHECK_SCHEDULE_GROUP=GROUP, RECHECK_ROLE_ARN=scheduler_role)
+    sys.modules.pop("app", None)  # the module object serves this test; the next import starts afresh
+    first, second = world.create_instance("first"), world.create_instance("second")
+    event = load_event("connect-CreateInstance", instance_id=first.id)
+    [scheduled] = app.lambda_handler(event, lambda_context())["results"]
+    assert "Re-check 1 of 20 is scheduled" in scheduled["reason"]
+
+    # When the next invocation comes without a Lambda context
+    [result] = app.lambda_handler(load_event("connect-CreateInstance", instance_id=second.id), None)["results"]
+
+    # Then the previous invocation's function ARN is gone: there is nothing to schedule a re-check for
+    assert "No re-check is configured" in result["reason"]
+    assert [s["Name"] for s in schedules(world)] == [f"recheck-{first.id}-1"]

@@ -19,7 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connect_lockdown.events import Trigger
-from connect_lockdown.findings import (
+from connect_lockdown.outcomes import BucketResult, InstanceRef, Outcome
+from connect_lockdown.securityhub.finding import (
     FINDING_TYPE,
     GENERATOR_ID,
     PROJECT_URL,
@@ -31,7 +32,6 @@ from connect_lockdown.findings import (
     has_finding,
     product_arn,
 )
-from connect_lockdown.outcomes import BucketResult, InstanceRef, Outcome
 from tests.support.account import ACCOUNT
 from tests.support.asff import asff_problems
 

@@ -19,16 +19,8 @@ from .errors import ACCESS_DENIED_CODES, RETRYABLE_CODES, AwsCallError, AwsError
 from .notify import Notification
 from .tables import ItemTables
 
-__all__ = [
-    "ACCESS_DENIED_CODES",
-    "RETRYABLE_CODES",
-    "AwsCallError",
-    "AwsError",
-    "AwsGateway",
-    "CallerIdentity",
-    "Gateway",
-    "RetryableAwsError",
-]
+__all__ = ["ACCESS_DENIED_CODES", "RETRYABLE_CODES", "AwsCallError", "AwsError", "RetryableAwsError"]
+__all__ += ["AwsGateway", "CachedIdentity", "CallerIdentity", "Gateway"]
 
 
 # Connect's control plane has low rate limits: adaptive mode also slows the client down when throttled.
@@ -45,6 +37,19 @@ class CallerIdentity:
     @property
     def partition(self) -> str:
         return self.arn.split(":")[1]
+
+
+class CachedIdentity:
+    """The caller's identity, read from STS on first use: it cannot change under a running execution environment."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self._identity: CallerIdentity | None = None
+
+    def __call__(self) -> CallerIdentity:
+        if self._identity is None:
+            self._identity = self.gateway.caller_identity()
+        return self._identity
 
 
 class Gateway(Protocol):
@@ -169,11 +174,7 @@ class AwsGateway:
 
     def put_bucket_policy(self, bucket: str, account: str, policy_text: str) -> None:
         call(
-            "PutBucketPolicy",
-            self.s3.put_bucket_policy,
-            Bucket=bucket,
-            Policy=policy_text,
-            ExpectedBucketOwner=account,
+            "PutBucketPolicy", self.s3.put_bucket_policy, Bucket=bucket, Policy=policy_text, ExpectedBucketOwner=account
         )
 
     # --- EventBridge Scheduler -------------------------------------------------------------------
@@ -232,13 +233,8 @@ class AwsGateway:
             self.tables.delete(table, keys)
 
     def invoke_async(self, function_arn: str, payload: Mapping[str, Any]) -> None:
-        call(
-            "Invoke",
-            self._lazy("lambda").invoke,
-            FunctionName=function_arn,
-            InvocationType="Event",
-            Payload=json.dumps(payload).encode(),
-        )
+        invoke, body = self._lazy("lambda").invoke, json.dumps(payload).encode()
+        call("Invoke", invoke, FunctionName=function_arn, InvocationType="Event", Payload=body)
 
     def import_findings(self, findings: list[dict[str, Any]]) -> int:
         """BatchImportFindings (at most 100 a call); returns how many Security Hub rejected."""

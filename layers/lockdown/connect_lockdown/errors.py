@@ -32,7 +32,10 @@ RETRYABLE_CODES = frozenset(
     }
 )
 
-ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
+# SNS answers a principal that may not publish with AuthorizationError (403).
+ACCESS_DENIED_CODES = frozenset(
+    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
+)
 
 
 class AwsError(Exception):

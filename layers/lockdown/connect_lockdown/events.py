@@ -19,6 +19,8 @@ RECHECK_SOURCE = "connect-lockdown"
 # A sweep too large for one invocation hands the rest to the next one with this event.
 CONTINUATION_DETAIL_TYPE = "Connect Lockdown Sweep Continuation"
 MAX_RECHECK_ATTEMPTS = 20
+# The sweeps the schedule starts: the hourly event, and the continuation of one too large for an invocation.
+SWEEP_EVENT_NAMES = frozenset({SCHEDULED_DETAIL_TYPE, CONTINUATION_DETAIL_TYPE})
 
 S3_EVENTS = frozenset({"PutBucketPolicy", "DeleteBucketPolicy"})
 CONNECT_STORAGE_EVENTS = frozenset(
@@ -49,6 +51,11 @@ class Trigger:
 
     def to_dict(self) -> dict[str, str | None]:
         return {"event_id": self.event_id, "event_name": self.event_name, "actor": self.actor, "time": self.time}
+
+    @property
+    def scheduled_sweep(self) -> bool:
+        """Whether the schedule started it (the hourly sweep or its continuation), not an event or a person."""
+        return self.event_name in SWEEP_EVENT_NAMES
 
 
 @dataclass(frozen=True)
@@ -107,15 +114,15 @@ Cause = Ignored | Sweep | BucketChanged | InstanceChanged
 
 def recheck_event(instance_id: str, attempt: int, event_id: str, time: str) -> dict[str, Any]:
     """The payload a one-time schedule sends back to the function to look at a pending instance again."""
-    return {
-        "version": "0",
-        "id": event_id,
-        "detail-type": RECHECK_DETAIL_TYPE,
-        "source": RECHECK_SOURCE,
-        "time": time,
-        "resources": [],
-        "detail": {"instanceId": instance_id, "attempt": attempt},
-    }
+    return _envelope(
+        RECHECK_DETAIL_TYPE, RECHECK_SOURCE, event_id, time, {"instanceId": instance_id, "attempt": attempt}
+    )
+
+
+def _envelope(detail_type: str, source: str, event_id: str, time: str, detail: dict[str, Any]) -> dict[str, Any]:
+    """An EventBridge event as the function receives it."""
+    envelope = {"version": "0", "id": event_id, "detail-type": detail_type, "source": source, "time": time}
+    return envelope | {"resources": [], "detail": detail}
 
 
 # Untrusted text is carried into results and alerts: keep it bounded.
@@ -137,6 +144,11 @@ def _trigger(envelope: dict[str, Any], detail: dict[str, Any] | None) -> Trigger
         time=_string(detail.get("eventTime")) or _string(envelope.get("time")),
         source_ip=_string(detail.get("sourceIPAddress")),
     )
+
+
+def _own_trigger(event: dict[str, Any], name: str) -> Trigger:
+    """The trigger of an event the enforcer sent itself: no actor, and no detail to take names from."""
+    return Trigger(event_id=_string(event.get("id")), event_name=name, actor=None, time=_string(event.get("time")))
 
 
 def _describe(value: Any) -> str:
@@ -228,10 +240,7 @@ def classify(event: Any) -> Cause:
 
 
 def _recheck_cause(event: dict[str, Any]) -> Cause:
-    detail = event.get("detail")
-    trigger = Trigger(
-        event_id=_string(event.get("id")), event_name=RECHECK_DETAIL_TYPE, actor=None, time=_string(event.get("time"))
-    )
+    detail, trigger = event.get("detail"), _own_trigger(event, RECHECK_DETAIL_TYPE)
     if not isinstance(detail, dict):
         return _ignore("the re-check event has no detail", trigger)
     instance_id = instance_id_from(detail.get("instanceId"))
@@ -244,13 +253,7 @@ def _recheck_cause(event: dict[str, Any]) -> Cause:
 
 
 def _continuation_cause(event: dict[str, Any]) -> Cause:
-    detail = event.get("detail")
-    trigger = Trigger(
-        event_id=_string(event.get("id")),
-        event_name=CONTINUATION_DETAIL_TYPE,
-        actor=None,
-        time=_string(event.get("time")),
-    )
+    detail, trigger = event.get("detail"), _own_trigger(event, CONTINUATION_DETAIL_TYPE)
     if not isinstance(detail, dict):
         return _ignore("the sweep continuation has no detail", trigger)
     sweep_id, started = detail.get("sweepId"), detail.get("started")
@@ -270,38 +273,11 @@ def _count(value: Any) -> TypeGuard[int]:
 
 def sweep_event(event_id: str, time: str) -> dict[str, Any]:
     """A scheduled-sweep event, as EventBridge's schedule sends it: the deploy hook sends the same."""
-    return {
-        "version": "0",
-        "id": event_id,
-        "detail-type": SCHEDULED_DETAIL_TYPE,
-        "source": "aws.events",
-        "time": time,
-        "resources": [],
-        "detail": {},
-    }
+    return _envelope(SCHEDULED_DETAIL_TYPE, "aws.events", event_id, time, {})
 
 
 def continuation_event(cursor: SweepCursor, event_id: str, time: str) -> dict[str, Any]:
     """The payload a sweep sends to its own function to go on where it stopped."""
-    return {
-        "version": "0",
-        "id": event_id,
-        "detail-type": CONTINUATION_DETAIL_TYPE,
-        "source": RECHECK_SOURCE,
-        "time": time,
-        "resources": [],
-        "detail": {
-            "sweepId": cursor.sweep_id,
-            "started": cursor.started,
-            "done": cursor.done,
-            "part": cursor.part,
-            "bucketsDone": cursor.buckets_done,
-        },
-    }
-
-
-def hour_of(time_text: str | None) -> int | None:
-    """The UTC hour of an event's ISO time ("2025-03-15T03:00:00Z" -> 3); None when it has none."""
-    if not time_text or len(time_text) < 13 or not time_text[11:13].isdigit():
-        return None
-    return int(time_text[11:13])
+    position = {"done": cursor.done, "part": cursor.part, "bucketsDone": cursor.buckets_done}
+    detail = {"sweepId": cursor.sweep_id, "started": cursor.started, **position}
+    return _envelope(CONTINUATION_DETAIL_TYPE, RECHECK_SOURCE, event_id, time, detail)

@@ -1,7 +1,7 @@
 """The persistent index of Connect instances and their buckets, in DynamoDB (INVENTORY_TABLE).
 
 Sweeps keep it (they stay the authority: what a complete sweep did not see is removed), and so do instance
-events and the enforcer's own reads. Bucket events read it instead of the whole Connect estate. Anything
+events and the enforcer's own reads (`record_read`, with each service role's unique ID). Bucket events read it instead of the whole Connect estate. Anything
 unreadable in it raises `IndexUnavailable`, and the caller decides from fresh reads instead.
 
 Items (partition key `pk`, sort key `sk`, both strings):
@@ -12,14 +12,17 @@ Items (partition key `pk`, sort key `sk`, both strings):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from . import policy as policies
-from .aws import AwsError, Gateway
+from .aws import AwsError, CallerIdentity, Gateway
 from .inventory import ConnectInstance
+from .principals import Principal, PrincipalResolver, RefusedError
+from .times import utc_iso
 
 INSTANCE_PK = "instance"
 META_PK = "meta"
@@ -93,6 +96,24 @@ class InventoryIndex:
         return {i.role_id for i in self.instances().values() if i.role_id}
 
     # --- writes --------------------------------------------------------------------------------------
+
+    def record_read(
+        self,
+        instances: list[ConnectInstance],
+        previous: dict[str, frozenset[str]],
+        role_id: Callable[[ConnectInstance], str | None],
+    ) -> None:
+        """Write instances read from Connect, with their roles' unique IDs; `previous`: the buckets each had."""
+        seen = utc_iso(digits=6)
+        indexed = self.instances() if any(i.unreadable_types for i in instances) else {}
+        for instance in instances:
+            if instance.unreadable_types:
+                # A partial read must not remove buckets from the index, nor let a sweep forget the instance:
+                # it is recorded as seen, with the buckets it had and those read now.
+                before = indexed.get(instance.id)
+                kept = before.instance.buckets if before else frozenset()
+                instance = dataclasses.replace(instance, buckets=instance.buckets | kept)
+            self.record(instance, role_id(instance), seen, previous.get(instance.id, ()))
 
     def record(self, instance: ConnectInstance, role_id: str | None, seen: str, previous: Iterable[str] = ()) -> None:
         """Write an instance as read from Connect; drop its bucket items for buckets it no longer uses."""
@@ -183,3 +204,20 @@ def kept_connect_patterns(index: InventoryIndex, current: dict[str, Any] | None)
     except IndexUnavailable:
         return set()
     return policies.allowed_patterns_of(lock) & known
+
+
+def role_id_reader(
+    resolver: PrincipalResolver, identity: Callable[[], CallerIdentity]
+) -> Callable[[ConnectInstance], str | None]:
+    """What `record_read` stores as an instance's role ID: read fresh from IAM; None when it does not resolve."""
+
+    def role_id(instance: ConnectInstance) -> str | None:
+        if not instance.service_role_arn:
+            return None
+        principal = Principal(instance.service_role_arn, f"service role of Connect instance {instance.label()}")
+        try:
+            return resolver.resolve(principal, identity(), fresh=True)
+        except RefusedError:
+            return None
+
+    return role_id

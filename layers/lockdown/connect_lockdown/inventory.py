@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .aws import AwsCallError, Gateway
+from .labels import instance_label
 
 # Bounded, so a sweep of many instances does not hammer Connect's low rate limits.
 MAX_PARALLEL_INSTANCES = 4
@@ -44,7 +45,7 @@ class ConnectInstance:
     unreadable_types: dict[str, AwsCallError] = field(default_factory=dict, compare=False, hash=False)
 
     def label(self) -> str:
-        return f"{self.alias} ({self.id})" if self.alias else self.id
+        return instance_label(self.id, self.alias)
 
     def summary(self) -> dict[str, Any]:
         """As ListInstances would show it: what `read_instance` needs to read it again."""

@@ -1,4 +1,5 @@
-"""What a decision ends in: the Outcome enum, one bucket's result and one run's report.
+"""What a decision ends in: the Outcome enum, one bucket's result and one run's report, and the results that
+are not a bucket decision (pending and unreadable instances, an inventory that cannot be read).
 
 Other code reads these fields (outcome, error code, instances); the human `reason` is rendered for people
 and never parsed back.
@@ -11,8 +12,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from .aws import RetryableAwsError
+from .aws import AwsCallError, AwsError, RetryableAwsError
 from .events import Trigger
+from .inventory import ConnectInstance
+from .labels import instance_label, plural
 
 
 class Outcome(StrEnum):
@@ -41,7 +44,7 @@ class InstanceRef:
     alias: str | None = None
 
     def label(self) -> str:
-        return f"{self.alias} ({self.id})" if self.alias else self.id
+        return instance_label(self.id, self.alias)
 
 
 @dataclass
@@ -93,16 +96,26 @@ class SweepCounts:
     def sentence(self) -> str:
         failed = self.count(Outcome.FAILED) + self.retryable_failures
         return (
-            f"{_plural(self.checked, 'bucket')} checked: {self.count(Outcome.COMPLIANT)} compliant, "
+            f"{plural(self.checked, 'bucket')} checked: {self.count(Outcome.COMPLIANT)} compliant, "
             f"{self.count(Outcome.REMEDIATED)} remediated, {self.count(Outcome.WOULD_REMEDIATE)} would remediate, "
             f"{self.count(Outcome.REFUSED)} refused, {failed} failed; "
-            f"{_plural(self.pending_instances, 'instance')} pending; "
-            f"{_plural(self.orphaned_buckets, 'locked bucket')} without instances"
+            f"{plural(self.pending_instances, 'instance')} pending; "
+            f"{plural(self.orphaned_buckets, 'locked bucket')} without instances"
         )
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+@dataclass(frozen=True)
+class UnsentAlert:
+    """The alert of one result that SNS refused, and why: the call is named, never "try again"."""
+
+    bucket: str | None
+    outcome: Outcome
+    error: AwsCallError
+
+    def __str__(self) -> str:
+        operation = self.error.operation
+        call = f"{'sns:' if operation == 'Publish' else ''}{operation} failed: {self.error.code}: {self.error.message}"
+        return f"the {self.outcome} alert of {self.bucket or 'the run'} was not sent: {call}"
 
 
 @dataclass
@@ -119,6 +132,8 @@ class RunReport:
     continued: bool = False
     # Set when the index could not be used and the decision was made from fresh reads instead.
     index_degraded: str | None = None
+    # Alerts SNS refused for a reason a retry will not fix (access denied, a missing topic).
+    unsent_alerts: list[UnsentAlert] = field(default_factory=list)
 
     def counts(self) -> SweepCounts:
         counts = SweepCounts(orphaned_buckets=len(self.orphaned_buckets), retryable_failures=len(self.retryable_errors))
@@ -151,3 +166,61 @@ class RetryLater(Exception):
         errors = "; ".join(str(e) for e in report.retryable_errors)
         super().__init__(f"{len(report.retryable_errors)} AWS call(s) failed and may succeed on retry: {errors}")
         self.report = report
+
+
+class AlertsNotSent(Exception):
+    """SNS refused alerts for a reason a retry will not fix. Every bucket was handled; people were not told."""
+
+    def __init__(self, report: RunReport) -> None:
+        super().__init__("; ".join(str(a) for a in report.unsent_alerts))
+        self.report = report
+
+
+def pending(instance: ConnectInstance) -> BucketResult:
+    return BucketResult(
+        None,
+        Outcome.PENDING,
+        (InstanceRef(instance.id, instance.alias),),
+        f"Connect instance {instance.label()} has no S3 storage yet; its bucket is locked once storage is associated",
+    )
+
+
+def unreadable(instance: ConnectInstance) -> BucketResult:
+    """An instance some of whose storage could not be read: its other buckets are still decided."""
+    types = sorted(instance.unreadable_types)
+    first = instance.unreadable_types[types[0]]
+    return BucketResult(
+        None,
+        Outcome.FAILED,
+        (InstanceRef(instance.id, instance.alias),),
+        f"ListInstanceStorageConfigs failed for Connect instance {instance.label()} on {', '.join(types)}: "
+        f"{first.code}: {first.message}. Buckets of these resource types are not enforced until the enforcer's "
+        "role can read them.",
+        error_code=first.code,
+    )
+
+
+def failure_reason(bucket: str, error: AwsCallError) -> str:
+    if error.code == "NoSuchBucket":
+        return f"{error.operation} failed: bucket {bucket} no longer exists (NoSuchBucket)"
+    if error.access_denied:
+        return (
+            f"{error.operation} failed on {bucket}: AccessDenied; the enforcer's role needs s3:{error.operation} "
+            "on the bucket, the bucket policy must admit it, and the bucket must belong to this account"
+        )
+    return f"{error.operation} failed on {bucket}: {error.code}: {error.message}"
+
+
+def inventory_failure(bucket: str | None, error: AwsError) -> BucketResult:
+    """A Connect inventory that cannot be read (or a sweep that cannot hand over): enforcement has stopped."""
+    if error.operation == "Invoke":
+        reason = (
+            f"The sweep could not hand the rest of its instances to a new invocation: {error}. Check the "
+            "function's lambda:InvokeFunction permission on itself; the next scheduled sweep starts over."
+        )
+    else:
+        reason = (
+            f"Reading the Connect inventory failed: {error}. Enforcement is stopped until the enforcer's role "
+            "can read Connect (check its permissions, SCPs and permissions boundaries)."
+        )
+    return BucketResult(bucket, Outcome.FAILED, (), reason, error_code=error.code)

@@ -16,6 +16,7 @@ from .aws import AwsError, Gateway
 from .config import Settings
 from .events import MAX_RECHECK_ATTEMPTS, recheck_event
 from .log import SERVICE
+from .times import utc_iso
 
 logger = Logger(service=SERVICE, child=True)
 
@@ -31,8 +32,8 @@ def schedule_recheck(
     if not (settings.recheck_schedule_group and settings.recheck_role_arn and function_arn):
         return "No re-check is configured; the sweep locks the bucket once storage exists."
     when = datetime.now(UTC) + timedelta(minutes=RECHECK_DELAY_MINUTES)
-    at = when.strftime("%Y-%m-%dT%H:%M:%S")
-    payload = recheck_event(instance_id, attempt, str(uuid.uuid4()), when.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    at = utc_iso(when, zone=False)
+    payload = recheck_event(instance_id, attempt, str(uuid.uuid4()), utc_iso(when))
     try:
         gateway.create_one_time_schedule(
             name=f"recheck-{instance_id}-{attempt}",

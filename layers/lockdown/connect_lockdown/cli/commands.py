@@ -13,6 +13,7 @@ import boto3
 
 from ..aws import CallerIdentity
 from ..config import Settings
+from ..labels import plural
 from ..outcomes import RetryLater
 from .context import (
     EnforcerSource,
@@ -28,7 +29,7 @@ from .exits import EXIT_AWS_UNAVAILABLE, EXIT_NOT_COMPLIANT, EXIT_UNKNOWN_BUCKET
 from .progress import Progress
 from .render import audit_document, plan_document, print_audit, print_plan
 from .scope import EnforcerRole, ScopeRun, exit_code_for, reconcile, resolve_enforcer
-from .wording import plural, summary_of
+from .wording import summary_of
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,8 @@ def run_single(args: argparse.Namespace, prepared: Prepared, *, read_only: bool)
         raise CliError(f"AWS throttled or was unavailable, try again: {error}", EXIT_AWS_UNAVAILABLE) from error
     finally:
         progress.done()
+    for alert in report.unsent_alerts:
+        sys.stderr.write(f"connect-lockdown: error: {alert}\n")
     if args.bucket and report.ignored:
         raise CliError(f"unknown bucket: {report.ignored}", EXIT_UNKNOWN_BUCKET)
     notes = [prepared.enforcer.note] if prepared.enforcer.note else []

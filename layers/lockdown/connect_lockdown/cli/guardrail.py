@@ -24,13 +24,13 @@ from typing import Any, TextIO
 from ..arns import ROLE_ARN
 from ..aws import AwsCallError, AwsGateway
 from ..inventory import read_inventory
+from ..labels import plural
 from .context import caller_of
 from .exits import EXIT_INCOMPLETE, EXIT_OK, usage
 from .parser import DEFAULT_ENFORCER_ROLE_NAME
 from .progress import Progress
 from .scope import base_role_name
 from .scopes import Scope, ScopeError, ScopeFailure, Sessions, accounts_of, base_session, run_scopes
-from .wording import plural
 
 SCP_MAX_CHARACTERS = 5120
 SID = "ConnectBucketPolicyGuardrail"

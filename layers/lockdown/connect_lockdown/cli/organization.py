@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from ..arns import account_of
+from ..labels import plural
 from ..outcomes import Outcome
 from .context import EnforcerSource, caller_of, enforcer_source, settings_from
 from .exits import EXIT_INCOMPLETE, EXIT_NOT_COMPLIANT, EXIT_OK, usage
@@ -21,7 +22,7 @@ from .progress import Progress
 from .render import audit_document, audit_rows, print_scope_details, print_table, states_sentence
 from .scope import ScopeRun, exit_code_for, reconcile, resolve_enforcer
 from .scopes import Scope, ScopeError, ScopeFailure, Sessions, accounts_of, base_session, run_scopes
-from .wording import plural, reworded
+from .wording import reworded
 
 PRINCIPAL_VARIABLES = ("ADMIN_ROLE_ARNS", "EXTRA_PRINCIPAL_ARNS")
 

@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from ..labels import plural
 from ..outcomes import BucketResult, Outcome
 from .scope import ScopeRun, exit_code_for
 from .wording import (
@@ -16,7 +17,6 @@ from .wording import (
     differences_of,
     instances_text,
     legend_of,
-    plural,
     state_of,
     summary_of,
 )

@@ -10,7 +10,6 @@ import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import boto3
 
@@ -19,6 +18,7 @@ from ..config import Settings
 from ..events import BucketChanged, Sweep, Trigger
 from ..outcomes import Outcome, RunReport
 from ..reconcile import Enforcer
+from ..times import utc_iso
 from .context import NOT_DEPLOYED_NOTE, EnforcerSource, StackProblem, stack_enforcer_role
 from .exits import EXIT_ACCESS_DENIED, EXIT_NOT_COMPLIANT, EXIT_OK
 
@@ -111,7 +111,7 @@ def reconcile(
         event_id=None,
         event_name=f"connect-lockdown {command}",
         actor=actor,
-        time=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        time=utc_iso(),
     )
     # The command line always starts cold: every read here is fresh.
     cause = BucketChanged(bucket, trigger) if bucket else Sweep(trigger, scheduled=True)
@@ -120,6 +120,8 @@ def reconcile(
 
 def exit_code_for(report: RunReport) -> int:
     if any(r.outcome is Outcome.FAILED and r.access_denied for r in report.results):
+        return EXIT_ACCESS_DENIED
+    if any(alert.error.access_denied for alert in report.unsent_alerts):
         return EXIT_ACCESS_DENIED
     if any(r.outcome not in (Outcome.COMPLIANT, Outcome.PENDING, Outcome.REMEDIATED) for r in report.results):
         return EXIT_NOT_COMPLIANT

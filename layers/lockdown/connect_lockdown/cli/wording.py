@@ -25,10 +25,6 @@ STATES = ("compliant", "drifted", "missing policy", "refused", "failed")
 _NOTHING_WRITTEN = re.compile(r"(so )?nothing (was|is) written")
 
 
-def plural(count: int, noun: str, nouns: str | None = None) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {nouns or noun + 's'}"
-
-
 def state_of(result: BucketResult) -> str:
     """compliant, drifted, missing policy, refused, failed or pending."""
     if result.outcome.drifted:

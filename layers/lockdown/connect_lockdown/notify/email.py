@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..labels import instance_label
 from .view import ACTIONS, AlertView, console_url, fields, one_line
 
 EMAIL_DIFF_LINES = 120
@@ -12,7 +13,7 @@ def render_email(view: AlertView, diff_lines: int = EMAIL_DIFF_LINES) -> str:
     lines += fields([("Bucket", view.bucket_text())])
     instances = view.instances()
     label = "Instance" if len(instances) == 1 else "Instances"
-    names = [f"{alias} ({id_})" if alias else id_ for id_, alias in instances] or ["none recorded"]
+    names = [instance_label(id_, alias) for id_, alias in instances] or ["none recorded"]
     lines += fields([(label, names[0])] + [("", name) for name in names[1:]])
     lines += fields([("Account", view.account), ("Region", view.region)])
     lines += ["", "Who", *fields(view.who())]

@@ -1,23 +1,23 @@
 """Where to look: the buckets an event or a sweep concerns, and the instances that store in each.
 
 Bucket events read the index; instance events read their own instance fresh and take the others from the
-index; only sweeps read the whole estate, and a sweep too large for one invocation continues itself. Without
-an index, or when it cannot be used, every read is fresh from Connect, as it was before the index existed.
+index; only sweeps read the whole estate, and a sweep too large for one invocation continues itself
+(`continuation.py`). Without an index, or when it cannot be used, every read is fresh from Connect.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from .aws import CallerIdentity, Gateway
-from .events import BucketChanged, InstanceChanged, Sweep, SweepCursor, continuation_event
+from .aws import Gateway
+from .continuation import SweepContinuation
+from .events import BucketChanged, InstanceChanged, Sweep, SweepCursor
 from .index import IndexUnavailable, InventoryIndex
 from .inventory import (
     MAX_PARALLEL_INSTANCES,
@@ -30,19 +30,21 @@ from .inventory import (
     read_one_instance,
 )
 from .log import SERVICE
-from .principals import Principal, PrincipalResolver, RefusedError
+from .times import utc_iso
 
 logger = Logger(service=SERVICE, child=True)
 
-# A sweep hands the rest of its instances to a new invocation when less time than this is left: enough for
-# the buckets of the last part and the hand-over.
-SWEEP_RESERVE_SECONDS = 45.0
-# The last phase decides buckets (S3 and IAM calls only) while more than this is left, then hands the rest over.
-BUCKET_RESERVE_SECONDS = 15.0
 
+class Source(Enum):
+    """Where a plan's instances come from, and so what a write must check first or after."""
 
-def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # Read from Connect in this invocation.
+    FRESH = "fresh"
+    # A warm execution environment's last inventory: it finds a compliant bucket; a write reads Connect again.
+    WARM = "warm"
+    # The index (an instance event's own instance is read fresh): a write is followed by a fresh check that
+    # each instance the index named still stores in the bucket.
+    INDEX = "index"
 
 
 @dataclass
@@ -50,12 +52,7 @@ class Plan:
     """The buckets to decide, with their instances, and what else the run found on the way."""
 
     buckets: dict[str, list[ConnectInstance]] = field(default_factory=dict)
-    # Whether `buckets` came from the index (then a write is followed by a fresh read of the instances).
-    from_index: bool = False
-    # Whether the instances may come from a warm cache (a write then re-reads them).
-    cached: bool = False
-    # Instances this run read fresh from Connect: no need to read them again after a write.
-    fresh_ids: set[str] = field(default_factory=set)
+    source: Source = Source.FRESH
     pending: list[ConnectInstance] = field(default_factory=list)
     unreadable: list[ConnectInstance] = field(default_factory=list)
     ignored: str | None = None
@@ -71,17 +68,19 @@ class Plan:
 class Planner:
     gateway: Gateway
     index: InventoryIndex | None
-    resolver: PrincipalResolver
-    identity: Callable[[], CallerIdentity]
-    # Seconds left in this invocation (Lambda's context); None: no limit (the command line, tests).
-    time_left: Callable[[], float] | None = None
-    function_arn: str | None = None
+    continuation: SweepContinuation
+    # The unique ID of an instance's service role, fresh from IAM, for the index (`index.role_id_reader`).
+    role_id: Callable[[ConnectInstance], str | None]
     cached_inventory: Callable[[], dict[str, list[ConnectInstance]] | None] = lambda: None
     # Reads the whole inventory fresh (and lets the caller keep it warm).
     fresh_inventory: Callable[[], Inventory] | None = None
 
     def _read_inventory(self) -> Inventory:
         return self.fresh_inventory() if self.fresh_inventory else read_inventory(self.gateway)
+
+    def record(self, instances: list[ConnectInstance], previous: dict[str, frozenset[str]]) -> None:
+        if self.index is not None:
+            self.index.record_read(instances, previous, self.role_id)
 
     # --- bucket events ---------------------------------------------------------------------------
 
@@ -94,14 +93,15 @@ class Planner:
                     if not instances:
                         plan.ignored = f"bucket {event.bucket} is not used by any Connect instance in the index"
                         return plan
-                    plan.buckets, plan.from_index = {event.bucket: instances}, True
+                    plan.buckets, plan.source = {event.bucket: instances}, Source.INDEX
                     return plan
                 plan.index_degraded = "the index has not completed a sweep yet"
             except IndexUnavailable as error:
                 plan.index_degraded = str(error)
         by_bucket = self.cached_inventory()
-        plan.cached = by_bucket is not None
-        if by_bucket is None:
+        if by_bucket is not None:
+            plan.source = Source.WARM
+        else:
             by_bucket = self._read_inventory().bucket_instances()
         if event.bucket not in by_bucket:
             plan.ignored = f"bucket {event.bucket} is not used by any Connect instance in {self.gateway.region}"
@@ -131,7 +131,7 @@ class Planner:
         return plan
 
     def _instance_from_index(self, instance_id: str) -> Plan:
-        plan = Plan(from_index=True, fresh_ids={instance_id})
+        plan = Plan(source=Source.INDEX)
         indexed = self.index.instances() if self.index else {}
         instance = read_one_instance(self.gateway, instance_id)
         previous = indexed.get(instance_id)
@@ -147,42 +147,20 @@ class Planner:
         _sort_out(plan, [instance])
         return plan
 
-    def record(self, instances: list[ConnectInstance], previous: dict[str, frozenset[str]]) -> None:
-        """Write instances read from Connect to the index, with their roles' unique IDs."""
-        if self.index is None:
-            return
-        seen = now_iso()
-        indexed = self.index.instances() if any(i.unreadable_types for i in instances) else {}
-        for instance in instances:
-            if instance.unreadable_types:
-                # A partial read must not remove buckets from the index, nor let a sweep forget the instance:
-                # it is recorded as seen, with the buckets it had and those read now.
-                before = indexed.get(instance.id)
-                kept = before.instance.buckets if before else frozenset()
-                instance = dataclasses.replace(instance, buckets=instance.buckets | kept)
-            self.index.record(instance, self._role_id(instance), seen, previous.get(instance.id, ()))
-
-    def _role_id(self, instance: ConnectInstance) -> str | None:
-        if not instance.service_role_arn:
-            return None
-        principal = Principal(instance.service_role_arn, f"service role of Connect instance {instance.label()}")
-        try:
-            return self.resolver.resolve(principal, self.identity(), fresh=True)
-        except RefusedError:
-            return None
-
     # --- sweeps ----------------------------------------------------------------------------------
 
     def for_sweep(self, event: Sweep) -> Plan:
         plan = Plan()
-        cursor = event.cursor or SweepCursor(str(uuid.uuid4()), now_iso())
+        cursor = event.cursor or SweepCursor(str(uuid.uuid4()), utc_iso(digits=6))
         if cursor.buckets_done and self.index is not None:
             return self._remaining_buckets(cursor)
         summaries = list_summaries(self.gateway)
         read: list[ConnectInstance] = []
         done = cursor.done
         while done < len(summaries):
-            if read and self._out_of_time(event):
+            if read and self.continuation.out_of_time_for_instances(
+                indexed=self.index is not None, scheduled=event.scheduled
+            ):
                 plan.continued = SweepCursor(cursor.sweep_id, cursor.started, done, cursor.part + 1)
                 break
             chunk = summaries[done : done + MAX_PARALLEL_INSTANCES]
@@ -191,7 +169,7 @@ class Planner:
             done += len(chunk)
             plan.index_degraded = plan.index_degraded or self._record_quietly(instances)
         if plan.continued is not None:
-            self._continue(plan.continued)
+            self.continuation.hand_over(plan.continued)
             # Pending instances are reported by the part that decides the buckets; failures right away.
             plan.unreadable += [i for i in read if i.unreadable_types]
             return plan
@@ -200,7 +178,7 @@ class Planner:
             try:
                 if event.cursor is not None:
                     everything = self._whole_sweep(summaries, cursor)
-                removed = self.index.complete_sweep(cursor.started, now_iso())
+                removed = self.index.complete_sweep(cursor.started, utc_iso(digits=6))
                 if removed:
                     logger.info("instances removed from the index", extra={"instances": removed})
             except IndexUnavailable as error:
@@ -244,21 +222,6 @@ class Planner:
         plan.buckets = dict(list(every_bucket.items())[cursor.buckets_done :])
         return plan
 
-    def out_of_time_for_buckets(self) -> bool:
-        """Whether the last phase should hand its remaining buckets to a new invocation."""
-        if self.index is None or not self.function_arn or self.time_left is None:
-            return False
-        return self.time_left() < BUCKET_RESERVE_SECONDS
-
-    def hand_over(self, cursor: SweepCursor) -> None:
-        self._continue(cursor)
-
-    def _out_of_time(self, event: Sweep) -> bool:
-        """Whether to hand the rest to a new invocation: only a scheduled sweep with an index can."""
-        if self.index is None or not event.scheduled or not self.function_arn or self.time_left is None:
-            return False
-        return self.time_left() < SWEEP_RESERVE_SECONDS
-
     def _record_quietly(self, instances: list[ConnectInstance]) -> str | None:
         try:
             self.record(instances, {})
@@ -266,12 +229,6 @@ class Planner:
             self.index = None  # the rest of this sweep reads Connect only
             return str(error)
         return None
-
-    def _continue(self, cursor: SweepCursor) -> None:
-        assert self.function_arn is not None
-        event = continuation_event(cursor, str(uuid.uuid4()), now_iso())
-        self.gateway.invoke_async(self.function_arn, event)
-        logger.info("the sweep continues in a new invocation", extra={"sweep_id": cursor.sweep_id, "done": cursor.done})
 
 
 def _sort_out(plan: Plan, instances: list[ConnectInstance]) -> None:

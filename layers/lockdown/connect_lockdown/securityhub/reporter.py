@@ -26,12 +26,13 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from .aws import AwsError, CallerIdentity, Gateway
-from .config import Settings
-from .events import CONTINUATION_DETAIL_TYPE, SCHEDULED_DETAIL_TYPE, Trigger
-from .findings import FAILED, PASSED, compliance_status, finding_for, has_finding, timestamp
-from .log import SERVICE
-from .outcomes import BucketResult, RunReport
+from ..aws import AwsError, CachedIdentity, CallerIdentity, Gateway
+from ..config import Settings
+from ..events import Trigger
+from ..log import SERVICE
+from ..outcomes import BucketResult, RunReport
+from ..times import hour_of, parse_iso
+from .finding import FAILED, PASSED, compliance_status, finding_for, has_finding, timestamp
 
 logger = Logger(service=SERVICE, child=True)
 
@@ -56,10 +57,14 @@ def refresh_hour(bucket: str) -> int:
 
 
 class FindingsReporter:
-    """Called by the enforcer with every result: `enforcer.findings = FindingsReporter(gateway, settings)`."""
+    """Called by the enforcer with every result: `Enforcer(..., findings=FindingsReporter(gateway, settings))`."""
 
     def __init__(
-        self, gateway: Gateway, settings: Settings, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self,
+        gateway: Gateway,
+        settings: Settings,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        identity: Callable[[], CallerIdentity] | None = None,
     ) -> None:
         self.gateway = gateway
         self.settings = settings
@@ -67,7 +72,7 @@ class FindingsReporter:
         # Imports made, and imports or updates that failed (logged), since the execution environment started.
         self.imported = 0
         self.failures = 0
-        self._identity: CallerIdentity | None = None
+        self.identity = identity or CachedIdentity(gateway)
         # The state is read once per run: a sweep of a thousand buckets makes one Query.
         self._states_report: RunReport | None = None
         self._states: dict[str, FindingState] | None = None
@@ -92,7 +97,7 @@ class FindingsReporter:
         status = compliance_status(result.outcome)
         if not _due(result, status, previous, tracked=states is not None, trigger=report.trigger, now=now):
             return
-        identity = self._caller()
+        identity = self.identity()
         since = previous.since if previous is not None and previous.status == status else now
         finding = finding_for(
             result,
@@ -123,11 +128,6 @@ class FindingsReporter:
         if unprocessed:
             self.failures += 1
             logger.warning("Security Hub did not resolve the finding", extra={"finding_id": finding["Id"]})
-
-    def _caller(self) -> CallerIdentity:
-        if self._identity is None:
-            self._identity = self.gateway.caller_identity()
-        return self._identity
 
     # --- state -----------------------------------------------------------------------------------
 
@@ -184,26 +184,7 @@ def _due(
             previous is None or previous.status != status or not timedelta(0) <= now - previous.imported < REFRESH_AFTER
         )
     assert result.bucket is not None
-    return _is_scheduled_sweep(trigger) and _hour(trigger) == refresh_hour(result.bucket)
-
-
-def _is_scheduled_sweep(trigger: Trigger | None) -> bool:
-    return trigger is not None and trigger.event_name in (SCHEDULED_DETAIL_TYPE, CONTINUATION_DETAIL_TYPE)
-
-
-def _hour(trigger: Trigger | None) -> int | None:
-    moment = _parse_time(trigger.time if trigger else None)
-    return moment.astimezone(UTC).hour if moment is not None else None
-
-
-def _parse_time(text: Any) -> datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
+    return trigger is not None and trigger.scheduled_sweep and hour_of(trigger.time) == refresh_hour(result.bucket)
 
 
 def _parse_states(items: list[dict[str, Any]]) -> dict[str, FindingState]:
@@ -211,7 +192,7 @@ def _parse_states(items: list[dict[str, Any]]) -> dict[str, FindingState]:
     states = {}
     for item in items:
         bucket, status = item.get("sk"), item.get("status")
-        imported, since = _parse_time(item.get("imported")), _parse_time(item.get("since"))
+        imported, since = parse_iso(item.get("imported")), parse_iso(item.get("since"))
         if isinstance(bucket, str) and status in (PASSED, FAILED) and imported and since:
             states[bucket] = FindingState(str(status), imported, since)
     return states

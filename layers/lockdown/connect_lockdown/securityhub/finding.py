@@ -20,12 +20,13 @@ Limits and rules, from the AWS Security Hub API Reference and User Guide:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from .events import Trigger
-from .notify import console_url
-from .outcomes import BucketResult, InstanceRef, Outcome
+from ..events import Trigger
+from ..notify import console_url
+from ..outcomes import BucketResult, InstanceRef, Outcome
+from ..times import utc_iso
 
 SCHEMA_VERSION = "2018-10-08"
 GENERATOR_ID = "connect-bucket-lockdown"
@@ -106,8 +107,7 @@ def product_arn(partition: str, region: str, account: str) -> str:
 
 def timestamp(moment: datetime) -> str:
     """UTC with milliseconds: Security Hub rounds finer fractions to milliseconds anyway."""
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    return utc_iso(moment, digits=3)
 
 
 def has_finding(result: BucketResult) -> bool:

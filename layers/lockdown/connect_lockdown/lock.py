@@ -1,0 +1,202 @@
+"""One bucket brought to its expected policy: read it, decide (`decide.py`), write, and check after the write.
+
+The policy is always read fresh. A bucket that carries the policy expected from cached principal IDs is
+compliant at the cost of that one read. Anything else is decided from fresh reads, never a cache. AWS errors a
+retry will not fix become a `failed` result here; those a retry can fix are raised to the enforcer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from . import policy as policies
+from .aws import AwsCallError, AwsError, CallerIdentity, Gateway
+from .config import Settings
+from .decide import Decision, decide
+from .index import IndexUnavailable, InventoryIndex, kept_connect_patterns
+from .inventory import ConnectInstance, WarmInventory, reread_unless_stored_in
+from .log import SERVICE
+from .outcomes import BucketResult, InstanceRef, Outcome, failure_reason
+from .planner import Source
+from .principals import (
+    Allowlist,
+    Principal,
+    PrincipalResolver,
+    RefusedError,
+    build_allowlist,
+    connect_principals,
+    own_principal,
+)
+
+logger = Logger(service=SERVICE, child=True)
+
+
+@dataclass
+class BucketLock:
+    settings: Settings
+    gateway: Gateway
+    principals: PrincipalResolver
+    identity: Callable[[], CallerIdentity]
+    warm: WarmInventory
+    index: InventoryIndex | None
+    # The unique ID of an instance's service role, for the index (`index.role_id_reader`).
+    role_id: Callable[[ConnectInstance], str | None]
+    # False on an operator's machine: the enforcer is then the deployed function's role, or not known yet.
+    caller_is_enforcer: bool
+
+    def lock(
+        self, bucket: str, instances: list[ConnectInstance], source: Source, *, read_now: frozenset[str] = frozenset()
+    ) -> BucketResult | None:
+        """The bucket's result; None when it turns out not to be Connect's. `read_now`: instances this
+        invocation read from Connect, which a write decided from the index does not check again."""
+        result = self._decide(bucket, instances, source)
+        if source is not Source.INDEX or result is None or result.outcome is not Outcome.REMEDIATED:
+            return result
+        return self._check_after_write(bucket, instances, result, read_now)
+
+    def _check_after_write(
+        self, bucket: str, instances: list[ConnectInstance], result: BucketResult, read_now: frozenset[str]
+    ) -> BucketResult:
+        """Decided from the index: check fresh that each instance it named still stores in the bucket (stopping at
+        the first resource type that names it); record those that do not, and decide again without them."""
+        named = [i for i in instances if i.id not in read_now]
+        try:
+            fresh = [f for i in named if (f := reread_unless_stored_in(self.gateway, i, bucket)) is not None]
+            if not fresh:
+                return result
+            if self.index is not None:
+                self.index.record_read(fresh, {f.id: frozenset({bucket}) for f in fresh}, self.role_id)
+        except (AwsError, IndexUnavailable) as error:
+            # The write stands and is reported; the check after it is best effort, and the sweep corrects the rest.
+            logger.warning("the check after a write decided from the index failed", extra={"error": str(error)})
+            return result
+        # An instance one of whose types could not be read may still store there: it stays admitted.
+        moved = {f.id for f in fresh if not f.unreadable_types}
+        still = [i for i in instances if i.id not in moved]
+        again = self._decide(bucket, still, Source.INDEX) if still else None
+        if again is not None and again.outcome is not Outcome.COMPLIANT:
+            return again
+        result.instances = tuple(InstanceRef(i.id, i.alias) for i in still)
+        return result
+
+    def _decide(self, bucket: str, instances: list[ConnectInstance], source: Source) -> BucketResult | None:
+        refs = _refs(instances)
+        self.principals.begin_decision()
+        current: dict[str, Any] | None = None
+        try:
+            identity = self.identity()
+            # The policy and the principals' IDs do not depend on each other: read them side by side (in a new
+            # execution environment the IDs come from IAM; warm, from the cache, at no cost).
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                expected = pool.submit(self._cached_allowlist, instances, identity)
+                current = self._read_policy(bucket, identity)
+                compliant = self._compliant(bucket, identity, current, expected.result())
+            if compliant is not None:
+                allowlist, decision = compliant
+                return BucketResult(
+                    bucket, decision.outcome, refs, decision.reason, current, principal_names=allowlist.names
+                )
+            if source is Source.WARM:
+                instances = self.warm.read().bucket_instances().get(bucket, [])
+                if not instances:
+                    return None
+                refs = _refs(instances)
+            allowlist = self._allowlist(instances, identity, fresh=True)
+            keep = self._kept_connect_ids(current) if source is Source.INDEX else set()
+            statement = self._statement(bucket, identity, allowlist, keep)
+            # The inventory and IAM reads took time: merge with the policy as it is now, so that a write made
+            # meanwhile keeps its statements. S3 has no conditional PutBucketPolicy; this is the shortest window.
+            current = self._read_policy(bucket, identity)
+        except RefusedError as refusal:
+            return BucketResult(bucket, Outcome.REFUSED, refs, str(refusal), current)
+        except _UnreadablePolicy as refusal:
+            return BucketResult(bucket, Outcome.REFUSED, refs, str(refusal))
+        except AwsCallError as error:
+            return BucketResult(bucket, Outcome.FAILED, refs, failure_reason(bucket, error), error_code=error.code)
+        decision = self._decision(bucket, current, statement, allowlist)
+        result = BucketResult(bucket, decision.outcome, refs, decision.reason, current, decision.expected)
+        result.principal_names = allowlist.names
+        if decision.outcome is Outcome.REMEDIATED and decision.expected is not None:
+            try:
+                self.gateway.put_bucket_policy(bucket, identity.account, policies.serialise(decision.expected))
+            except AwsCallError as error:
+                return BucketResult(
+                    bucket, Outcome.FAILED, refs, failure_reason(bucket, error), current, error_code=error.code
+                )
+        return result
+
+    def _decision(
+        self, bucket: str, current: dict[str, Any] | None, statement: dict[str, Any], allowlist: Allowlist
+    ) -> Decision:
+        settings = self.settings
+        return decide(
+            bucket,
+            current,
+            statement,
+            merge_mode=settings.merge_mode,
+            dry_run=settings.dry_run,
+            required=allowlist.required,
+        )
+
+    def _compliant(
+        self, bucket: str, identity: CallerIdentity, current: dict[str, Any] | None, allowlist: Allowlist | None
+    ) -> tuple[Allowlist, Decision] | None:
+        """The allowlist and the decision when the policy already is what the cached allowlist expects; else
+        None. Only ever answers 'no write': anything else is decided again from fresh reads."""
+        if current is None or allowlist is None:
+            return None
+        decision = self._decision(bucket, current, self._statement(bucket, identity, allowlist, set()), allowlist)
+        return (allowlist, decision) if decision.outcome is Outcome.COMPLIANT else None
+
+    def _read_policy(self, bucket: str, identity: CallerIdentity) -> dict[str, Any] | None:
+        """The bucket's policy, fresh from S3 (None: no policy)."""
+        text = self.gateway.get_bucket_policy(bucket, identity.account)
+        try:
+            return policies.parse_policy(text)
+        except policies.PolicyError as error:
+            raise _UnreadablePolicy(
+                f"{error}; fix or delete the policy of {bucket} by hand, the enforcer will not overwrite it"
+            ) from error
+
+    def _allowlist(self, instances: list[ConnectInstance], identity: CallerIdentity, *, fresh: bool) -> Allowlist:
+        principals = connect_principals(instances)
+        principals += [Principal(arn, "ADMIN_ROLE_ARNS") for arn in self.settings.admin_role_arns]
+        principals += [Principal(arn, "EXTRA_PRINCIPAL_ARNS") for arn in self.settings.extra_principal_arns]
+        enforcer = own_principal(identity, self.settings.enforcer_role_arn)
+        if not self.caller_is_enforcer and not self.settings.enforcer_role_arn:
+            enforcer = None
+        return build_allowlist(
+            self.principals, identity, principals, enforcer, fresh=fresh, caller_is_enforcer=self.caller_is_enforcer
+        )
+
+    def _statement(self, bucket: str, identity: CallerIdentity, allowlist: Allowlist, keep: set[str]) -> dict[str, Any]:
+        return policies.lockdown_statement(
+            bucket,
+            identity.partition,
+            allowlist.patterns | keep,
+            enforcer_arn=allowlist.enforcer_arn,
+            exempt_aws_services=self.settings.exempt_aws_services,
+        )
+
+    def _kept_connect_ids(self, current: dict[str, Any] | None) -> set[str]:
+        return kept_connect_patterns(self.index, current) if self.index is not None else set()
+
+    def _cached_allowlist(self, instances: list[ConnectInstance], identity: CallerIdentity) -> Allowlist | None:
+        """The allowlist from cached principal IDs (read from IAM when not cached); None when it cannot be had."""
+        try:
+            return self._allowlist(instances, identity, fresh=False)
+        except (RefusedError, AwsError):
+            return None
+
+
+def _refs(instances: list[ConnectInstance]) -> tuple[InstanceRef, ...]:
+    return tuple(InstanceRef(i.id, i.alias) for i in instances)
+
+
+class _UnreadablePolicy(Exception):
+    """The bucket's policy cannot be parsed: merging it could lose statements, so nothing is written."""

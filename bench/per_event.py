@@ -21,8 +21,8 @@ from typing import Any
 
 from bench.common import CallCounter, attach_gateway, log, spread, timed
 from bench.moto_process import MotoProcess, client_world
-from tests.support.events import load_event
-from tests.support.world import Instance, World
+from devtools.events import load_event
+from devtools.world import Instance, World
 
 BUCKET = "amazon-connect-25fd0a3be3ef"
 SECOND_BUCKET = "amazon-connect-0b5e7d1c9a44"

@@ -49,7 +49,7 @@ from bench.common import (
 from bench.moto_process import ACCOUNT, REGION, MotoProcess, client_world
 from bench.per_event import Estate, _replace, invoke, load_app, warm_resource_types
 from bench.scaling import CONNECT_DEFAULT_BURST, CONNECT_DEFAULT_RATE
-from tests.support.events import load_event
+from devtools.events import load_event
 
 SIZES = (2, 10, 40, 100, 250)
 # The template's Timeout and default SweepSchedule.

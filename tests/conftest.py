@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from tests.support.account import REGION
+from devtools.account import REGION
 
 # Set before anything imports boto3, so even module-level clients get fake credentials.
 for _key, _value in {

@@ -25,12 +25,13 @@ from connect_lockdown.aws import AwsGateway
 from connect_lockdown.config import Settings
 from connect_lockdown.outcomes import RetryLater
 from connect_lockdown.reconcile import Enforcer
-from tests.support import central_topic, connect_storage
-from tests.support.account import REGION
-from tests.support.botocore_hooks import AwsHooks
-from tests.support.events import load_event
+from devtools import connect_storage
+from devtools.account import REGION
+from devtools.botocore_hooks import AwsHooks
+from devtools.events import load_event
+from devtools.world import TRUST_CONNECT
+from tests.support import central_topic
 from tests.support.policy_eval import Request, evaluate_access
-from tests.support.world import TRUST_CONNECT
 
 MEMBERS = ("payments", "support", "sales")
 OUTSIDER = "999988887777"

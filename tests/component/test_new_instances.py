@@ -14,9 +14,10 @@ from connect_lockdown.aws import AwsGateway
 from connect_lockdown.config import Settings
 from connect_lockdown.events import MAX_RECHECK_ATTEMPTS, classify, recheck_event
 from connect_lockdown.reconcile import Enforcer
-from tests.support.account import FUNCTION_ARN
-from tests.support.events import ignored_reason, load_event, scope_of
-from tests.support.world import World
+from devtools.account import FUNCTION_ARN
+from devtools.events import load_event
+from devtools.world import World
+from tests.support.causes import ignored_reason, scope_of
 
 BUCKET = "amazon-connect-7a1b2c3d4e5f"
 GROUP = "connect-lockdown-rechecks"

@@ -37,11 +37,11 @@ from moto.sns.models import sns_backends
 
 from connect_lockdown.aws import AwsGateway
 from connect_lockdown.notify import notification, subject_for, thread_id
-from tests.support.events import load_event
+from devtools.events import load_event
+from devtools.world import ACCOUNT, REGION, World
 from tests.support.fixtures import lambda_context
 from tests.support.handler import load_app
 from tests.support.policies import public_read_policy
-from tests.support.world import ACCOUNT, REGION, World
 
 pytestmark = pytest.mark.integration
 

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from connect_lockdown.cli import exits
+from devtools.server import reset
 from tests.support import moto_faults
 from tests.support.cli_process import CliRun, run_cli
 from tests.support.guardrail_cases import SCP_MAX_CHARACTERS, judge_guardrail
 from tests.support.organization import MANAGEMENT, Organization
-from tests.support.server import reset
 
 pytestmark = [
     pytest.mark.integration,

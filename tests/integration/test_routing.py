@@ -24,10 +24,10 @@ import boto3
 import pytest
 from cfnlint.decode import cfn_yaml
 
-from tests.support import cfn
-from tests.support.events import fixture_names, load_event
-from tests.support.server import reset
-from tests.support.world import ACCOUNT, REGION
+from devtools import cfn
+from devtools.events import fixture_names, load_event
+from devtools.server import reset
+from devtools.world import ACCOUNT, REGION
 
 pytestmark = pytest.mark.integration
 

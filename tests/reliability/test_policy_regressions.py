@@ -18,8 +18,8 @@ from typing import Any
 from connect_lockdown import policy as policies
 from connect_lockdown.config import Settings
 from connect_lockdown.reconcile import Enforcer
-from tests.support.account import ACCOUNT
-from tests.support.events import load_event
+from devtools.account import ACCOUNT
+from devtools.events import load_event
 from tests.support.fake_aws import FakeAws
 from tests.support.policy_eval import Request, is_denied
 

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from connect_lockdown import notify
 from connect_lockdown.events import Trigger
 from connect_lockdown.notify import Notification, console_url, notification, partition_of, subject_for, thread_id
-from tests.support.account import ACCOUNT, REGION
+from devtools.account import ACCOUNT, REGION
 from tests.support.policies import public_read
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""One loader for the event fixtures in events/, shared with `sam local invoke -e`."""
+"""One loader for the sample events in events/, shared with `sam local invoke -e`."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from connect_lockdown.events import BucketChanged, Cause, Ignored, InstanceChanged, Sweep
-
-EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
+EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
 # The placeholders every fixture uses; tests substitute their own bucket and instance.
 FIXTURE_BUCKET = "amazon-connect-25fd0a3be3ef"
 FIXTURE_INSTANCE_ID = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
@@ -26,18 +24,3 @@ def load_event(name: str, *, bucket: str | None = None, instance_id: str | None 
 
 def fixture_names() -> list[str]:
     return sorted(p.stem for p in EVENTS_DIR.glob("*.json"))
-
-
-def scope_of(cause: Cause) -> tuple[str, ...] | None:
-    """Where a classified event says to look: ("bucket", name), ("instance", id), ("all",), or None if ignored."""
-    if isinstance(cause, BucketChanged):
-        return ("bucket", cause.bucket)
-    if isinstance(cause, InstanceChanged):
-        return ("instance", cause.instance_id)
-    if isinstance(cause, Sweep):
-        return ("all",)
-    return None
-
-
-def ignored_reason(cause: Cause) -> str | None:
-    return cause.reason if isinstance(cause, Ignored) else None

@@ -147,17 +147,8 @@ def _unlock_second(estate: Estate) -> None:
 
 
 def _own_put(estate: Estate) -> Any:
-    event = load_event("s3-PutBucketPolicy-by-enforcer", bucket=BUCKET)
     role_name = estate.world.enforcer_role_arn.rsplit("/", 1)[1]
-    return _replace(event, "connect-lockdown-EnforcerRole-ABC123", role_name)
-
-
-def _replace(value: Any, old: str, new: str) -> Any:
-    if isinstance(value, dict):
-        return {k: _replace(v, old, new) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_replace(v, old, new) for v in value]
-    return value.replace(old, new) if isinstance(value, str) else value
+    return load_event("s3-PutBucketPolicy-by-enforcer", bucket=BUCKET, enforcer_role=role_name)
 
 
 SCENARIOS = (

@@ -1,4 +1,4 @@
-"""Issue 11's figures: time to lock against the estate size, with the index and without; sweeps that continue
+"""Time to lock against the estate size, with the index and without; sweeps that continue
 themselves at any size; the call counts the cost model needs.
 
 For each estate size one set-up serves every measurement. The estate is built on the moto server's backends
@@ -620,7 +620,9 @@ def plot(section: dict[str, Any], path: Path) -> None:
         for mode, values in series.items():
             style = {"linestyle": "-", "markersize": 8} if mode == "cold" else {"linestyle": "--", "markersize": 4}
             color = (colour or {}).get(mode) or colours[(variant, mode)]
-            axes.plot(sizes, values, marker=marker, label=f"{names[variant]}, {names[mode]}{what}", color=color, **style)
+            axes.plot(
+                sizes, values, marker=marker, label=f"{names[variant]}, {names[mode]}{what}", color=color, **style
+            )
 
     for variant in ("fresh", "index"):
         draw(left, variant, "modelled_seconds_to_lock", "")

@@ -1,4 +1,4 @@
-"""Central alerts, proven (issue 14, item 3): every member account's stack publishes to the security account's
+"""Central alerts, proven: every member account's stack publishes to the security account's
 topic through the topic policy docs/organizations.md gives, and a subscriber there receives every alert.
 
 moto keeps accounts apart by the credentials sts:AssumeRole returns, and moto's Organizations gives the

@@ -1,4 +1,4 @@
-"""Issue 7: a new instance's bucket is locked within minutes, even when the association event is lost."""
+"""A new instance's bucket is locked within minutes, even when the association event is lost."""
 
 from __future__ import annotations
 

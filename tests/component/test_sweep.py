@@ -1,4 +1,4 @@
-"""Issue 7: the sweep reconciles every Connect bucket, survives Connect's throttling and isolates failures."""
+"""The sweep reconciles every Connect bucket, survives Connect's throttling and isolates failures."""
 
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
+
 def tracked_files() -> list[Path]:
     try:
         listed = subprocess.run(

@@ -1,4 +1,4 @@
-"""Issue 13, tried as a new user would, through a real subprocess: no tracebacks, no footguns, audit before
+"""The command line, tried as a new user would, through a real subprocess: no tracebacks, no footguns, audit before
 deploying, plain words from read-only commands, configuration mistakes found at start-up."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`connect-lockdown guardrail` (issue 15), run as a subprocess against a moto organization; the printed SCP is
+"""`connect-lockdown guardrail`, run as a subprocess against a moto organization; the printed SCP is
 judged by its effect under IAM's and Organizations' rules with the project's independent evaluator
 (tests/support/guardrail_cases.py): an outsider, the member account's root, the enforcer in two accounts, a
 break-glass role, an unrelated bucket and object reads."""

@@ -1,4 +1,4 @@
-"""`connect-lockdown audit` over several accounts and Regions (issue 14 part 2), as a subprocess against a moto
+"""`connect-lockdown audit` over several accounts and Regions, as a subprocess against a moto
 organization: a management account (the caller), member A (deployed in both Regions, one bucket drifted),
 member B (not deployed; a default-named bucket without a policy), member C (its role cannot be assumed) and
 member D (closed)."""

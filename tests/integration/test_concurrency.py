@@ -1,4 +1,4 @@
-"""Concurrency against a ThreadedMotoServer (issue 5).
+"""Concurrency against a ThreadedMotoServer.
 
 Twenty reconciles run at once, each with its own Enforcer (twenty Lambda execution environments), while an
 adversary writes random policies to the bucket: someone's statements, our statement bent or duplicated, no

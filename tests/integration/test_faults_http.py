@@ -1,4 +1,4 @@
-"""Throttling on 30% of the enforcer's requests, over HTTP against a moto server (issue 5).
+"""Throttling on 30% of the enforcer's requests, over HTTP against a moto server.
 
 Each HTTP attempt, retries included, is throttled with probability 0.3 with the answer the service really
 gives (S3 SlowDown, Connect ThrottlingException and TooManyRequestsException, IAM/STS/SNS Throttling). botocore

@@ -1,4 +1,4 @@
-"""Faults, through the Lambda handler on in-process moto (issue 5).
+"""Faults, through the Lambda handler on in-process moto.
 
 Each failure is injected at botocore's `before-call` hook (devtools/botocore_hooks.py), so it reaches the enforcer
 exactly as AWS's answer would after botocore's retries. Throttling, which botocore does retry, is in

@@ -1,4 +1,4 @@
-"""Hostile and broken input through the Lambda handler (issue 5).
+"""Hostile and broken input through the Lambda handler.
 
 HOSTILE_EVENTS events (10,000 in `make test`, 100,000 in `make soak`) go through `app.lambda_handler`, the
 function as deployed, with its enforcer on the in-memory AWS of tests/support/fake_aws.py, so that every call

@@ -1,4 +1,4 @@
-"""Regressions for the bugs the reliability properties found in policy.py (issue 5), one example each.
+"""Regressions for the bugs the reliability properties found in policy.py, one example each.
 
 1. A second spelling of `aws:userId` in our statement (`AWS:UserId`) was read as the same key, the last one
    winning: the comparison called a lock compliant that admits an intruder (IAM ANDs the two conditions).

@@ -1,4 +1,4 @@
-"""Properties of the lockdown over generated bucket policies and estates (issue 5).
+"""Properties of the lockdown over generated bucket policies and estates.
 
 Each property runs PROPERTY_EXAMPLES examples (1,000 in `make test`, 20,000 in `make soak`). What a policy
 *does* is decided by tests/support/policy_eval.py, written from the IAM documentation and independent of the

@@ -27,7 +27,7 @@ lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP) ## mypy over the library, the function, tests and scripts
-	$(BIN)/mypy layers/lockdown/connect_lockdown functions/enforcer functions/initial_sweep tests scripts
+	$(BIN)/mypy layers/lockdown/connect_lockdown functions/enforcer functions/initial_sweep tests scripts devtools
 
 # One Region of every partition the template claims (its ARN parameters accept aws, aws-cn and aws-us-gov): a
 # resource type or property missing in one of them fails here. The Slack channel (AWS Chatbot exists only in the
@@ -44,7 +44,7 @@ cfn-lint: $(STAMP) ## cfn-lint on template.yaml (a Region of each partition) and
 # scans a copy of the template with every resource's Condition removed. Suppressions are inline, in each
 # resource's Metadata, with their reason.
 #
-# checkov does not evaluate Fn::If, so each profile is also scanned as it deploys (tests/support/cfn.py
+# checkov does not evaluate Fn::If, so each profile is also scanned as it deploys (devtools/cfn.py
 # resolves the conditions and intrinsics for the given parameters), with every optional resource on:
 #   - the default profile (a KMS key of the stack) and an existing key: no suppression beyond the inline ones;
 #   - the lean profile (Encryption=aws-owned, Alarms=dead-letters), with these checks skipped because the
@@ -75,10 +75,10 @@ checkov: $(STAMP) $(CHECKOV_STAMP) ## checkov on template.yaml (offline), with e
 	$(BIN)/python -c 'import json, sys; from cfnlint.decode import cfn_yaml; t = cfn_yaml.load(sys.argv[1]); \
 		[r.pop("Condition", None) for r in t["Resources"].values()]; json.dump(t, open(sys.argv[2], "w"), indent=1)' \
 		template.yaml $(ALL_RESOURCES)
-	$(BIN)/python -m tests.support.cfn --deployed template.yaml $(VENV)/template-default.json $(EVERY_OPTION)
-	$(BIN)/python -m tests.support.cfn --deployed template.yaml $(VENV)/template-existing-key.json $(EVERY_OPTION) \
+	$(BIN)/python -m devtools.cfn --deployed template.yaml $(VENV)/template-default.json $(EVERY_OPTION)
+	$(BIN)/python -m devtools.cfn --deployed template.yaml $(VENV)/template-existing-key.json $(EVERY_OPTION) \
 		Encryption=existing-key EncryptionKeyArn=$(EXISTING_KEY)
-	$(BIN)/python -m tests.support.cfn --deployed template.yaml $(VENV)/template-lean.json $(EVERY_OPTION) \
+	$(BIN)/python -m devtools.cfn --deployed template.yaml $(VENV)/template-lean.json $(EVERY_OPTION) \
 		Encryption=aws-owned Alarms=dead-letters
 	$(CHECKOV) --file template.yaml --file $(ALL_RESOURCES) --file $(VENV)/template-default.json \
 		--file $(VENV)/template-existing-key.json --file nested/slack-channel.yaml

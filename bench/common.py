@@ -39,7 +39,7 @@ for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_END
 
 RESULTS_DIR = ROOT / "bench" / "results"
 
-from tests.support.botocore_hooks import AwsHooks  # noqa: E402 - after the fake credentials above
+from devtools.botocore_hooks import AwsHooks  # noqa: E402 - after the fake credentials above
 
 # --- statistics -------------------------------------------------------------------------------------
 
@@ -64,7 +64,7 @@ def timed(function: Callable[[], Any]) -> tuple[float, Any]:
 
 
 class CallCounter(AwsHooks):
-    """The tests' botocore hook (tests/support/botocore_hooks.py), plus DynamoDB's billing units.
+    """The tests' botocore hook (devtools/botocore_hooks.py), plus DynamoDB's billing units.
 
     From AwsHooks: `calls` counts `before-call` (one per API call or paginator page, what an operator would call
     "a call"); `requests` counts `before-send` (every HTTP attempt, retries included, what a rate limit sees);

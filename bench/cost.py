@@ -6,7 +6,7 @@ inputs, so the figures can be redone when one of them changes:
 
 - bench/prices.json: list prices, with the date they were read and where;
 - bench/results/latest.json: what `make bench` measured (calls per event, cold start, handler time);
-- template.yaml, evaluated per profile (tests/support/cfn.py): how many keys, alarms and dashboards exist.
+- template.yaml, evaluated per profile (devtools/cfn.py): how many keys, alarms and dashboards exist.
 
 Every other count is a model assumption, named in ASSUMPTIONS and printed in the document.
 """
@@ -163,7 +163,7 @@ class Fixed:
 
 
 def fixed_resources(profile: Mapping[str, str], **overrides: str) -> Fixed:
-    from tests.support import cfn  # the template evaluator; bench imports tests.support (bench/README.md)
+    from devtools import cfn  # the template evaluator, shared with the tests
 
     stack = cfn.Stack(cfn.load(), {**profile, **overrides})
     types = list(stack.types().values())

@@ -35,7 +35,7 @@ from bench.common import (
 from bench.moto_process import MotoProcess
 from bench.per_event import BUCKET, Estate, _drift, build_estate, invoke, load_app
 from bench.scaling import CONNECT_DEFAULT_BURST, CONNECT_DEFAULT_RATE
-from tests.support.events import load_event
+from devtools.events import load_event
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

@@ -5,7 +5,7 @@ GIL, so the client's time would include the server's CPU and parallel requests c
 does its work elsewhere; so does this server (the machine has two cores).
 
 Why the backends: building 1,000 instances through the API costs six requests each; the benchmarks measure
-the enforcer, not the set-up. The estate is the one tests/support/world.py builds (service roles with the
+the enforcer, not the set-up. The estate is the one devtools/world.py builds (service roles with the
 real path, storage configs through the test extension), only written directly.
 
 Protocol: one JSON object per line on stdin, one JSON reply per line on stdout; the first line out is
@@ -34,8 +34,8 @@ def build_estate(endpoint: str, command: dict[str, Any]) -> dict[str, Any]:
     from moto.s3.models import s3_backends
 
     from connect_lockdown import policy as policies
-    from tests.support.server import reset
-    from tests.support.world import World
+    from devtools.server import reset
+    from devtools.world import World
 
     reset(endpoint)
     world = World(boto3.session.Session(), endpoint_url=endpoint).setup()
@@ -81,8 +81,8 @@ def add_instance(spec: dict[str, Any]) -> dict[str, Any]:
     from moto.iam.models import iam_backends
     from moto.s3.models import s3_backends
 
-    from tests.support import connect_storage
-    from tests.support.world import TRUST_CONNECT
+    from devtools import connect_storage
+    from devtools.world import TRUST_CONNECT
 
     connect = connect_backends[ACCOUNT][REGION]
     iam = iam_backends[ACCOUNT]["global"]
@@ -126,7 +126,7 @@ def add_instance(spec: dict[str, Any]) -> dict[str, Any]:
 def serve() -> None:
     for source_root in (ROOT, ROOT / "layers" / "lockdown"):
         sys.path.insert(0, str(source_root))
-    from tests.support.server import moto_server
+    from devtools.server import moto_server
 
     with moto_server() as endpoint:
         print(json.dumps({"endpoint": endpoint}), flush=True)
@@ -150,7 +150,7 @@ def client_world(endpoint: str, estate: dict[str, Any]) -> Any:
     """The parent's view of an estate: a World whose clients talk HTTP to the server process."""
     import boto3
 
-    from tests.support.world import Instance, World
+    from devtools.world import Instance, World
 
     world = World(
         boto3.session.Session(),

@@ -21,8 +21,8 @@ from typing import Any
 
 from bench.common import CallCounter, attach_gateway, log, spread, timed
 from bench.moto_process import MotoProcess, client_world
-from tests.support.events import load_event
-from tests.support.world import Instance, World
+from devtools.events import load_event
+from devtools.world import Instance, World
 
 BUCKET = "amazon-connect-25fd0a3be3ef"
 SECOND_BUCKET = "amazon-connect-0b5e7d1c9a44"
@@ -147,17 +147,8 @@ def _unlock_second(estate: Estate) -> None:
 
 
 def _own_put(estate: Estate) -> Any:
-    event = load_event("s3-PutBucketPolicy-by-enforcer", bucket=BUCKET)
     role_name = estate.world.enforcer_role_arn.rsplit("/", 1)[1]
-    return _replace(event, "connect-lockdown-EnforcerRole-ABC123", role_name)
-
-
-def _replace(value: Any, old: str, new: str) -> Any:
-    if isinstance(value, dict):
-        return {k: _replace(v, old, new) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_replace(v, old, new) for v in value]
-    return value.replace(old, new) if isinstance(value, str) else value
+    return load_event("s3-PutBucketPolicy-by-enforcer", bucket=BUCKET, enforcer_role=role_name)
 
 
 SCENARIOS = (

@@ -450,7 +450,7 @@ def block_custodian(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-# --- issue 11: the index, time to lock, sweeps ------------------------------------------------------------
+# --- the index, time to lock, sweeps ----------------------------------------------------------------------
 
 VARIANTS = (("fresh", "cold"), ("fresh", "warm"), ("index", "cold"), ("index", "warm"))
 VARIANT_NAMES = {"fresh": "without the index", "index": "with the index", "cold": "new environment", "warm": "warm"}
@@ -650,7 +650,7 @@ def block_sweeps(results: dict[str, Any]) -> str:
 
 
 def goals(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
-    """Issue 11's goals: (goal, measured, holds)."""
+    """The goals of the index, time to lock and sweeps: (goal, measured, holds)."""
     section = results["time_to_lock"]
     estates = section["estates"]
     timeout = section["model"]["function_timeout"]

@@ -9,7 +9,7 @@ from typing import Any
 from bench.common import ApiModel, CallCounter, attach_gateway, log, spread, timed
 from bench.moto_process import MotoProcess, client_world
 from bench.per_event import Estate, invoke, load_app
-from tests.support.events import load_event
+from devtools.events import load_event
 
 # Amazon Connect's documented default: 2 requests/s per API per account and Region, burst 5.
 CONNECT_DEFAULT_RATE = 2.0

@@ -1,4 +1,4 @@
-"""Issue 11's figures: time to lock against the estate size, with the index and without; sweeps that continue
+"""Time to lock against the estate size, with the index and without; sweeps that continue
 themselves at any size; the call counts the cost model needs.
 
 For each estate size one set-up serves every measurement. The estate is built on the moto server's backends
@@ -47,9 +47,9 @@ from bench.common import (
     spread,
 )
 from bench.moto_process import ACCOUNT, REGION, MotoProcess, client_world
-from bench.per_event import Estate, _replace, invoke, load_app, warm_resource_types
+from bench.per_event import Estate, invoke, load_app, warm_resource_types
 from bench.scaling import CONNECT_DEFAULT_BURST, CONNECT_DEFAULT_RATE
-from tests.support.events import load_event
+from devtools.events import load_event
 
 SIZES = (2, 10, 40, 100, 250)
 # The template's Timeout and default SweepSchedule.
@@ -329,9 +329,8 @@ def unrelated(estate: Estate, *, index: bool, warm: bool) -> dict[str, Any]:
 
 def own_write_echo(estate: Estate, bucket: str) -> Run:
     """The CloudTrail event of the enforcer's own PutBucketPolicy, which EventBridge delivers too."""
-    event = load_event("s3-PutBucketPolicy-by-enforcer", bucket=bucket)
     role_name = estate.world.enforcer_role_arn.rsplit("/", 1)[1]
-    event = _replace(event, "connect-lockdown-EnforcerRole-ABC123", role_name)
+    event = load_event("s3-PutBucketPolicy-by-enforcer", bucket=bucket, enforcer_role=role_name)
     return expect(call(environment(estate, index=True), event), [], "own write")
 
 
@@ -602,26 +601,33 @@ def plot(section: dict[str, Any], path: Path) -> None:
     timeout = model["function_timeout"]
     sizes = [row["instances"] for row in estates]
     figure, (left, middle, right) = plt.subplots(1, 3, figsize=(18, 5.2))
-    styles = {
-        ("fresh", "cold"): dict(marker="s", color="tab:red", linestyle="-", markersize=8),
-        ("fresh", "warm"): dict(marker="s", color="tab:orange", linestyle="--", markersize=4, markerfacecolor="white"),
-        ("index", "cold"): dict(marker="o", color="tab:blue", linestyle="-", markersize=8),
-        ("index", "warm"): dict(marker="o", color="tab:cyan", linestyle="--", markersize=4, markerfacecolor="white"),
-    }
     names = {"fresh": "without the index", "index": "with the index", "cold": "new environment", "warm": "warm"}
-    for (variant, mode), style in styles.items():
-        label = f"{names[variant]}, {names[mode]}"
-        rows = [row["time_to_lock"][variant][mode] for row in estates]
-        left.plot(sizes, [r["modelled_seconds_to_lock"] for r in rows], label=label, **style)
-        middle.plot(sizes, [r["connect_before_write_total"] for r in rows], label=f"{label}: before the write", **style)
-    for mode in ("cold", "warm"):
-        rows = [row["time_to_lock"]["index"][mode] for row in estates]
-        middle.plot(
-            sizes,
-            [r["connect_total"] for r in rows],
-            label=f"with the index, {names[mode]}: in all",
-            **{**styles[("index", mode)], "color": "tab:green" if mode == "cold" else "yellowgreen"},
-        )
+    colours = {("fresh", "cold"): "tab:red", ("fresh", "warm"): "tab:orange"}
+    colours |= {("index", "cold"): "tab:blue", ("index", "warm"): "tab:cyan"}
+
+    def draw(axes: Any, variant: str, key: str, what: str, colour: dict[str, str] | None = None) -> None:
+        """The new-environment and warm series of one variant; one line when they are within 2% of each other
+        everywhere (they would draw on top of each other), labelled so."""
+        series = {mode: [row["time_to_lock"][variant][mode][key] for row in estates] for mode in ("cold", "warm")}
+        marker = "s" if variant == "fresh" else "o"
+        gap = max(abs(a - b) / max(abs(a), abs(b), 1e-9) for a, b in zip(*series.values(), strict=True))
+        if gap <= 0.02:
+            alike = "equal" if gap == 0 else f"within {max(gap * 100, 0.1):.1f}%"
+            label = f"{names[variant]}, new environment and warm ({alike}){what}"
+            color = (colour or {}).get("cold") or colours[(variant, "cold")]
+            axes.plot(sizes, series["cold"], marker=marker, label=label, color=color)
+            return
+        for mode, values in series.items():
+            style = {"linestyle": "-", "markersize": 8} if mode == "cold" else {"linestyle": "--", "markersize": 4}
+            color = (colour or {}).get(mode) or colours[(variant, mode)]
+            axes.plot(
+                sizes, values, marker=marker, label=f"{names[variant]}, {names[mode]}{what}", color=color, **style
+            )
+
+    for variant in ("fresh", "index"):
+        draw(left, variant, "modelled_seconds_to_lock", "")
+        draw(middle, variant, "connect_before_write_total", ": before the write")
+    draw(middle, "index", "connect_total", ": in all", {"cold": "tab:green", "warm": "yellowgreen"})
     left.axhline(timeout, color="grey", linestyle=":", label=f"the function's timeout ({timeout:g} s)")
     left.set_yscale("log")
     left.set_xlabel("Connect instances in the Region (one bucket each)")

@@ -34,9 +34,9 @@ os.environ.pop("AWS_SESSION_TOKEN", None)
 import boto3  # noqa: E402
 
 from connect_lockdown import cli  # noqa: E402
-from tests.support.events import load_event  # noqa: E402
-from tests.support.server import moto_server  # noqa: E402
-from tests.support.world import ACCOUNT, World  # noqa: E402
+from devtools.events import load_event  # noqa: E402
+from devtools.server import moto_server  # noqa: E402
+from devtools.world import ACCOUNT, World  # noqa: E402
 
 BUCKET = "amazon-connect-25fd0a3be3ef"
 PUBLIC_POLICY = {

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from tests.support.account import REGION
+from devtools.account import REGION
 
 # Set before anything imports boto3, so even module-level clients get fake credentials.
 for _key, _value in {
@@ -30,7 +30,7 @@ def _aws_test_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Figures the reliability tests measured, reported once at the end rather than by a test of their own."""
+    """Figures the reliability tests summed over the session, written to $RELIABILITY_FIGURES when it is set."""
     from tests.support.reliability import report_tallies
 
     report_tallies()

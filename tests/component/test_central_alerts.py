@@ -1,4 +1,4 @@
-"""Central alerts, proven (issue 14, item 3): every member account's stack publishes to the security account's
+"""Central alerts, proven: every member account's stack publishes to the security account's
 topic through the topic policy docs/organizations.md gives, and a subscriber there receives every alert.
 
 moto keeps accounts apart by the credentials sts:AssumeRole returns, and moto's Organizations gives the
@@ -24,12 +24,13 @@ from moto import mock_aws
 from connect_lockdown.aws import AwsGateway
 from connect_lockdown.config import Settings
 from connect_lockdown.reconcile import Enforcer
-from tests.support import central_topic, connect_storage
-from tests.support.account import REGION
-from tests.support.botocore_hooks import AwsHooks
-from tests.support.events import load_event
+from devtools import connect_storage
+from devtools.account import REGION
+from devtools.botocore_hooks import AwsHooks
+from devtools.events import load_event
+from devtools.world import TRUST_CONNECT
+from tests.support import central_topic
 from tests.support.policy_eval import Request, evaluate_access
-from tests.support.world import TRUST_CONNECT
 
 MEMBERS = ("payments", "support", "sales")
 OUTSIDER = "999988887777"

@@ -18,9 +18,9 @@ from moto.connect import urls as connect_urls
 from moto.connect.exceptions import ResourceNotFoundException
 from moto.connect.models import ConnectBackend, connect_backends
 
-from tests.support import connect_storage
-from tests.support.account import ACCOUNT, REGION
-from tests.support.connect_storage import (
+from devtools import connect_storage
+from devtools.account import ACCOUNT, REGION
+from devtools.connect_storage import (
     clear_service_role,
     install,
     set_instance_status,

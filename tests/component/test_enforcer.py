@@ -14,12 +14,12 @@ from connect_lockdown.config import Settings
 from connect_lockdown.inventory import NON_S3_RESOURCE_TYPES, s3_capable_types
 from connect_lockdown.outcomes import RetryLater
 from connect_lockdown.reconcile import Enforcer
-from tests.support import connect_storage
-from tests.support.botocore_hooks import AwsHooks
-from tests.support.events import load_event
+from devtools import connect_storage
+from devtools.botocore_hooks import AwsHooks
+from devtools.events import load_event
+from devtools.world import ACCOUNT, World
 from tests.support.policies import deny_insecure_transport, public_read_policy
 from tests.support.policy_eval import Request, is_denied
-from tests.support.world import ACCOUNT, World
 
 BUCKET = "amazon-connect-25fd0a3be3ef"
 PUBLIC_POLICY = public_read_policy(BUCKET)

@@ -20,11 +20,11 @@ from connect_lockdown.events import sweep_event
 from connect_lockdown.reconcile import Enforcer
 from connect_lockdown.securityhub.finding import GENERATOR_ID, finding_id
 from connect_lockdown.securityhub.reporter import REFRESH_AFTER, STATE_PK, FindingsReporter, refresh_hour, reporter_for
+from devtools.botocore_hooks import AwsHooks
+from devtools.events import load_event
+from devtools.world import ACCOUNT, REGION, World
 from tests.support import security_hub
-from tests.support.botocore_hooks import AwsHooks
-from tests.support.events import load_event
 from tests.support.policies import public_read_policy
-from tests.support.world import ACCOUNT, REGION, World
 
 BUCKET = "amazon-connect-25fd0a3be3ef"
 START = datetime(2025, 3, 11, 9, 0, tzinfo=UTC)

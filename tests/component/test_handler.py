@@ -11,11 +11,11 @@ import pytest
 
 from connect_lockdown.config import ConfigError
 from connect_lockdown.outcomes import AlertsNotSent, RetryLater
-from tests.support.botocore_hooks import AwsHooks
-from tests.support.events import fixture_names, load_event
+from devtools.botocore_hooks import AwsHooks
+from devtools.events import fixture_names, load_event
+from devtools.world import World
 from tests.support.fixtures import lambda_context
 from tests.support.handler import load_app
-from tests.support.world import World
 
 BUCKET = "amazon-connect-25fd0a3be3ef"
 CONTEXT = lambda_context("req-1")

@@ -16,10 +16,10 @@ from connect_lockdown.inventory import NON_S3_RESOURCE_TYPES
 from connect_lockdown.invocation import Invocation
 from connect_lockdown.outcomes import Outcome, RunReport
 from connect_lockdown.reconcile import Enforcer
-from tests.support.account import FUNCTION_ARN
-from tests.support.botocore_hooks import AwsHooks
-from tests.support.events import load_event
-from tests.support.world import World
+from devtools.account import FUNCTION_ARN
+from devtools.botocore_hooks import AwsHooks
+from devtools.events import load_event
+from devtools.world import World
 
 BUCKET = "amazon-connect-25fd0a3be3ef"
 OTHER = "amazon-connect-0a1b2c3d4e5f"

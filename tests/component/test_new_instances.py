@@ -1,4 +1,4 @@
-"""Issue 7: a new instance's bucket is locked within minutes, even when the association event is lost."""
+"""A new instance's bucket is locked within minutes, even when the association event is lost."""
 
 from __future__ import annotations
 
@@ -17,11 +17,12 @@ from connect_lockdown.events import MAX_RECHECK_ATTEMPTS, classify, recheck_even
 from connect_lockdown.invocation import Invocation
 from connect_lockdown.outcomes import RunReport
 from connect_lockdown.reconcile import Enforcer
-from tests.support.account import FUNCTION_ARN
-from tests.support.events import ignored_reason, load_event, scope_of
+from devtools.account import FUNCTION_ARN
+from devtools.events import load_event
+from devtools.world import World
+from tests.support.causes import ignored_reason, scope_of
 from tests.support.fixtures import lambda_context
 from tests.support.handler import load_app
-from tests.support.world import World
 
 BUCKET = "amazon-connect-7a1b2c3d4e5f"
 GROUP = "connect-lockdown-rechecks"

@@ -9,7 +9,7 @@ from moto import mock_aws
 
 from connect_lockdown.aws import AwsGateway
 from connect_lockdown.notify import notification
-from tests.support.world import ACCOUNT, REGION
+from devtools.world import ACCOUNT, REGION
 
 
 def test_gateway_publishes_one_message_with_message_structure_json() -> None:

@@ -9,8 +9,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from devtools.account import ACCOUNT, REGION
 from tests.support import security_hub
-from tests.support.account import ACCOUNT, REGION
 
 PRODUCT = f"arn:aws:securityhub:{REGION}:{ACCOUNT}:product/{ACCOUNT}/default"
 

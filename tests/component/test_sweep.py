@@ -1,4 +1,4 @@
-"""Issue 7: the sweep reconciles every Connect bucket, survives Connect's throttling and isolates failures."""
+"""The sweep reconciles every Connect bucket, survives Connect's throttling and isolates failures."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import pytest
 from connect_lockdown.aws import AwsGateway
 from connect_lockdown.config import Settings
 from connect_lockdown.reconcile import Enforcer
-from tests.support.botocore_hooks import AwsHooks, VirtualTime
-from tests.support.events import load_event
-from tests.support.world import World
+from devtools.botocore_hooks import AwsHooks, VirtualTime
+from devtools.events import load_event
+from devtools.world import World
 
 
 def test_sweep_of_200_instances_under_throttling_ends_compliant(world: World, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -24,7 +24,7 @@ import pytest
 from cfnlint.api import ManualArgs, lint_file
 from cfnlint.decode import cfn_yaml
 
-from tests.support import cfn
+from devtools import cfn
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
@@ -578,7 +578,7 @@ def test_function_logs_to_an_explicit_log_group_with_retention(
 
 
 # The encryption profiles are proven on the template as CloudFormation would deploy it for given parameters
-# (tests/support/cfn.py), at the end of this module.
+# (devtools/cfn.py), at the end of this module.
 
 
 def _key_statement(resources: dict[str, Any], key: str, principal: dict[str, Any]) -> dict[str, Any]:
@@ -1007,7 +1007,7 @@ def test_the_readme_deploy_section_lists_every_parameter_and_output(template: di
     assert not AWAITING_THE_README - missing, f"documented now: remove {sorted(AWAITING_THE_README - missing)}"
 
 
-# --- profiles: the template as CloudFormation deploys it for given parameters (tests/support/cfn.py) ----------
+# --- profiles: the template as CloudFormation deploys it for given parameters (devtools/cfn.py) ----------
 
 EXISTING_KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 LEAN = {"Encryption": "aws-owned", "Alarms": "dead-letters", "MetricsLevel": "lean"}

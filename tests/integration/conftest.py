@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
-from tests.support.server import moto_server, reset
-from tests.support.world import World
+from devtools.server import moto_server, reset
+from devtools.world import World
 
 
 @pytest.fixture(scope="module")

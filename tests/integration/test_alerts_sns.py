@@ -37,11 +37,11 @@ from moto.sns.models import sns_backends
 
 from connect_lockdown.aws import AwsGateway
 from connect_lockdown.notify import notification, subject_for, thread_id
-from tests.support.events import load_event
+from devtools.events import load_event
+from devtools.world import ACCOUNT, REGION, World
 from tests.support.fixtures import lambda_context
 from tests.support.handler import load_app
 from tests.support.policies import public_read_policy
-from tests.support.world import ACCOUNT, REGION, World
 
 pytestmark = pytest.mark.integration
 
@@ -265,7 +265,7 @@ def test_each_subscriber_gets_its_rendering_and_the_filters_keep_compliant_out(
         assert payload["metadata"]["threadId"] == thread_id(ACCOUNT, REGION, bucket)
         assert f"`{bucket}`" in payload["content"]["description"]
 
-    # And the email rendering reads as the issue asks, for every outcome
+    # And the email rendering reads as docs/alerts.md shows it, for every outcome
     topic = sns_backends[ACCOUNT][REGION].topics[world.topic_arn]
     for _, message, subject, attributes, _ in topic.sent_notifications:
         outcome = attributes["outcome"]["Value"]

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from connect_lockdown.cli import exits
+from devtools.world import ACCOUNT, REGION, World
 from tests.support import moto_faults
 from tests.support.cli_process import CliRun, run_cli, run_cli_in_terminal
 from tests.support.organization import lock_bucket
-from tests.support.world import ACCOUNT, REGION, World
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""Issue 13, tried as a new user would, through a real subprocess: no tracebacks, no footguns, audit before
+"""The command line, tried as a new user would, through a real subprocess: no tracebacks, no footguns, audit before
 deploying, plain words from read-only commands, configuration mistakes found at start-up."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import sys
 import pytest
 
 from connect_lockdown.cli import exits
+from devtools.world import ACCOUNT, REGION, World
 from tests.support import moto_faults
 from tests.support.cli_process import CliRun, cli_environment, run_cli
 from tests.support.organization import deploy_stack, lock_bucket
-from tests.support.world import ACCOUNT, REGION, World
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""`connect-lockdown guardrail` (issue 15), run as a subprocess against a moto organization; the printed SCP is
+"""`connect-lockdown guardrail`, run as a subprocess against a moto organization; the printed SCP is
 judged by its effect under IAM's and Organizations' rules with the project's independent evaluator
 (tests/support/guardrail_cases.py): an outsider, the member account's root, the enforcer in two accounts, a
 break-glass role, an unrelated bucket and object reads."""
@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from connect_lockdown.cli import exits
+from devtools.server import reset
 from tests.support import moto_faults
 from tests.support.cli_process import CliRun, run_cli
 from tests.support.guardrail_cases import SCP_MAX_CHARACTERS, judge_guardrail
 from tests.support.organization import MANAGEMENT, Organization
-from tests.support.server import reset
 
 pytestmark = [
     pytest.mark.integration,

@@ -1,4 +1,4 @@
-"""`connect-lockdown audit` over several accounts and Regions (issue 14 part 2), as a subprocess against a moto
+"""`connect-lockdown audit` over several accounts and Regions, as a subprocess against a moto
 organization: a management account (the caller), member A (deployed in both Regions, one bucket drifted),
 member B (not deployed; a default-named bucket without a policy), member C (its role cannot be assumed) and
 member D (closed)."""
@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from connect_lockdown.cli import exits
+from devtools.server import reset
 from tests.support import moto_faults
 from tests.support.cli_process import CliRun, run_cli, run_cli_in_terminal
 from tests.support.organization import MANAGEMENT, STACK_NAME, Organization
 from tests.support.policies import public_read_policy
-from tests.support.server import reset
 
 pytestmark = [
     pytest.mark.integration,

@@ -16,8 +16,8 @@ from moto.sns.exceptions import SNSException
 from moto.sns.models import SNSBackend
 
 from connect_lockdown.cli import exits
+from devtools.world import World
 from tests.support.cli_process import run_cli
-from tests.support.world import World
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""Concurrency against a ThreadedMotoServer (issue 5).
+"""Concurrency against a ThreadedMotoServer.
 
 Twenty reconciles run at once, each with its own Enforcer (twenty Lambda execution environments), while an
 adversary writes random policies to the bucket: someone's statements, our statement bent or duplicated, no
@@ -30,12 +30,12 @@ from connect_lockdown.aws import AwsGateway
 from connect_lockdown.config import Settings
 from connect_lockdown.outcomes import BucketResult
 from connect_lockdown.reconcile import Enforcer
+from devtools.botocore_hooks import AwsHooks
+from devtools.events import load_event
+from devtools.world import ACCOUNT, ENFORCER_ROLE_NAME, World
 from tests.support import policy_strategies as ps
-from tests.support.botocore_hooks import AwsHooks
-from tests.support.events import load_event
 from tests.support.policy_eval import Request, matching_statements
 from tests.support.reliability import CONCURRENCY_ROUNDS, figure
-from tests.support.world import ACCOUNT, ENFORCER_ROLE_NAME, World
 
 pytestmark = pytest.mark.integration
 

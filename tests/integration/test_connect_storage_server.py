@@ -1,7 +1,7 @@
 """The storage-config extension over real HTTP, against moto's ThreadedMotoServer on 127.0.0.1.
 
 The server runs in this process, so it shares moto's global backends (and the helpers in
-``tests.support.connect_storage`` act on what the server serves), but every call below goes
+``devtools.connect_storage`` act on what the server serves), but every call below goes
 through botocore's HTTP stack, werkzeug's URL decoding and the server's Flask routing.
 """
 
@@ -21,8 +21,8 @@ from moto.connect.models import connect_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.server import ThreadedMotoServer
 
-from tests.support import connect_storage
-from tests.support.connect_storage import clear_service_role, install, set_service_role
+from devtools import connect_storage
+from devtools.connect_storage import clear_service_role, install, set_service_role
 
 pytestmark = pytest.mark.integration
 

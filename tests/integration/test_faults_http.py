@@ -1,4 +1,4 @@
-"""Throttling on 30% of the enforcer's requests, over HTTP against a moto server (issue 5).
+"""Throttling on 30% of the enforcer's requests, over HTTP against a moto server.
 
 Each HTTP attempt, retries included, is throttled with probability 0.3 with the answer the service really
 gives (S3 SlowDown, Connect ThrottlingException and TooManyRequestsException, IAM/STS/SNS Throttling). botocore
@@ -23,14 +23,14 @@ import pytest
 
 from connect_lockdown import policy as policies
 from connect_lockdown.outcomes import RetryLater
-from tests.support.botocore_hooks import AwsHooks, VirtualTime
-from tests.support.events import load_event
+from devtools.botocore_hooks import AwsHooks, VirtualTime
+from devtools.events import load_event
+from devtools.world import ACCOUNT, ENFORCER_ROLE_NAME, World
 from tests.support.fixtures import lambda_context
 from tests.support.handler import load_app
 from tests.support.policies import deny_insecure_transport, public_read
 from tests.support.policy_eval import Request, matching_statements
 from tests.support.reliability import THROTTLE_ROUNDS, tally
-from tests.support.world import ACCOUNT, ENFORCER_ROLE_NAME, World
 
 pytestmark = pytest.mark.integration
 

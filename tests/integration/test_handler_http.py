@@ -7,12 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.events import load_event
+from devtools.events import load_event
+from devtools.world import ACCOUNT, World
 from tests.support.fixtures import lambda_context
 from tests.support.handler import load_app
 from tests.support.policies import public_read_policy
 from tests.support.policy_eval import Request, is_denied
-from tests.support.world import ACCOUNT, World
 
 pytestmark = pytest.mark.integration
 

@@ -3,7 +3,7 @@
 The real handler (functions/enforcer/app.py) runs over HTTP against a moto server, signed with the enforcer
 role's session, through every path: a sweep, a changed and a deleted bucket policy, a new instance that is
 pending (and schedules its re-check), a storage association, a dry run, a refusal and a failure. Every call
-signed with that session is recorded as its IAM action (tests/support/botocore_hooks.py). Then:
+signed with that session is recorded as its IAM action (devtools/botocore_hooks.py). Then:
 
 - a call the template does not grant fails the test (the function would get AccessDenied in AWS);
 - a grant that no path calls fails the test (it would be a permission nobody needs),
@@ -24,15 +24,16 @@ import boto3
 import pytest
 from cfnlint.decode import cfn_yaml
 
-from tests.support import connect_storage, security_hub
-from tests.support.account import FUNCTION_ARN
-from tests.support.botocore_hooks import AwsHooks
-from tests.support.events import load_event
+from devtools import connect_storage
+from devtools.account import FUNCTION_ARN
+from devtools.botocore_hooks import AwsHooks
+from devtools.events import load_event
+from devtools.server import reset
+from devtools.world import ACCOUNT, REGION, World
+from tests.support import security_hub
 from tests.support.fixtures import lambda_context
 from tests.support.handler import load_app
 from tests.support.policies import public_read_policy
-from tests.support.server import reset
-from tests.support.world import ACCOUNT, REGION, World
 
 pytestmark = pytest.mark.integration
 

@@ -24,17 +24,17 @@ import boto3
 import pytest
 from cfnlint.decode import cfn_yaml
 
-from tests.support import cfn
-from tests.support.events import fixture_names, load_event
-from tests.support.server import reset
-from tests.support.world import ACCOUNT, REGION
+from devtools import cfn
+from devtools.events import FIXTURE_ENFORCER_ROLE, fixture_names, load_event
+from devtools.server import reset
+from devtools.world import ACCOUNT, REGION
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTION = "EnforcerFunction"
 # The sessionIssuer of events/s3-PutBucketPolicy-by-enforcer.json: the deployed enforcer's role.
-ENFORCER_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/connect-lockdown-EnforcerRole-ABC123"
+ENFORCER_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{FIXTURE_ENFORCER_ROLE}"
 BUCKET_RULE = "BucketPolicyChanged"
 CONNECT_RULE = "ConnectStorageChanged"
 

@@ -1,6 +1,6 @@
-"""Faults, through the Lambda handler on in-process moto (issue 5).
+"""Faults, through the Lambda handler on in-process moto.
 
-Each failure is injected at botocore's `before-call` hook (tests/support/botocore_hooks.py), so it reaches the enforcer
+Each failure is injected at botocore's `before-call` hook (devtools/botocore_hooks.py), so it reaches the enforcer
 exactly as AWS's answer would after botocore's retries. Throttling, which botocore does retry, is in
 tests/integration/test_faults_http.py.
 """
@@ -17,13 +17,13 @@ import pytest
 
 from connect_lockdown import policy as policies
 from connect_lockdown.outcomes import RetryLater
-from tests.support.botocore_hooks import AwsHooks
-from tests.support.events import load_event
+from devtools.botocore_hooks import AwsHooks
+from devtools.events import load_event
+from devtools.world import ACCOUNT, Instance, World
 from tests.support.fixtures import lambda_context
 from tests.support.handler import load_app
 from tests.support.policies import public_read
 from tests.support.policy_eval import Request, matching_statements
-from tests.support.world import ACCOUNT, Instance, World
 
 BUCKET = "amazon-connect-25fd0a3be3ef"
 CONTEXT = lambda_context("req-faults")

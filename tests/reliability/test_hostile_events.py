@@ -1,4 +1,4 @@
-"""Hostile and broken input through the Lambda handler (issue 5).
+"""Hostile and broken input through the Lambda handler.
 
 HOSTILE_EVENTS events (10,000 in `make test`, 100,000 in `make soak`) go through `app.lambda_handler`, the
 function as deployed, with its enforcer on the in-memory AWS of tests/support/fake_aws.py, so that every call
@@ -33,8 +33,9 @@ from connect_lockdown import policy as policies
 from connect_lockdown.aws import AwsGateway
 from connect_lockdown.events import Ignored, classify
 from connect_lockdown.reconcile import Enforcer
-from tests.support.account import ACCOUNT
-from tests.support.events import load_event
+from devtools.account import ACCOUNT
+from devtools.events import load_event
+from devtools.world import World
 from tests.support.fake_aws import FakeAws
 from tests.support.fixtures import lambda_context
 from tests.support.handler import load_app
@@ -42,7 +43,6 @@ from tests.support.hostile import HostileEvents, depth_of
 from tests.support.policies import public_read, public_read_policy
 from tests.support.policy_eval import Request, matching_statements
 from tests.support.reliability import HOSTILE_EVENTS, MOTO_HOSTILE_EVENTS, figure, percentiles
-from tests.support.world import World
 
 CONNECT_BUCKET = "amazon-connect-25fd0a3be3ef"
 DECOY = "payroll-exports"

@@ -1,4 +1,4 @@
-"""Regressions for the bugs the reliability properties found in policy.py (issue 5), one example each.
+"""Regressions for the bugs the reliability properties found in policy.py, one example each.
 
 1. A second spelling of `aws:userId` in our statement (`AWS:UserId`) was read as the same key, the last one
    winning: the comparison called a lock compliant that admits an intruder (IAM ANDs the two conditions).
@@ -18,8 +18,8 @@ from typing import Any
 from connect_lockdown import policy as policies
 from connect_lockdown.config import Settings
 from connect_lockdown.reconcile import Enforcer
-from tests.support.account import ACCOUNT
-from tests.support.events import load_event
+from devtools.account import ACCOUNT
+from devtools.events import load_event
 from tests.support.fake_aws import FakeAws
 from tests.support.policy_eval import Request, is_denied
 

@@ -1,4 +1,4 @@
-"""Properties of the lockdown over generated bucket policies and estates (issue 5).
+"""Properties of the lockdown over generated bucket policies and estates.
 
 Each property runs PROPERTY_EXAMPLES examples (1,000 in `make test`, 20,000 in `make soak`). What a policy
 *does* is decided by tests/support/policy_eval.py, written from the IAM documentation and independent of the
@@ -22,15 +22,15 @@ from connect_lockdown.aws import AwsGateway
 from connect_lockdown.config import Settings
 from connect_lockdown.outcomes import RunReport
 from connect_lockdown.reconcile import Enforcer
+from devtools.account import ACCOUNT, OTHER_ACCOUNT
+from devtools.events import load_event
+from devtools.world import World
 from tests.support import policy_strategies as ps
-from tests.support.account import ACCOUNT, OTHER_ACCOUNT
-from tests.support.events import load_event
 from tests.support.fake_aws import ENFORCER_ROLE, FakeAws
 from tests.support.policies import public_read_policy
 from tests.support.policy_eval import Request, evaluate_bucket_policy, matching_statements
 from tests.support.reliability import MOTO_EXAMPLES, figure, property_settings
 from tests.support.reliability import PROPERTY_COUNTS as COUNTS
-from tests.support.world import World
 
 BUCKET = ps.BUCKET
 TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:connect-lockdown"

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from tests.support.account import REGION
+from devtools.account import REGION
 from tests.support.policy_eval import Request
 
 PARTITION = "aws"
 # The account that owns the Connect instance and the bucket, and another of the same organization (SCP tests).
-# Deliberately not tests/support/account.py's ACCOUNT (moto's default, where the moto estates live): the
+# Deliberately not devtools/account.py's ACCOUNT (moto's default, where the moto estates live): the
 # evaluator's world is the IAM documentation's, whose examples (quoted in tests/unit/test_policy_eval.py) use
 # these two accounts, as do the guardrail cases' member accounts; and a caller built here can never pass for a
 # principal of a moto estate: judged against a lock written there, it is a cross-account request, not a silent

@@ -18,7 +18,7 @@ from typing import Any
 
 from connect_lockdown.aws import AwsCallError, AwsGateway, CallerIdentity
 from connect_lockdown.notify import Notification
-from tests.support.account import ACCOUNT, REGION
+from devtools.account import ACCOUNT, REGION
 
 ENFORCER_ROLE = "connect-lockdown-EnforcerRole-FAKE"
 # Every storage resource type of the Connect service model (botocore 1.44); the enforcer reads them all.

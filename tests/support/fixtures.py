@@ -9,8 +9,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from tests.support.account import FUNCTION_ARN
-from tests.support.world import World
+from devtools.account import FUNCTION_ARN
+from devtools.world import World
 
 
 @pytest.fixture

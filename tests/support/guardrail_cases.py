@@ -1,4 +1,4 @@
-"""Judge a printed guardrail SCP by what it does, with the independent evaluator (issue 15).
+"""Judge a printed guardrail SCP by what it does, with the independent evaluator.
 
 ``connect-lockdown guardrail`` prints one SCP document, or several when one would exceed the
 5,120-character SCP limit. ``judge_guardrail`` attaches them, the way an organization administrator

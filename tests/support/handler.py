@@ -9,7 +9,7 @@ from types import ModuleType
 
 import pytest
 
-from tests.support.world import World
+from devtools.world import World
 
 
 def load_app(world: World, monkeypatch: pytest.MonkeyPatch, **environment: str) -> ModuleType:

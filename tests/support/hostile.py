@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from tests.support.events import fixture_names, load_event
+from devtools.events import fixture_names, load_event
 
 # The Lambda runtime parses the event with Python's json module, which gives up a little under 1,000 levels.
 MAX_DEPTH = 900

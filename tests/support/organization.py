@@ -20,8 +20,8 @@ from connect_lockdown.config import Settings
 from connect_lockdown.events import BucketChanged
 from connect_lockdown.outcomes import Outcome
 from connect_lockdown.reconcile import Enforcer
-from tests.support import connect_storage
-from tests.support.account import ACCOUNT, REGION
+from devtools import connect_storage
+from devtools.account import ACCOUNT, REGION
 
 MANAGEMENT = ACCOUNT  # moto's default account is the one that creates the organization
 ACCESS_ROLE = "OrganizationAccountAccessRole"

@@ -22,7 +22,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from connect_lockdown import policy as policies
-from tests.support.account import ACCOUNT, OTHER_ACCOUNT
+from devtools.account import ACCOUNT, OTHER_ACCOUNT
 
 BUCKET = "amazon-connect-25fd0a3be3ef"
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov")

@@ -23,7 +23,7 @@ def scale(default: int, soak: int) -> int:
     return soak if SOAK else default
 
 
-# Examples per hypothesis property (the issue asks for at least 1,000 in `make test`). RELIABILITY_EXAMPLES
+# Examples per hypothesis property: at least 1,000 in `make test`. RELIABILITY_EXAMPLES
 # overrides it, for a quick look while developing.
 PROPERTY_EXAMPLES = int(os.environ.get("RELIABILITY_EXAMPLES") or scale(1_000, 20_000))
 # Examples of the moto-backed cross-checks, each a whole reconcile on in-process moto.
@@ -47,6 +47,10 @@ def tally(name: str, **labels: Any) -> Counter[str]:
 
 
 def report_tallies() -> None:
+    """Write the summed figures to $RELIABILITY_FIGURES, when it is set (`make soak` prints that file); a plain
+    test run stays quiet: the session's end has no test output to explain a bare JSON line."""
+    if not os.environ.get("RELIABILITY_FIGURES"):
+        return
     for name, (labels, counts) in _TALLIES.items():
         if counts:
             figure(name, **labels, **dict(counts))

@@ -170,7 +170,7 @@ def _respond_batch_update_findings(self: SecurityHubResponse) -> str:
 def install() -> None:
     """Patch moto's Security Hub backend, response handler and URL table; safe to call repeatedly.
 
-    In-process (`mock_aws`) any time before the calls; for a moto server (tests/support/server.py), before its
+    In-process (`mock_aws`) any time before the calls; for a moto server (devtools/server.py), before its
     first Security Hub request, since the server builds a service's routes once."""
     with _INSTALL_LOCK:
         SecurityHubBackend.batch_import_findings = batch_import_findings  # type: ignore[method-assign]

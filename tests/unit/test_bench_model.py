@@ -51,8 +51,8 @@ def results() -> dict[str, Any]:
 # --- the quota model -----------------------------------------------------------------------------------
 
 
-def test_least_time_reproduces_the_issue_figures(common: ModuleType) -> None:
-    # Issue 11: 2 instances, 13 resource types each: 27 calls, 10.5 s; 40 instances: 524 calls, 257.5 s.
+def test_least_time_at_the_default_quota(common: ModuleType) -> None:
+    # 2 instances, 13 resource types each: 27 calls, 10.5 s; 40 instances: 524 calls, 257.5 s.
     assert common.least_seconds([LIST, *[LISC] * 26], rate=2, burst=5) == pytest.approx(10.5)
     assert common.least_seconds([LIST] * 4 + [LISC] * 520, rate=2, burst=5) == pytest.approx(257.5)
 
@@ -166,7 +166,9 @@ def _goal(results: dict[str, Any], starts: str) -> tuple[str, str, bool]:
     return next(row for row in report.goals(results) if row[0].startswith(starts))
 
 
-@pytest.mark.skipif("time_to_lock" not in json.loads(RESULTS.read_text()), reason="results without issue 11's figures")
+@pytest.mark.skipif(
+    "time_to_lock" not in json.loads(RESULTS.read_text()), reason="results without the time-to-lock figures"
+)
 def test_a_connect_call_before_the_write_over_five_misses_the_goal(results: dict[str, Any]) -> None:
     assert _goal(results, "At most 5 Connect calls before the write")[2]
     changed = copy.deepcopy(results)
@@ -174,7 +176,9 @@ def test_a_connect_call_before_the_write_over_five_misses_the_goal(results: dict
     assert not _goal(changed, "At most 5 Connect calls before the write")[2]
 
 
-@pytest.mark.skipif("time_to_lock" not in json.loads(RESULTS.read_text()), reason="results without issue 11's figures")
+@pytest.mark.skipif(
+    "time_to_lock" not in json.loads(RESULTS.read_text()), reason="results without the time-to-lock figures"
+)
 def test_a_connect_call_on_an_unrelated_bucket_misses_the_goal(results: dict[str, Any]) -> None:
     assert _goal(results, "0 Connect calls")[2]
     changed = copy.deepcopy(results)
@@ -182,7 +186,9 @@ def test_a_connect_call_on_an_unrelated_bucket_misses_the_goal(results: dict[str
     assert not _goal(changed, "0 Connect calls")[2]
 
 
-@pytest.mark.skipif("time_to_lock" not in json.loads(RESULTS.read_text()), reason="results without issue 11's figures")
+@pytest.mark.skipif(
+    "time_to_lock" not in json.loads(RESULTS.read_text()), reason="results without the time-to-lock figures"
+)
 def test_the_per_instance_budget_scales_with_the_instances_in_the_bucket(results: dict[str, Any]) -> None:
     changed = copy.deepcopy(results)
     estate = changed["time_to_lock"]["estates"][-1]
@@ -193,7 +199,9 @@ def test_the_per_instance_budget_scales_with_the_instances_in_the_bucket(results
     assert not _goal(changed, "At most 13 x")[2]
 
 
-@pytest.mark.skipif("time_to_lock" not in json.loads(RESULTS.read_text()), reason="results without issue 11's figures")
+@pytest.mark.skipif(
+    "time_to_lock" not in json.loads(RESULTS.read_text()), reason="results without the time-to-lock figures"
+)
 def test_an_invocation_over_the_timeout_misses_the_sweep_goal(results: dict[str, Any]) -> None:
     changed = copy.deepcopy(results)
     changed["time_to_lock"]["estates"][-1]["hourly_sweep"]["within_timeout"] = False

@@ -12,8 +12,8 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-l
 
 from __future__ import annotations
 
+from devtools.account import REGION
 from tests.support import central_topic
-from tests.support.account import REGION
 from tests.support.policy_eval import Request, evaluate_access, evaluate_bucket_policy
 
 OUTSIDER = "999988887777"

@@ -7,7 +7,7 @@ from typing import Any
 from connect_lockdown import policy as policies
 from connect_lockdown.decide import decide
 from connect_lockdown.outcomes import Outcome
-from tests.support.account import ACCOUNT
+from devtools.account import ACCOUNT
 from tests.support.policies import deny_insecure_transport
 
 BUCKET = "amazon-connect-25fd0a3be3ef"

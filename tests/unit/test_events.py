@@ -6,14 +6,8 @@ import json
 import pytest
 
 from connect_lockdown.events import Sweep, SweepCursor, classify, continuation_event, instance_id_from
-from tests.support.events import (
-    FIXTURE_BUCKET,
-    FIXTURE_INSTANCE_ID,
-    fixture_names,
-    ignored_reason,
-    load_event,
-    scope_of,
-)
+from devtools.events import FIXTURE_BUCKET, FIXTURE_INSTANCE_ID, fixture_names, load_event
+from tests.support.causes import ignored_reason, scope_of
 
 INSTANCE_ARN = f"arn:aws:connect:us-east-1:123456789012:instance/{FIXTURE_INSTANCE_ID}"
 

@@ -32,7 +32,7 @@ from connect_lockdown.securityhub.finding import (
     has_finding,
     product_arn,
 )
-from tests.support.account import ACCOUNT
+from devtools.account import ACCOUNT
 from tests.support.asff import asff_problems
 
 ROOT = Path(__file__).resolve().parents[2]

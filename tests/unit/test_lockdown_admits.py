@@ -1,4 +1,4 @@
-"""Who the lockdown admits, proved with the independent evaluator (issue 12, items 1 and 2).
+"""Who the lockdown admits, proved with the independent evaluator.
 
 The statement under test comes from the fixture ``lockdown_statement_factory``, twice: once from a
 small builder written here from the documented shape (docs/interface.md, "Who the lockdown admits"),
@@ -226,7 +226,7 @@ def test_statement_shape_follows_the_design(lockdown_statement_factory: Lockdown
 def test_without_the_enforcer_arn_a_redeployed_enforcer_is_locked_out(
     lockdown_statement_factory: LockdownStatementFactory,
 ) -> None:
-    """Issue 12 item 2: by unique ID alone, the redeployed stack's role (new ID) is denied."""
+    """By unique ID alone, the redeployed stack's role (new ID) is denied."""
     lockdown = _lockdown(lockdown_statement_factory, exempt=True, enforcer_arn=None)
     request = callers.enforcer_redeployed("s3:PutBucketPolicy", callers.bucket_arn())
     assert _decision(lockdown, request) == DENIED

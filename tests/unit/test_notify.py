@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from connect_lockdown import notify
 from connect_lockdown.events import Trigger
 from connect_lockdown.notify import Notification, console_url, notification, partition_of, subject_for, thread_id
-from tests.support.account import ACCOUNT, REGION
+from devtools.account import ACCOUNT, REGION
 from tests.support.policies import public_read
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -394,7 +394,7 @@ def test_any_result_renders_a_chat_payload_chatbot_accepts_and_a_valid_subject(
 
 def assert_valid_subject(subject: str) -> None:
     # Publish: "UTF-8 text with no line breaks or control characters, and less than 100 characters long";
-    # the issue: ASCII, at most 100.
+    # ASCII, at most 100.
     assert 0 < len(subject) < 100
     assert all(ch in string.printable and ch not in "\r\n\t\x0b\x0c" for ch in subject), subject
 

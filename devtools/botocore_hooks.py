@@ -58,7 +58,7 @@ THROTTLING: dict[str, list[tuple[int, str]]] = {
 }
 # Error codes answered with a server error when `fail` is given no status; the others are refusals.
 SERVER_ERRORS = frozenset({"SlowDown", "ThrottlingException", "ServiceUnavailable"})
-_PARAMS = "tests.support.botocore_hooks.params"  # where before-parameter-build leaves the call's parameters
+_PARAMS = "devtools.botocore_hooks.params"  # where before-parameter-build leaves the call's parameters
 
 
 def iam_action(model: Any) -> str:

@@ -1,4 +1,4 @@
-"""Instance storage-config APIs for moto's Amazon Connect backend, for tests only.
+"""Instance storage-config APIs for moto's Amazon Connect backend, for the tests, the bench and the demo.
 
 Why this exists: the lockdown Lambda finds the bucket it must lock by asking Amazon Connect
 where an instance stores its call recordings, chat transcripts and so on
@@ -47,7 +47,7 @@ from moto.core.exceptions import JsonRESTError
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.utilities.paginator import paginate
 
-from tests.support.account import ACCOUNT, REGION
+from devtools.account import ACCOUNT, REGION
 
 __all__ = [
     "clear_service_role",
@@ -461,7 +461,7 @@ def clear_service_role(
     """
     instance = _backend_instance(instance_id, account_id, region)
     # moto annotates service_role as str; None is the "absent" state the patched to_dict omits.
-    instance.service_role = None
+    instance.service_role = None  # type: ignore[assignment]
 
 
 def set_instance_status(

@@ -13,8 +13,8 @@ from typing import Any
 
 import boto3
 
-from tests.support import connect_storage
-from tests.support.account import ACCOUNT, REGION
+from devtools import connect_storage
+from devtools.account import ACCOUNT, REGION
 
 ENFORCER_ROLE_NAME = "test-lockdown-enforcer-us-east-1"
 TRUST_CONNECT = json.dumps(

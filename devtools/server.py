@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 from moto.server import ThreadedMotoServer
 
-from tests.support import connect_storage
+from devtools import connect_storage
 
 
 @contextmanager

@@ -22,9 +22,9 @@ from typing import Any
 
 from cfnlint.decode import cfn_yaml
 
-from tests.support.account import ACCOUNT
+from devtools.account import ACCOUNT
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_PATH = ROOT / "template.yaml"
 
 NO_VALUE = object()
@@ -239,7 +239,7 @@ def with_defaults(template: dict[str, Any], values: Mapping[str, str]) -> dict[s
     return copy
 
 
-USAGE = """usage: python -m tests.support.cfn [--deployed] TEMPLATE OUT.json [Name=Value ...]
+USAGE = """usage: python -m devtools.cfn [--deployed] TEMPLATE OUT.json [Name=Value ...]
   writes the template with those parameter defaults, or with --deployed the template as deployed with those
   parameter values (only the resources created, every intrinsic resolved)"""
 

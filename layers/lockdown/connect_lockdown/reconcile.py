@@ -40,6 +40,7 @@ from .principals import (
 )
 from .recheck import schedule_recheck
 from .results import failure_reason, inventory_failure, pending, unreadable
+from .service_roles import SERVICE_LINKED_ROLES
 from .targets import Plan, Planner
 
 logger = Logger(service=SERVICE, child=True)
@@ -329,7 +330,13 @@ class Enforcer:
         if not self.caller_is_enforcer and not self.settings.enforcer_role_arn:
             enforcer = None
         return build_allowlist(
-            self.principals, identity, principals, enforcer, fresh=fresh, caller_is_enforcer=self.caller_is_enforcer
+            self.principals,
+            identity,
+            principals,
+            enforcer,
+            fresh=fresh,
+            caller_is_enforcer=self.caller_is_enforcer,
+            service_linked_roles=[SERVICE_LINKED_ROLES[s] for s in self.settings.admit_service_linked_roles],
         )
 
     def _statement(self, bucket: str, identity: CallerIdentity, allowlist: Allowlist, keep: set[str]) -> dict[str, Any]:

@@ -29,12 +29,16 @@ callers, against a bucket policy made of the lockdown plus a deliberately broad 
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import pytest
 
 from connect_lockdown import policy as policies
+from connect_lockdown.aws import AwsCallError, CallerIdentity
+from connect_lockdown.principals import PrincipalResolver, build_allowlist, own_principal
+from connect_lockdown.service_roles import SERVICE_LINKED_ROLES
 from tests.support import callers
 from tests.support.callers import CALLERS, SERVICE_UNDOCUMENTED_VARIANTS
 from tests.support.policy_eval import Request, evaluate_access, evaluate_bucket_policy, is_denied, matching_statements
@@ -420,3 +424,77 @@ def test_partitions(lockdown_statement_factory: LockdownStatementFactory, partit
     policy = _policy(lockdown)
     assert not is_denied(policy, redeployed)
     assert is_denied(policy, outsider)
+
+
+# -- ADMIT_SERVICE_LINKED_ROLES ----------------------------------------------------------------------
+
+
+class _Iam:
+    """Just enough of the gateway for the resolver: IAM's GetRole over a dict of role name -> unique ID."""
+
+    def __init__(self, roles: dict[str, str]) -> None:
+        self.roles = roles
+        self.reads: list[str] = []
+
+    def role_id(self, role_name: str) -> str:
+        self.reads.append(role_name)
+        if role_name not in self.roles:
+            raise AwsCallError("GetRole", "NoSuchEntity", f"The role with name {role_name} cannot be found.")
+        return self.roles[role_name]
+
+
+CONFIG_SLR_ID = "AROACONFIGSLR0000001"
+
+
+def _slr_session(service: str, role_name: str, role_id: str, action: str, resource: str) -> Request:
+    return callers.role_session(
+        action, resource, name=role_name, role_id=role_id, path=f"/aws-service-role/{service}/", session=service
+    )
+
+
+def test_service_linked_roles_are_admitted_by_unique_id_and_a_missing_one_is_skipped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Config's role exists and is admitted; Macie's does not: skipped, said once in the log, never a refusal."""
+    iam = _Iam({"AWSServiceRoleForConfig": CONFIG_SLR_ID})
+    resolver = PrincipalResolver(cast(Any, iam))
+    identity = CallerIdentity(
+        account=callers.ACCOUNT,
+        arn=f"arn:aws:sts::{callers.ACCOUNT}:assumed-role/{callers.ENFORCER_ROLE_NAME}/{callers.ENFORCER_SESSION}",
+        user_id=f"{callers.ENFORCER_ROLE_ID}:{callers.ENFORCER_SESSION}",
+    )
+    roles = [SERVICE_LINKED_ROLES[name] for name in ("config", "macie")]
+    enforcer = own_principal(identity, None)
+    with caplog.at_level(logging.WARNING):
+        for _ in range(2):
+            resolver.begin_decision()
+            allowlist = build_allowlist(
+                resolver, identity, [], enforcer, fresh=True, caller_is_enforcer=True, service_linked_roles=roles
+            )
+    assert f"{CONFIG_SLR_ID}:*" in allowlist.patterns
+    assert "AWS Config" in allowlist.names[f"{CONFIG_SLR_ID}:*"]
+    assert f"{CONFIG_SLR_ID}:*" not in allowlist.required
+    assert [r.getMessage() for r in caplog.records].count(
+        "a service-linked role named in ADMIT_SERVICE_LINKED_ROLES is not admitted"
+    ) == 1
+    assert iam.reads.count("AWSServiceRoleForConfig") == 2  # once per decision that writes
+
+    lock = policies.lockdown_statement(
+        callers.BUCKET, "aws", allowlist.patterns, enforcer_arn=allowlist.enforcer_arn, exempt_aws_services=True
+    )
+    policy = _policy(lock, GRANT_EVERYONE)
+    config = _slr_session(
+        "config.amazonaws.com", "AWSServiceRoleForConfig", CONFIG_SLR_ID, "s3:GetBucketPolicy", callers.bucket_arn()
+    )
+    macie = _slr_session(
+        "macie.amazonaws.com", "AWSServiceRoleForAmazonMacie", "AROAMACIESLR00000001", "s3:GetObject",
+        callers.object_arn(),
+    )
+    assert evaluate_access(config, resource_policy=policy, resource_account=callers.ACCOUNT) == ALLOWED
+    assert evaluate_access(macie, resource_policy=policy, resource_account=callers.ACCOUNT) == DENIED
+    # A role created later under Config's name gets a new unique ID: not admitted until the next write.
+    recreated = _slr_session(
+        "config.amazonaws.com", "AWSServiceRoleForConfig", "AROACONFIGSLR0000002", "s3:GetBucketPolicy",
+        callers.bucket_arn(),
+    )
+    assert evaluate_access(recreated, resource_policy=policy, resource_account=callers.ACCOUNT) == DENIED

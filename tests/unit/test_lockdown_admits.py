@@ -297,7 +297,9 @@ def test_only_named_services_pass_even_where_a_kept_statement_allows_another(
     policy = _policy(lockdown, GRANT_CLOUDFRONT)
     undocumented = SERVICE_UNDOCUMENTED_VARIANTS[variant]
     connect = callers.aws_service("s3:GetObject", callers.object_arn(), undocumented=undocumented)
-    cloudfront = callers.aws_service("s3:GetObject", callers.object_arn(), service=OTHER_SERVICE, undocumented=undocumented)
+    cloudfront = callers.aws_service(
+        "s3:GetObject", callers.object_arn(), service=OTHER_SERVICE, undocumented=undocumented
+    )
     assert evaluate_bucket_policy(policy, cloudfront) == DENIED
     assert ("Deny", LOCKDOWN_SID) in matching_statements(policy, cloudfront)
     assert evaluate_bucket_policy(_policy(GRANT_CLOUDFRONT), cloudfront) == ALLOWED  # the grant alone opens it
@@ -314,7 +316,9 @@ def test_a_list_of_services(lockdown_statement_factory: LockdownStatementFactory
         exempt_aws_services=named,
     )
     for service in named:
-        assert _decision(lockdown, callers.aws_service("s3:PutObject", callers.object_arn(), service=service)) == ALLOWED
+        assert (
+            _decision(lockdown, callers.aws_service("s3:PutObject", callers.object_arn(), service=service)) == ALLOWED
+        )
     for service in (OTHER_SERVICE, "connect.us-east-1.amazonaws.com", "s3.amazonaws.com"):
         assert _decision(lockdown, callers.aws_service("s3:PutObject", callers.object_arn(), service=service)) == DENIED
     for documented in (True, False):
@@ -487,14 +491,20 @@ def test_service_linked_roles_are_admitted_by_unique_id_and_a_missing_one_is_ski
         "config.amazonaws.com", "AWSServiceRoleForConfig", CONFIG_SLR_ID, "s3:GetBucketPolicy", callers.bucket_arn()
     )
     macie = _slr_session(
-        "macie.amazonaws.com", "AWSServiceRoleForAmazonMacie", "AROAMACIESLR00000001", "s3:GetObject",
+        "macie.amazonaws.com",
+        "AWSServiceRoleForAmazonMacie",
+        "AROAMACIESLR00000001",
+        "s3:GetObject",
         callers.object_arn(),
     )
     assert evaluate_access(config, resource_policy=policy, resource_account=callers.ACCOUNT) == ALLOWED
     assert evaluate_access(macie, resource_policy=policy, resource_account=callers.ACCOUNT) == DENIED
     # A role created later under Config's name gets a new unique ID: not admitted until the next write.
     recreated = _slr_session(
-        "config.amazonaws.com", "AWSServiceRoleForConfig", "AROACONFIGSLR0000002", "s3:GetBucketPolicy",
+        "config.amazonaws.com",
+        "AWSServiceRoleForConfig",
+        "AROACONFIGSLR0000002",
+        "s3:GetBucketPolicy",
         callers.bucket_arn(),
     )
     assert evaluate_access(recreated, resource_policy=policy, resource_account=callers.ACCOUNT) == DENIED

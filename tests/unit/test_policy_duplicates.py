@@ -18,7 +18,9 @@ from tests.support.policy_eval import evaluate_bucket_policy, is_denied
 
 BUCKET = callers.BUCKET
 ALLOWED = [callers.ACCOUNT, f"{callers.ENFORCER_ROLE_ID}:*", f"{callers.CONNECT_ROLE_ID}:*"]
-LOCK = policies.lockdown_statement(BUCKET, "aws", ALLOWED, enforcer_arn=callers.enforcer_role_arn(), exempt_aws_services=True)
+LOCK = policies.lockdown_statement(
+    BUCKET, "aws", ALLOWED, enforcer_arn=callers.enforcer_role_arn(), exempt_aws_services=True
+)
 TLS_ONLY = {
     "Sid": "DenyInsecureTransport",
     "Effect": "Deny",
@@ -73,8 +75,13 @@ def test_a_repeated_user_id_key_is_drift_and_the_rewrite_has_one_copy() -> None:
 
 
 def test_a_repeated_statement_key_keeps_every_statement_once() -> None:
-    grant = {"Sid": "Replication", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{callers.ACCOUNT}:role/r"},
-             "Action": "s3:GetObject", "Resource": f"{callers.bucket_arn()}/*"}
+    grant = {
+        "Sid": "Replication",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{callers.ACCOUNT}:role/r"},
+        "Action": "s3:GetObject",
+        "Resource": f"{callers.bucket_arn()}/*",
+    }
     first = compact([TLS_ONLY, grant])
     second = compact([grant, LOCK])
     text = f'{{"Version":"2012-10-17","Statement":{first},"Statement":{second}}}'
@@ -109,8 +116,10 @@ def test_a_statement_that_is_the_lock_in_one_copy_only_is_kept() -> None:
 
 
 def test_repeated_keys_elsewhere_keep_the_last_copy_and_are_named() -> None:
-    text = '{"Version":"2008-10-17","Version":"2012-10-17","Statement":[{"Effect":"Deny","Effect":"Allow",' \
+    text = (
+        '{"Version":"2008-10-17","Version":"2012-10-17","Statement":[{"Effect":"Deny","Effect":"Allow",'
         '"Principal":"*","Action":"s3:GetObject","Resource":"*"}]}'
+    )
     current = policies.parse_policy(text)
     assert current is not None
     assert current["Version"] == "2012-10-17" and current["Statement"][0]["Effect"] == "Allow"

@@ -1214,7 +1214,12 @@ class TestBool:
     # The key "is present in the request when the call is made by an AWS service principal" and in no other situation
     # (service roles, service-linked roles, IAM principals, anonymous requesters).
     EXPECTED_SERVICE = _deny_if(
-        {"StringNotEqualsIfExists": {"aws:SourceVpc": "vpc-111bbb22", "aws:PrincipalServiceName": "cloudtrail.amazonaws.com"}}
+        {
+            "StringNotEqualsIfExists": {
+                "aws:SourceVpc": "vpc-111bbb22",
+                "aws:PrincipalServiceName": "cloudtrail.amazonaws.com",
+            }
+        }
     )
 
     def test_principal_service_name_doc_example(self) -> None:

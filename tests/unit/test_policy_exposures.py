@@ -53,7 +53,11 @@ def of(*statements: dict[str, Any]) -> list[dict[str, str | None]]:
         ("*", {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}, []),
         ("*", {"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:role/*"}}, []),
         ({"AWS": OTHER_ACCOUNT}, None, [("other-account", OTHER_ACCOUNT)]),
-        ({"AWS": f"arn:aws:iam::{OTHER_ACCOUNT}:role/reader"}, None, [("other-account", f"arn:aws:iam::{OTHER_ACCOUNT}:role/reader")]),
+        (
+            {"AWS": f"arn:aws:iam::{OTHER_ACCOUNT}:role/reader"},
+            None,
+            [("other-account", f"arn:aws:iam::{OTHER_ACCOUNT}:role/reader")],
+        ),
         (
             {"AWS": "arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E1"},
             None,

@@ -19,7 +19,9 @@ TRUE_VALUES = {"true": True, "false": False}
 # reference_policies_elements_principal.html, "AWS service principals"), Regional ones included
 # (`logs.us-east-1.amazonaws.com`). Lower case: StringNotEquals is case-sensitive, so another spelling would
 # never match the service. No `.amazonaws.com.cn` form: AWS documents none for a service principal.
-SERVICE_PRINCIPAL = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.amazonaws\.com$")
+SERVICE_PRINCIPAL = re.compile(
+    r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.amazonaws\.com$"
+)
 DEFAULT_SERVICE_LINKED_ROLES = ("config", "access-analyzer")
 # The first value of each is the default.
 METRICS_LEVELS = ("full", "lean")

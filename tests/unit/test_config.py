@@ -14,7 +14,8 @@ def test_defaults():
     assert settings.merge_mode == "preserve"
     assert settings.admin_role_arns == ()
     assert settings.enforcer_role_arn is None
-    assert settings.exempt_aws_services is True
+    assert settings.exempt_aws_services == ("connect.amazonaws.com",)
+    assert settings.admit_service_linked_roles == ("config", "access-analyzer")
     assert settings.inventory_table is None
     assert settings.security_hub is False
 
@@ -28,7 +29,7 @@ def test_the_variables_of_this_round():
             "SECURITY_HUB": "True",
         }
     )
-    assert settings.exempt_aws_services is False
+    assert settings.exempt_aws_services == ()
     assert settings.inventory_table == "connect-lockdown-inventory-us-east-1"
     assert settings.security_hub is True
 
@@ -71,6 +72,15 @@ def test_all_values():
         ("MERGE_MODE", "merge"),
         ("ENFORCER_ROLE_ARN", "arn:aws:iam::123456789012:user/laptop"),
         ("EXEMPT_AWS_SERVICES", "on"),
+        ("EXEMPT_AWS_SERVICES", "connect"),
+        ("EXEMPT_AWS_SERVICES", "Connect.amazonaws.com"),
+        ("EXEMPT_AWS_SERVICES", "connect.amazonaws.com,*"),
+        ("EXEMPT_AWS_SERVICES", "connect.amazonaws.com.cn"),
+        ("EXEMPT_AWS_SERVICES", "arn:aws:iam::123456789012:role/connect"),
+        ("EXEMPT_AWS_SERVICES", ".amazonaws.com"),
+        ("EXEMPT_AWS_SERVICES", " , "),
+        ("ADMIT_SERVICE_LINKED_ROLES", "guardduty"),
+        ("ADMIT_SERVICE_LINKED_ROLES", "config,AWSServiceRoleForConfig"),
         ("SECURITY_HUB", "1"),
         ("INVENTORY_TABLE", "a"),
         ("INVENTORY_TABLE", "table with spaces"),
@@ -85,3 +95,42 @@ def test_bad_values_name_the_variable(variable, value):
 def test_missing_topic_is_named():
     with pytest.raises(ConfigError, match="NOTIFICATION_TOPIC_ARN is required"):
         Settings.from_env({})
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("true", ("connect.amazonaws.com",)),
+        ("TRUE", ("connect.amazonaws.com",)),
+        ("false", ()),
+        ("connect.amazonaws.com", ("connect.amazonaws.com",)),
+        (
+            " connect.amazonaws.com , logging.s3.amazonaws.com,connect.amazonaws.com,",
+            ("connect.amazonaws.com", "logging.s3.amazonaws.com"),
+        ),
+        ("logs.us-east-1.amazonaws.com", ("logs.us-east-1.amazonaws.com",)),
+    ],
+)
+def test_exempt_aws_services_names_service_principals(value, expected):
+    """`true` is Connect's alone, `false` none, a list each named service once, in the order given."""
+    settings = Settings.from_env({"NOTIFICATION_TOPIC_ARN": TOPIC, "EXEMPT_AWS_SERVICES": value})
+    assert settings.exempt_aws_services == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("", ("config", "access-analyzer")),
+        ("macie", ("macie",)),
+        ("Config, macie,config", ("config", "macie")),
+        ("none", ()),
+    ],
+)
+def test_admit_service_linked_roles(value, expected):
+    settings = Settings.from_env({"NOTIFICATION_TOPIC_ARN": TOPIC, "ADMIT_SERVICE_LINKED_ROLES": value})
+    assert settings.admit_service_linked_roles == expected
+
+
+def test_an_unknown_service_linked_role_lists_the_known_ones():
+    with pytest.raises(ConfigError, match="access-analyzer, config, macie"):
+        Settings.from_env({"NOTIFICATION_TOPIC_ARN": TOPIC, "ADMIT_SERVICE_LINKED_ROLES": "guardduty"})

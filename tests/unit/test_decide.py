@@ -73,3 +73,21 @@ def test_a_policy_over_the_size_limit_is_refused() -> None:
     padding = dict(TLS_ONLY, Sid="x" * policies.MAX_POLICY_BYTES)
     decision = decide_now({"Version": "2012-10-17", "Statement": [padding]})
     assert decision.outcome is Outcome.REFUSED and str(policies.MAX_POLICY_BYTES) in decision.reason
+
+
+def test_a_lock_of_the_older_form_is_drift() -> None:
+    """A lock that let every AWS service through (BoolIfExists aws:PrincipalIsAWSService) is rewritten."""
+    older = statement()
+    older["Condition"].pop("StringNotEqualsIfExists")
+    older["Condition"]["BoolIfExists"] = {"aws:PrincipalIsAWSService": "false"}
+    decision = decide_now({"Version": "2012-10-17", "Statement": [TLS_ONLY, older]})
+    assert decision.outcome is Outcome.REMEDIATED
+    assert decision.expected["Statement"] == [TLS_ONLY, statement()]
+
+
+def test_a_repeated_key_is_drift_even_when_the_last_copies_match() -> None:
+    text = policies.serialise({"Version": "2012-10-17", "Statement": [statement()]})
+    repeated = text.replace('"Effect":"Deny"', '"Effect":"Allow","Effect":"Deny"')
+    decision = decide_now(policies.parse_policy(repeated))
+    assert decision.outcome is Outcome.REMEDIATED and "Statement[0].Effect" in decision.reason
+    assert decide_now(policies.parse_policy(text)).outcome is Outcome.COMPLIANT

@@ -12,12 +12,13 @@ The shape, for bucket B in partition P of account A::
      "Condition": {
         "StringNotLike": {"aws:userId": ["A", "AROA...:*", ...]},
         "ArnNotEquals":  {"aws:PrincipalArn": ["arn:P:iam::A:role/<enforcer role name>"]},  # when known
-        "BoolIfExists":  {"aws:PrincipalIsAWSService": "false"}}}                           # EXEMPT_AWS_SERVICES
+        "StringNotEqualsIfExists": {"aws:PrincipalServiceName": ["connect.amazonaws.com"]}}}  # EXEMPT_AWS_SERVICES
 
 The Deny applies only when all three blocks are true (R6 in policy_eval): the caller's aws:userid
-matches no listed pattern, AND its aws:PrincipalArn is not the enforcer's role, AND it is not an AWS
-service principal. Absent keys (R3, R4): a negated operator on an absent key is true, BoolIfExists
-on an absent key is true, so an anonymous request meets all three and is denied.
+matches no listed pattern, AND its aws:PrincipalArn is not the enforcer's role, AND it is not one of the
+named AWS service principals. Absent keys (R3, R4): a negated operator on an absent key is true, an
+...IfExists operator on an absent key is true, so an anonymous request (aws:userid "anonymous", or no
+aws:userid at all) meets all three and is denied.
 
 Each request is judged as a same-account request (R2) with an identity-based Allow assumed for IAM
 callers, against a bucket policy made of the lockdown plus a deliberately broad grant to everyone
@@ -28,12 +29,16 @@ callers, against a bucket policy made of the lockdown plus a deliberately broad 
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import pytest
 
 from connect_lockdown import policy as policies
+from connect_lockdown.aws import AwsCallError, CallerIdentity
+from connect_lockdown.principals import PrincipalResolver, build_allowlist, own_principal
+from connect_lockdown.service_roles import SERVICE_LINKED_ROLES
 from tests.support import callers
 from tests.support.callers import CALLERS, SERVICE_UNDOCUMENTED_VARIANTS
 from tests.support.policy_eval import Request, evaluate_access, evaluate_bucket_policy, is_denied, matching_statements
@@ -51,9 +56,10 @@ class LockdownStatementFactory(Protocol):
         partition: str,
         allowed_user_ids: Sequence[str],
         enforcer_role_arn: str | None,
-        exempt_aws_services: bool,
+        exempt_aws_services: bool | Sequence[str],
     ) -> Statement:
-        """The lockdown statement. ``allowed_user_ids``: aws:userid patterns ("ACCT", "AROA...:*")."""
+        """The lockdown statement. ``allowed_user_ids``: aws:userid patterns ("ACCT", "AROA...:*");
+        ``exempt_aws_services``: True for Connect's service principal alone, False for none, or the names."""
         ...
 
 
@@ -63,14 +69,16 @@ def documented_lockdown_statement(
     partition: str,
     allowed_user_ids: Sequence[str],
     enforcer_role_arn: str | None,
-    exempt_aws_services: bool,
+    exempt_aws_services: bool | Sequence[str],
 ) -> Statement:
     """The statement exactly as the documented shape shows it (written here, independent of the library)."""
     condition: dict[str, Any] = {"StringNotLike": {"aws:userId": sorted(set(allowed_user_ids))}}
     if enforcer_role_arn is not None:
         condition["ArnNotEquals"] = {"aws:PrincipalArn": [enforcer_role_arn]}
+    if exempt_aws_services is True:
+        exempt_aws_services = [callers.CONNECT_SERVICE]
     if exempt_aws_services:
-        condition["BoolIfExists"] = {"aws:PrincipalIsAWSService": "false"}
+        condition["StringNotEqualsIfExists"] = {"aws:PrincipalServiceName": sorted(set(exempt_aws_services))}
     return {
         "Sid": LOCKDOWN_SID,
         "Effect": "Deny",
@@ -87,7 +95,7 @@ def library_lockdown_statement(
     partition: str,
     allowed_user_ids: Sequence[str],
     enforcer_role_arn: str | None,
-    exempt_aws_services: bool,
+    exempt_aws_services: bool | Sequence[str],
 ) -> Statement:
     """The library's own statement, through the same keyword arguments."""
     return policies.lockdown_statement(
@@ -145,7 +153,17 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "admin-recreated": (DENIED, DENIED),  # matched by unique ID only: the guidance's reason
     "enforcer": (ALLOWED, ALLOWED),
     "enforcer-redeployed": (ALLOWED, ALLOWED),  # same role ARN, new unique ID: admitted by ARN
-    "aws-service": (ALLOWED, DENIED),  # only with the exemption
+    "aws-service": (ALLOWED, DENIED),  # Connect's service principal: only with the exemption
+}
+
+OTHER_SERVICE = "cloudfront.amazonaws.com"
+# A grant another account's CloudFront distribution could use: no aws:SourceArn / aws:SourceAccount.
+GRANT_CLOUDFRONT: Statement = {
+    "Sid": "TestOnlyGrantCloudFront",
+    "Effect": "Allow",
+    "Principal": {"Service": OTHER_SERVICE},
+    "Action": "s3:GetObject",
+    "Resource": f"{callers.bucket_arn()}/*",
 }
 
 
@@ -210,14 +228,14 @@ def test_statement_shape_follows_the_design(lockdown_statement_factory: Lockdown
     assert lockdown["Action"] == "s3:*"
     assert sorted(lockdown["Resource"]) == sorted([callers.bucket_arn(), f"{callers.bucket_arn()}/*"])
     condition = lockdown["Condition"]
-    expected_operators = {"StringNotLike", "ArnNotEquals"} | ({"BoolIfExists"} if exempt else set())
+    expected_operators = {"StringNotLike", "ArnNotEquals"} | ({"StringNotEqualsIfExists"} if exempt else set())
     assert set(condition) == expected_operators
     assert {k.lower() for k in condition["StringNotLike"]} == {"aws:userid"}
     assert {k.lower() for k in condition["ArnNotEquals"]} == {"aws:principalarn"}
     if exempt:
-        [(key, value)] = condition["BoolIfExists"].items()
-        assert key.lower() == "aws:principalisawsservice"
-        assert str(value).lower() == "false"
+        [(key, value)] = condition["StringNotEqualsIfExists"].items()
+        assert key.lower() == "aws:principalservicename"
+        assert value == [callers.CONNECT_SERVICE]
 
 
 # -- why each block is written the way it is ------------------------------------------------------
@@ -269,14 +287,91 @@ def test_enforcer_look_alikes_are_denied(
     assert _decision(lockdown, request_) == DENIED
 
 
-def test_bool_instead_of_bool_if_exists_would_admit_anonymous(
+@pytest.mark.parametrize("variant", sorted(SERVICE_UNDOCUMENTED_VARIANTS))
+def test_only_named_services_pass_even_where_a_kept_statement_allows_another(
+    lockdown_statement_factory: LockdownStatementFactory, variant: str
+) -> None:
+    """EXEMPT_AWS_SERVICES names who passes: Connect does, CloudFront does not although a statement kept beside
+    the lock grants it, whatever the undocumented keys of a service request hold."""
+    lockdown = _lockdown(lockdown_statement_factory, exempt=True)
+    policy = _policy(lockdown, GRANT_CLOUDFRONT)
+    undocumented = SERVICE_UNDOCUMENTED_VARIANTS[variant]
+    connect = callers.aws_service("s3:GetObject", callers.object_arn(), undocumented=undocumented)
+    cloudfront = callers.aws_service(
+        "s3:GetObject", callers.object_arn(), service=OTHER_SERVICE, undocumented=undocumented
+    )
+    assert evaluate_bucket_policy(policy, cloudfront) == DENIED
+    assert ("Deny", LOCKDOWN_SID) in matching_statements(policy, cloudfront)
+    assert evaluate_bucket_policy(_policy(GRANT_CLOUDFRONT), cloudfront) == ALLOWED  # the grant alone opens it
+    assert not is_denied(policy, connect)
+
+
+def test_a_list_of_services(lockdown_statement_factory: LockdownStatementFactory) -> None:
+    named = ["logging.s3.amazonaws.com", callers.CONNECT_SERVICE]
+    lockdown = lockdown_statement_factory(
+        bucket=callers.BUCKET,
+        partition=callers.PARTITION,
+        allowed_user_ids=ALLOWED_USER_IDS,
+        enforcer_role_arn=ENFORCER_ROLE_ARN,
+        exempt_aws_services=named,
+    )
+    for service in named:
+        assert (
+            _decision(lockdown, callers.aws_service("s3:PutObject", callers.object_arn(), service=service)) == ALLOWED
+        )
+    for service in (OTHER_SERVICE, "connect.us-east-1.amazonaws.com", "s3.amazonaws.com"):
+        assert _decision(lockdown, callers.aws_service("s3:PutObject", callers.object_arn(), service=service)) == DENIED
+    for documented in (True, False):
+        anonymous = callers.anonymous("s3:GetObject", callers.object_arn(), documented=documented)
+        assert _decision(lockdown, anonymous) == DENIED
+
+
+@pytest.mark.parametrize("documented", [True, False], ids=["userid-anonymous", "userid-absent"])
+def test_anonymous_is_denied_with_or_without_aws_userid(
+    lockdown_statement_factory: LockdownStatementFactory, documented: bool
+) -> None:
+    """IAM's principal key values give an anonymous request aws:userid "anonymous"; older pages said it has none.
+    Both are denied, even beside a grant to everyone, with and without the service exemption."""
+    for exempt in (True, False):
+        lockdown = _lockdown(lockdown_statement_factory, exempt=exempt)
+        request = callers.anonymous("s3:GetObject", callers.object_arn(), documented=documented)
+        assert ("aws:userid" in request.context()) is documented
+        assert _decision(lockdown, request) == DENIED
+
+
+def test_the_older_form_let_every_service_through() -> None:
+    """Why the exemption names services: `BoolIfExists aws:PrincipalIsAWSService false` is false for any service
+    principal, so a kept grant to CloudFront (or to "*") was open to every account's distribution."""
+    older = documented_lockdown_statement(
+        bucket=callers.BUCKET,
+        partition=callers.PARTITION,
+        allowed_user_ids=ALLOWED_USER_IDS,
+        enforcer_role_arn=ENFORCER_ROLE_ARN,
+        exempt_aws_services=False,
+    )
+    older["Condition"]["BoolIfExists"] = {"aws:PrincipalIsAWSService": "false"}
+    cloudfront = callers.aws_service("s3:GetObject", callers.object_arn(), service=OTHER_SERVICE)
+    assert evaluate_bucket_policy(_policy(older, GRANT_CLOUDFRONT), cloudfront) == ALLOWED
+    current = library_lockdown_statement(
+        bucket=callers.BUCKET,
+        partition=callers.PARTITION,
+        allowed_user_ids=ALLOWED_USER_IDS,
+        enforcer_role_arn=ENFORCER_ROLE_ARN,
+        exempt_aws_services=True,
+    )
+    assert evaluate_bucket_policy(_policy(current, GRANT_CLOUDFRONT), cloudfront) == DENIED
+    # The older form is drift: a bucket that carries it is rewritten.
+    assert not policies.equivalent(_policy(older), _policy(current))
+
+
+def test_positive_operator_instead_of_if_exists_would_admit_anonymous(
     lockdown_statement_factory: LockdownStatementFactory,
 ) -> None:
-    """R3 vs R4: "Bool" on the absent aws:PrincipalIsAWSService is false, so the Deny would not apply
-    to anonymous requests; "BoolIfExists" is true there, so they stay denied."""
+    """R3 vs R4: a non-negated operator on the absent aws:PrincipalServiceName is false, so a Deny written with
+    StringEquals would not apply to anonymous requests; StringNotEqualsIfExists is true there."""
     lockdown = _lockdown(lockdown_statement_factory, exempt=True)
     wrong = copy.deepcopy(lockdown)
-    wrong["Condition"]["Bool"] = wrong["Condition"].pop("BoolIfExists")
+    wrong["Condition"]["StringEquals"] = wrong["Condition"].pop("StringNotEqualsIfExists")
     for documented in (True, False):
         request = callers.anonymous("s3:GetObject", callers.object_arn(), documented=documented)
         assert _decision(lockdown, request) == DENIED
@@ -333,3 +428,83 @@ def test_partitions(lockdown_statement_factory: LockdownStatementFactory, partit
     policy = _policy(lockdown)
     assert not is_denied(policy, redeployed)
     assert is_denied(policy, outsider)
+
+
+# -- ADMIT_SERVICE_LINKED_ROLES ----------------------------------------------------------------------
+
+
+class _Iam:
+    """Just enough of the gateway for the resolver: IAM's GetRole over a dict of role name -> unique ID."""
+
+    def __init__(self, roles: dict[str, str]) -> None:
+        self.roles = roles
+        self.reads: list[str] = []
+
+    def role_id(self, role_name: str) -> str:
+        self.reads.append(role_name)
+        if role_name not in self.roles:
+            raise AwsCallError("GetRole", "NoSuchEntity", f"The role with name {role_name} cannot be found.")
+        return self.roles[role_name]
+
+
+CONFIG_SLR_ID = "AROACONFIGSLR0000001"
+
+
+def _slr_session(service: str, role_name: str, role_id: str, action: str, resource: str) -> Request:
+    return callers.role_session(
+        action, resource, name=role_name, role_id=role_id, path=f"/aws-service-role/{service}/", session=service
+    )
+
+
+def test_service_linked_roles_are_admitted_by_unique_id_and_a_missing_one_is_skipped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Config's role exists and is admitted; Macie's does not: skipped, said once in the log, never a refusal."""
+    iam = _Iam({"AWSServiceRoleForConfig": CONFIG_SLR_ID})
+    resolver = PrincipalResolver(cast(Any, iam))
+    identity = CallerIdentity(
+        account=callers.ACCOUNT,
+        arn=f"arn:aws:sts::{callers.ACCOUNT}:assumed-role/{callers.ENFORCER_ROLE_NAME}/{callers.ENFORCER_SESSION}",
+        user_id=f"{callers.ENFORCER_ROLE_ID}:{callers.ENFORCER_SESSION}",
+    )
+    roles = [SERVICE_LINKED_ROLES[name] for name in ("config", "macie")]
+    enforcer = own_principal(identity, None)
+    with caplog.at_level(logging.WARNING):
+        for _ in range(2):
+            resolver.begin_decision()
+            allowlist = build_allowlist(
+                resolver, identity, [], enforcer, fresh=True, caller_is_enforcer=True, service_linked_roles=roles
+            )
+    assert f"{CONFIG_SLR_ID}:*" in allowlist.patterns
+    assert "AWS Config" in allowlist.names[f"{CONFIG_SLR_ID}:*"]
+    assert f"{CONFIG_SLR_ID}:*" not in allowlist.required
+    assert [r.getMessage() for r in caplog.records].count(
+        "a service-linked role named in ADMIT_SERVICE_LINKED_ROLES is not admitted"
+    ) == 1
+    assert iam.reads.count("AWSServiceRoleForConfig") == 2  # once per decision that writes
+
+    lock = policies.lockdown_statement(
+        callers.BUCKET, "aws", allowlist.patterns, enforcer_arn=allowlist.enforcer_arn, exempt_aws_services=True
+    )
+    policy = _policy(lock, GRANT_EVERYONE)
+    config = _slr_session(
+        "config.amazonaws.com", "AWSServiceRoleForConfig", CONFIG_SLR_ID, "s3:GetBucketPolicy", callers.bucket_arn()
+    )
+    macie = _slr_session(
+        "macie.amazonaws.com",
+        "AWSServiceRoleForAmazonMacie",
+        "AROAMACIESLR00000001",
+        "s3:GetObject",
+        callers.object_arn(),
+    )
+    assert evaluate_access(config, resource_policy=policy, resource_account=callers.ACCOUNT) == ALLOWED
+    assert evaluate_access(macie, resource_policy=policy, resource_account=callers.ACCOUNT) == DENIED
+    # A role created later under Config's name gets a new unique ID: not admitted until the next write.
+    recreated = _slr_session(
+        "config.amazonaws.com",
+        "AWSServiceRoleForConfig",
+        "AROACONFIGSLR0000002",
+        "s3:GetBucketPolicy",
+        callers.bucket_arn(),
+    )
+    assert evaluate_access(recreated, resource_policy=policy, resource_account=callers.ACCOUNT) == DENIED

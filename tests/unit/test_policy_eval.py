@@ -1209,6 +1209,35 @@ class TestBool:
         assert is_denied(policy, role())
         assert not is_denied(policy, Request.for_service("connect.amazonaws.com", "s3:GetObject", OBJECT))
 
+    # reference_policies_condition-keys.html, aws:PrincipalServiceName: the same example written with
+    # "StringNotEqualsIfExists": {"aws:SourceVpc": "vpc-111bbb22", "aws:PrincipalServiceName": "cloudtrail.amazonaws.com"}.
+    # The key "is present in the request when the call is made by an AWS service principal" and in no other situation
+    # (service roles, service-linked roles, IAM principals, anonymous requesters).
+    EXPECTED_SERVICE = _deny_if(
+        {
+            "StringNotEqualsIfExists": {
+                "aws:SourceVpc": "vpc-111bbb22",
+                "aws:PrincipalServiceName": "cloudtrail.amazonaws.com",
+            }
+        }
+    )
+
+    def test_principal_service_name_doc_example(self) -> None:
+        cloudtrail = Request.for_service("cloudtrail.amazonaws.com", "s3:GetObject", OBJECT)
+        other = Request.for_service("config.amazonaws.com", "s3:GetObject", OBJECT)
+        assert not is_denied(self.EXPECTED_SERVICE, cloudtrail)
+        # Another service is denied, even beside an Allow that names it.
+        grant = {"Effect": "Allow", "Principal": {"Service": "config.amazonaws.com"}, "Action": "s3:*", "Resource": "*"}
+        both = {"Version": "2012-10-17", "Statement": [*self.EXPECTED_SERVICE["Statement"], grant]}
+        assert evaluate_bucket_policy(both, other) == "explicit_deny"
+        assert evaluate_bucket_policy({"Version": "2012-10-17", "Statement": [grant]}, other) == "allow"
+        # A service-linked role carries no aws:PrincipalServiceName: it is a role like any other.
+        assert is_denied(self.EXPECTED_SERVICE, callers.connect_role("s3:GetObject", OBJECT))
+        # Anonymous requests carry neither key: both IfExists tests hold, so the Deny applies, with aws:userid
+        # "anonymous" (the principal key values table) and without it.
+        for documented in (True, False):
+            assert is_denied(self.EXPECTED_SERVICE, callers.anonymous("s3:GetObject", OBJECT, documented=documented))
+
     def test_json_booleans_and_case(self) -> None:
         for value in (False, "false", "FALSE", ["false"]):
             assert is_denied(_deny_if({"Bool": {"aws:PrincipalIsAWSService": value}}), role()), value

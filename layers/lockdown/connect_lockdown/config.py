@@ -7,13 +7,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .arns import ROLE_ARN, TOPIC_ARN, USER_ARN
-from .policy import MergeMode
+from .policy import CONNECT_SERVICE, MergeMode
+from .service_roles import SERVICE_LINKED_ROLES
 
 SCHEDULE_GROUP = re.compile(r"^[0-9a-zA-Z-_.]{1,64}$")
 # DynamoDB table names: 3-255 characters of letters, digits, underscore, hyphen and dot.
 TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 
 TRUE_VALUES = {"true": True, "false": False}
+# A service principal as IAM documents it: `service-name.amazonaws.com` (IAM User Guide,
+# reference_policies_elements_principal.html, "AWS service principals"), Regional ones included
+# (`logs.us-east-1.amazonaws.com`). Lower case: StringNotEquals is case-sensitive, so another spelling would
+# never match the service. No `.amazonaws.com.cn` form: AWS documents none for a service principal.
+SERVICE_PRINCIPAL = re.compile(
+    r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.amazonaws\.com$"
+)
+DEFAULT_SERVICE_LINKED_ROLES = ("config", "access-analyzer")
 # The first value of each is the default.
 METRICS_LEVELS = ("full", "lean")
 MERGE_MODES: tuple[MergeMode, ...] = ("preserve", "replace")
@@ -34,8 +43,10 @@ class Settings:
     # EventBridge Scheduler group and the role it assumes to re-invoke the function while an instance is pending.
     recheck_schedule_group: str | None = None
     recheck_role_arn: str | None = None
-    # AWS services acting with their own service principal are not denied (docs/interface.md).
-    exempt_aws_services: bool = True
+    # The AWS service principals, acting as themselves, that the lock does not deny (docs/interface.md).
+    exempt_aws_services: tuple[str, ...] = (CONNECT_SERVICE,)
+    # The services (keys of service_roles.SERVICE_LINKED_ROLES) whose service-linked role the lock admits.
+    admit_service_linked_roles: tuple[str, ...] = DEFAULT_SERVICE_LINKED_ROLES
     # The DynamoDB index of instances and buckets; None: every decision reads Connect.
     inventory_table: str | None = None
     # Report every bucket decision as a Security Hub finding.
@@ -59,7 +70,8 @@ class Settings:
         extra_principal_arns = _arn_list(environ, "EXTRA_PRINCIPAL_ARNS", roles_only=False)
 
         dry_run = _boolean(environ, "DRY_RUN", default=False)
-        exempt_aws_services = _boolean(environ, "EXEMPT_AWS_SERVICES", default=True)
+        exempt_aws_services = _exempt_services(environ, "EXEMPT_AWS_SERVICES")
+        admit_service_linked_roles = _service_linked_roles(environ, "ADMIT_SERVICE_LINKED_ROLES")
         security_hub = _boolean(environ, "SECURITY_HUB", default=False)
         metrics_level = _choice(environ, "METRICS_LEVEL", METRICS_LEVELS)
         merge_mode = _choice(environ, "MERGE_MODE", MERGE_MODES)
@@ -78,6 +90,7 @@ class Settings:
             recheck_schedule_group=recheck_schedule_group,
             recheck_role_arn=recheck_role_arn,
             exempt_aws_services=exempt_aws_services,
+            admit_service_linked_roles=admit_service_linked_roles,
             inventory_table=inventory_table,
             security_hub=security_hub,
             metrics_level=metrics_level,
@@ -106,6 +119,50 @@ def _boolean(environ: Mapping[str, str], name: str, *, default: bool) -> bool:
     if text not in TRUE_VALUES:
         raise ConfigError(f"{name} must be 'true' or 'false', not {environ.get(name)!r}")
     return TRUE_VALUES[text]
+
+
+def _exempt_services(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """`true` (or unset): Connect's service principal alone; `false`: none; else a comma-separated list."""
+    raw = environ.get(name, "").strip()
+    if raw.lower() in ("", "true"):
+        return (CONNECT_SERVICE,)
+    if raw.lower() == "false":
+        return ()
+    services: list[str] = []
+    for item in raw.split(","):
+        service = item.strip()
+        if not service:
+            continue
+        if not SERVICE_PRINCIPAL.match(service):
+            raise ConfigError(
+                f"{name} must be 'true', 'false' or a comma-separated list of service principals such as "
+                f"connect.amazonaws.com; {service!r} is not one"
+            )
+        if service not in services:
+            services.append(service)
+    if not services:
+        raise ConfigError(f"{name} names no service principal: {raw!r}")
+    return tuple(services)
+
+
+def _service_linked_roles(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Unset or empty: the default; `none`: no service-linked role; else a comma-separated list of known names."""
+    raw = environ.get(name, "").strip().lower()
+    if not raw:
+        return DEFAULT_SERVICE_LINKED_ROLES
+    if raw == "none":
+        return ()
+    services: list[str] = []
+    for item in raw.split(","):
+        service = item.strip()
+        if not service:
+            continue
+        if service not in SERVICE_LINKED_ROLES:
+            known = ", ".join(sorted(SERVICE_LINKED_ROLES))
+            raise ConfigError(f"{name} names {service!r}, which is not one of {known} (or 'none')")
+        if service not in services:
+            services.append(service)
+    return tuple(services)
 
 
 def _arn_list(environ: Mapping[str, str], name: str, *, roles_only: bool) -> tuple[str, ...]:

@@ -29,7 +29,9 @@ def decide(
 ) -> Decision:
     """Compliant, a write (remediated, or would_remediate on a dry run), or a refusal.
 
-    `required` are the allowlist entries a written policy must never lack (the account and the enforcer).
+    `required` are the allowlist entries a written policy must never lack (the account and the enforcer). A
+    policy read from a text with a repeated JSON key is never compliant (`policy.parse_policy`): IAM may read
+    either copy, so the enforcer writes one.
     """
     expected = policies.merge(current, statement, merge_mode)
     if current is not None and policies.equivalent(current, expected):
@@ -57,6 +59,9 @@ def decide(
 def describe_drift(current: dict[str, Any] | None) -> str:
     if current is None:
         return "the bucket had no policy"
+    duplicated = policies.duplicate_keys_of(current)
+    if duplicated:
+        return f"the policy repeated the JSON key(s) {', '.join(duplicated)}, which IAM may read either way"
     ours = [s for s in policies.statements_of(current) if policies.is_lockdown_statement(s)]
     if not ours:
         return "the lockdown statement was missing"

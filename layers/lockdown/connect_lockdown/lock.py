@@ -32,6 +32,7 @@ from .principals import (
     connect_principals,
     own_principal,
 )
+from .service_roles import SERVICE_LINKED_ROLES
 
 logger = Logger(service=SERVICE, child=True)
 
@@ -171,7 +172,13 @@ class BucketLock:
         if not self.caller_is_enforcer and not self.settings.enforcer_role_arn:
             enforcer = None
         return build_allowlist(
-            self.principals, identity, principals, enforcer, fresh=fresh, caller_is_enforcer=self.caller_is_enforcer
+            self.principals,
+            identity,
+            principals,
+            enforcer,
+            fresh=fresh,
+            caller_is_enforcer=self.caller_is_enforcer,
+            service_linked_roles=[SERVICE_LINKED_ROLES[s] for s in self.settings.admit_service_linked_roles],
         )
 
     def _statement(self, bucket: str, identity: CallerIdentity, allowlist: Allowlist, keep: set[str]) -> dict[str, Any]:

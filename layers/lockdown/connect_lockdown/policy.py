@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 LOCKDOWN_SID = "ConnectBucketLockdown"
 POLICY_VERSION = "2012-10-17"
@@ -17,7 +17,12 @@ MAX_POLICY_BYTES = 20 * 1024
 
 USER_ID_KEY = "aws:userId"
 PRINCIPAL_ARN_KEY = "aws:PrincipalArn"
-AWS_SERVICE_KEY = "aws:PrincipalIsAWSService"
+# Present only when an AWS service principal itself makes the request (never for IAM principals, service roles,
+# service-linked roles or anonymous requesters): IAM User Guide, reference_policies_condition-keys.html,
+# "aws:PrincipalServiceName", whose own example is this StringNotEqualsIfExists form.
+SERVICE_NAME_KEY = "aws:PrincipalServiceName"
+# What EXEMPT_AWS_SERVICES=true means: Amazon Connect's recording ingestion, acting as its service principal.
+CONNECT_SERVICE = "connect.amazonaws.com"
 
 MergeMode = Literal["preserve", "replace"]
 Policy = dict[str, Any]
@@ -49,7 +54,7 @@ def lockdown_statement(
     allowed_patterns: Iterable[str],
     *,
     enforcer_arn: str | None = None,
-    exempt_aws_services: bool = False,
+    exempt_aws_services: bool | Iterable[str] = False,
 ) -> Statement:
     """The one Deny statement of AWS's guidance for the Amazon Connect bucket, with two additions.
 
@@ -57,10 +62,12 @@ def lockdown_statement(
     - `StringNotLike aws:userId`: the guidance's allowlist of unique IDs;
     - `ArnNotEquals aws:PrincipalArn`: the enforcer's role by ARN, so a stack deployed again (same role ARN,
       new unique ID) keeps control of the buckets it locked;
-    - `BoolIfExists aws:PrincipalIsAWSService false`: AWS services acting with their own service principal
-      (Connect's recording ingestion) are not denied, as AWS's data-perimeter examples do.
-    Each operator is negated or `...IfExists`, so a key absent from the request (an anonymous request has no
-    aws:userId, aws:PrincipalArn or aws:PrincipalIsAWSService) makes its block true: anonymous stays denied.
+    - `StringNotEqualsIfExists aws:PrincipalServiceName`: the AWS services named in `exempt_aws_services`
+      (True: Connect's alone), acting with their own service principal, are not denied; any other service is.
+    Each operator is negated or `...IfExists`, so a key absent from the request makes its block true. An anonymous
+    request carries `aws:userId` `anonymous` (IAM's principal key values) or, in older descriptions, no
+    `aws:userId`; it has no `aws:PrincipalArn` and no `aws:PrincipalServiceName`. Either way every block is true
+    and it is denied.
     """
     patterns = sorted(set(allowed_patterns))
     if not patterns:
@@ -68,8 +75,9 @@ def lockdown_statement(
     condition: dict[str, Any] = {"StringNotLike": {USER_ID_KEY: patterns}}
     if enforcer_arn:
         condition["ArnNotEquals"] = {PRINCIPAL_ARN_KEY: [enforcer_arn]}
-    if exempt_aws_services:
-        condition["BoolIfExists"] = {AWS_SERVICE_KEY: "false"}
+    services = exempt_service_names(exempt_aws_services)
+    if services:
+        condition["StringNotEqualsIfExists"] = {SERVICE_NAME_KEY: services}
     return {
         "Sid": LOCKDOWN_SID,
         "Effect": "Deny",
@@ -80,22 +88,114 @@ def lockdown_statement(
     }
 
 
-def parse_policy(text: str | None) -> Policy | None:
-    """Parse a policy document as S3 returns it. None means the bucket has no policy."""
+def exempt_service_names(exempt: bool | Iterable[str]) -> list[str]:
+    """The service principals a lock lets through: True means Connect's alone, False none."""
+    if exempt is True:
+        return [CONNECT_SERVICE]
+    if exempt is False:
+        return []
+    return sorted(set(exempt))
+
+
+class ParsedPolicy(dict[str, Any]):
+    """A bucket policy as read. `duplicate_keys` names every JSON key that appeared twice in one object (as
+    `Statement[0].Condition.StringNotLike.aws:userId`): such a text can be read more than one way, and which copy
+    IAM uses is not documented, so the policy is never equivalent to another (see `equivalent`)."""
+
+    duplicate_keys: tuple[str, ...] = ()
+
+
+class _Duplicated(dict[str, Any]):
+    """A JSON object with a repeated key while parsing: the last copy of each key, and every copy."""
+
+    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
+        super().__init__(pairs)
+        self.copies: dict[str, list[Any]] = {}
+        for key, value in pairs:
+            self.copies.setdefault(key, []).append(value)
+        self.copies = {key: values for key, values in self.copies.items() if len(values) > 1}
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    if len({key for key, _ in pairs}) == len(pairs):
+        return dict(pairs)
+    return _Duplicated(pairs)
+
+
+def _plain(node: Any, path: str, found: list[str]) -> Any:
+    """`node` with every `_Duplicated` object turned into a plain dict (its last copies), naming each
+    duplicated key in `found`."""
+    if isinstance(node, list):
+        return [_plain(item, f"{path}[{index}]", found) for index, item in enumerate(node)]
+    if not isinstance(node, dict):
+        return node
+    if isinstance(node, _Duplicated):
+        found.extend(f"{path}.{key}" if path else key for key in node.copies)
+    plain = {key: _plain(value, f"{path}.{key}" if path else key, found) for key, value in node.items()}
+    if isinstance(node, _Duplicated) and "Sid" in node.copies and plain.get("Sid") == LOCKDOWN_SID:
+        others = [sid for sid in node.copies["Sid"] if sid != LOCKDOWN_SID]
+        if others:
+            # One copy says this is the lock, another that it is not: keep it as somebody else's statement.
+            # A rewrite replaces the lock; it must never drop a statement that may not be the lock.
+            plain["Sid"] = others[0]
+    return plain
+
+
+def _all_statements(document: _Duplicated, found: list[str]) -> list[Any]:
+    """Every statement of every copy of a duplicated `Statement`, each distinct statement once, in order."""
+    combined: list[Any] = []
+    seen: list[Any] = []
+    for index, copy_ in enumerate(document.copies["Statement"]):
+        items = copy_ if isinstance(copy_, list) else [copy_]
+        for item in _plain(items, f"Statement(copy {index + 1})", found):
+            key = canonical_statement(item) if isinstance(item, dict) else item
+            if key not in seen:
+                seen.append(key)
+                combined.append(item)
+    return combined
+
+
+def parse_policy(text: str | None) -> ParsedPolicy | None:
+    """Parse a policy document as S3 returns it. None means the bucket has no policy.
+
+    Python's json keeps the last copy of a repeated key silently; IAM does not document which copy it reads. So
+    every repeated key is recorded in `duplicate_keys` (the policy is then drift, never compliant) and the
+    result keeps one copy of each:
+    - a repeated top-level `Statement`: the statements of every copy, each distinct one once, so that a rewrite
+      loses none of them;
+    - any other repeated key: the last copy, the one JSON parsers (and so the console and the CLI) show, so the
+      rewritten policy says explicitly what those tools already showed. The lock itself is rebuilt from what
+      AWS says about the bucket's principals, never from this text, so no copy can change who it admits; and a
+      statement whose repeated `Sid` is the lock's in one copy only is kept as a foreign statement.
+    """
     if text is None:
         return None
     try:
-        document = json.loads(text)
+        document = json.loads(text, object_pairs_hook=_object)
     except ValueError as error:
         raise PolicyError(f"the current bucket policy is not valid JSON ({error})") from error
     if not isinstance(document, dict):
         raise PolicyError("the current bucket policy is not a JSON object")
-    statements = document.get("Statement")
+    found: list[str] = []
+    statements: Any = None
+    if isinstance(document, _Duplicated) and "Statement" in document.copies:
+        statements = _all_statements(document, found)
+        found.extend(document.copies)
+        document = dict(document)
+        document["Statement"] = statements
+    parsed = ParsedPolicy(cast(dict[str, Any], _plain(document, "", found)))
+    parsed.duplicate_keys = tuple(sorted(set(found), key=found.index))
+    statements = parsed.get("Statement")
     if isinstance(statements, dict):
         statements = [statements]
     if not isinstance(statements, list) or not all(isinstance(s, dict) for s in statements):
         raise PolicyError("the current bucket policy has no list of statement objects")
-    return document
+    return parsed
+
+
+def duplicate_keys_of(policy: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """The keys that appeared more than once in the text the policy was parsed from (see `parse_policy`)."""
+    return policy.duplicate_keys if isinstance(policy, ParsedPolicy) else ()
 
 
 def statements_of(policy: Mapping[str, Any] | None) -> list[Statement]:
@@ -223,6 +323,10 @@ def canonical_policy(policy: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 
 def equivalent(left: Mapping[str, Any] | None, right: Mapping[str, Any] | None) -> bool:
+    """Whether two policies mean the same. A policy read from a text with a repeated key means nothing for sure,
+    so it is equivalent to no policy, itself included: a lock read that way is always rewritten."""
+    if duplicate_keys_of(left) or duplicate_keys_of(right):
+        return False
     return canonical_policy(left) == canonical_policy(right)
 
 
@@ -289,6 +393,9 @@ def describe_differences(
 
     if current is None:
         return ["the bucket has no policy"]
+    duplicated = duplicate_keys_of(current)
+    if duplicated:
+        return [f"the policy repeats the key(s) {', '.join(duplicated)}, which IAM may read either way"]
     if equivalent(current, expected):
         return []
     differences: list[str] = []

@@ -9,10 +9,16 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from aws_lambda_powertools import Logger
+
 from . import policy as policies
 from .arns import ROLE_ARN, USER_ARN, role_arn_of_session, role_of_session
 from .aws import AwsCallError, CallerIdentity, Gateway
 from .inventory import ConnectInstance
+from .log import SERVICE
+from .service_roles import ServiceLinkedRole
+
+logger = Logger(service=SERVICE, child=True)
 
 # How long a warm execution environment trusts a cached principal ID to confirm compliance.
 CACHE_TTL_SECONDS = 300.0
@@ -50,6 +56,10 @@ class PrincipalResolver:
         self._clock = clock
         # arn -> (when read, unique id, the decision that read it from IAM)
         self._ids: dict[str, tuple[float, str, int]] = {}
+        # service-linked role ARN -> (when read, the decision) for roles IAM said do not exist
+        self._absent: dict[str, tuple[float, int]] = {}
+        # (role, error code) already said in the log: a missing role is said once per execution environment
+        self._reported: set[tuple[str, str]] = set()
         self._decision = 0
 
     def begin_decision(self) -> None:
@@ -68,6 +78,30 @@ class PrincipalResolver:
         unique_id = self._resolve_in_iam(principal, identity)
         self._ids[principal.arn] = (self._clock(), unique_id, self._decision)
         return unique_id
+
+    def resolve_service_linked(self, role: ServiceLinkedRole, identity: CallerIdentity, *, fresh: bool) -> str | None:
+        """The unique ID of a service-linked role of the account, or None when it cannot be had: admitting a
+        governance service is never worth refusing a lock, so a missing (or unreadable) role is skipped and said
+        once in the log. A retryable error still raises."""
+        arn = role.arn(identity.partition, identity.account)
+        absent = self._absent.get(arn)
+        if absent is not None:
+            read_at, decision = absent
+            if decision == self._decision or (not fresh and self._clock() - read_at < self.cache_ttl):
+                return None
+        try:
+            return self.resolve(Principal(arn, f"{role.purpose}'s service-linked role"), identity, fresh=fresh)
+        except RefusedError as refusal:
+            error = refusal.__cause__
+            code = error.code if isinstance(error, AwsCallError) else "unresolvable"
+        self._absent[arn] = (self._clock(), self._decision)
+        if (arn, code) not in self._reported:
+            self._reported.add((arn, code))
+            logger.warning(
+                "a service-linked role named in ADMIT_SERVICE_LINKED_ROLES is not admitted",
+                extra={"service": role.service, "role_arn": arn, "error": code},
+            )
+        return None
 
     def _resolve_in_iam(self, principal: Principal, identity: CallerIdentity) -> str:
         match = ROLE_ARN.match(principal.arn) or USER_ARN.match(principal.arn)
@@ -123,11 +157,13 @@ def build_allowlist(
     *,
     fresh: bool,
     caller_is_enforcer: bool,
+    service_linked_roles: Iterable[ServiceLinkedRole] = (),
 ) -> Allowlist:
     """Resolve every principal; RefusedError (or an AWS error) when one cannot be.
 
     `enforcer` None with `caller_is_enforcer` False: the function is not deployed yet (the command line's
-    read-only audit); the allowlist then omits it and requires nothing of it.
+    read-only audit); the allowlist then omits it and requires nothing of it. `service_linked_roles`
+    (ADMIT_SERVICE_LINKED_ROLES) are admitted when they exist and skipped when not, never refused.
     """
     names = {identity.account: f"the account root ({identity.account})"}
     required = {identity.account}
@@ -147,6 +183,14 @@ def build_allowlist(
     for principal in principals:
         pattern = policies.allowed_user_id_pattern(resolver.resolve(principal, identity, fresh=fresh))
         names.setdefault(pattern, f"{principal.arn} ({principal.purpose})")
+    for role in service_linked_roles:
+        unique_id = resolver.resolve_service_linked(role, identity, fresh=fresh)
+        if unique_id is not None:
+            arn = role.arn(identity.partition, identity.account)
+            names.setdefault(
+                policies.allowed_user_id_pattern(unique_id),
+                f"{arn} ({role.purpose}'s service-linked role, ADMIT_SERVICE_LINKED_ROLES={role.service})",
+            )
     return Allowlist(frozenset(names) - {enforcer_arn}, enforcer_arn, names, frozenset(required))
 
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from ..outcomes import BucketResult, Outcome
-from .scope import ScopeRun, exit_code_for
+from .single_scope import ScopeRun, exit_code_for
 from .wording import (
     STATES,
     allowlist_of,

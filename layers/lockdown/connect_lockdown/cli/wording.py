@@ -49,12 +49,19 @@ def summary_of(result: BucketResult, *, read_only: bool) -> str:
         return f"{what}; apply would write the expected lockdown"
     if result.outcome is Outcome.PENDING:
         return "has no S3 storage yet; its bucket is locked once storage is associated"
-    return reworded(result.reason) if read_only else result.reason
+    if read_only:
+        return reworded(result.reason)
+    # apply writes with the operator's credentials, not the function's role.
+    return result.reason.replace("the enforcer's role needs", "the credentials used need")
 
 
 def reworded(reason: str) -> str:
     """A refusal or failure as a read-only command reports it: it wrote nothing because it writes nothing."""
     reason = _NOTHING_WRITTEN.sub("apply would write nothing", reason)
+    reason = reason.replace(
+        "Enforcement is stopped until the enforcer's role can read Connect",
+        "Nothing is known of its buckets until the credentials used can read Connect",
+    )
     return reason.replace("the enforcer's role needs", "the credentials used need")
 
 

@@ -227,6 +227,16 @@ def test_plan_help_says_it_lists_every_bucket() -> None:
     assert "for each bucket that is not compliant" not in text
 
 
+def test_when_no_account_could_be_read_the_audit_says_none_not_some(
+    estate: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moto_faults.strict_assume_role(monkeypatch)
+    run = cli(estate, "audit", "--accounts", "111111111111,222222222222")
+    assert run.code == exits.EXIT_INCOMPLETE, run.output
+    assert "2 accounts x 1 Region: none could be read" in run.stdout and "0 audited" not in run.stdout
+    assert "could not tell" in run_cli("audit", "--help", endpoint=None).stdout
+
+
 def test_the_orphan_warning_names_the_bucket(estate: World) -> None:
     # A bucket that carries the lockdown (the one of LOCKED, moved over) and that no instance uses.
     estate.create_bucket("nu-orphan")

@@ -112,7 +112,8 @@ def print_many(
         print_scope_details(run, out, prefix=f"{run.account} {run.region}: ")
     for error in errors:
         out.write(f"error: account {error.account}, Region {error.region}: {error.error}\n")
-    out.write(
-        f"\n{plural(accounts, 'account')} x {plural(regions, 'Region')}: {len(runs)} audited, "
-        f"{len(errors)} could not be read. {states_sentence(runs)}\n"
-    )
+    scopes = f"{plural(accounts, 'account')} x {plural(regions, 'Region')}"
+    if not runs:
+        out.write(f"\n{scopes}: none could be read; nothing is known of their buckets.\n")
+        return
+    out.write(f"\n{scopes}: {len(runs)} audited, {len(errors)} could not be read. {states_sentence(runs)}\n")

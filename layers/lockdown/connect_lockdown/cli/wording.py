@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from .. import policy as policies
+from ..notify.view import allowlist_legend
 from ..outcomes import BucketResult, Outcome
 
 STATE_LABELS = {
@@ -92,21 +93,13 @@ def allowlist_of(result: BucketResult) -> list[dict[str, str | None]]:
 
 
 def legend_of(result: BucketResult) -> list[str]:
-    """`entry  who it is` for every allowlist entry of the current and the expected lock."""
-    expected = expected_lockdown(result)
-    current = policies.lockdown_of(result.previous_policy)
-    entries: set[str] = set()
-    for statement in (expected, current):
-        if statement is not None:
-            entries |= policies.allowed_patterns_of(statement) | policies.admitted_arns_of(statement)
-    wanted = set() if expected is None else policies.allowed_patterns_of(expected) | policies.admitted_arns_of(expected)
-    lines = []
-    for entry in sorted(entries):
-        name = result.principal_names.get(entry)
-        if name is None:
-            name = "not in the expected allowlist" if entry not in wanted else "unknown principal"
-        lines.append(f"{entry}  {name}")
-    return lines
+    """`entry  who it is` for every allowlist entry of the current and the expected lock (as alerts name them)."""
+    if result.outcome.drifted:
+        expected = result.applied_policy
+    else:
+        expected = result.previous_policy if result.outcome is Outcome.COMPLIANT else None
+    legend = allowlist_legend(result.previous_policy, expected, result.principal_names)
+    return [f"{entry}  {name}" for entry, name in legend]
 
 
 def instances_text(result: BucketResult) -> str:

@@ -145,9 +145,10 @@ cost: $(STAMP) ## Rewrite docs/cost.md's tables from bench/prices.json, the benc
 # builds for the python3.13 runtime and compiles the layer's bytecode with it. A `sam` on PATH wins.
 SAM_CLI_VERSION ?= 1.170.0
 SAM_VENV        := $(VENV)/sam
-SAM_STAMP       := $(SAM_VENV)/.installed-$(SAM_CLI_VERSION)
 SAM_PYTHON      ?= $(shell for p in python3.13 $(PYTHON); do $$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' \
 	2>/dev/null && { echo $$p; break; }; done)
+# The stamp names the SAM CLI version and the Python it was installed with: another SAM_PYTHON installs again.
+SAM_STAMP       := $(SAM_VENV)/.installed-$(SAM_CLI_VERSION)-$(subst /,_,$(or $(SAM_PYTHON),$(PYTHON)))
 SAM             ?= $(or $(shell command -v sam 2>/dev/null),$(wildcard $(abspath $(SAM_VENV))/bin/sam))
 SAM_INSTALL_URL := https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/install-sam-cli.html
 
@@ -155,7 +156,8 @@ $(SAM_STAMP):
 	@if [ -n "$(SAM_PYTHON)" ]; then echo "Setting up $(SAM_VENV) with $$($(SAM_PYTHON) --version)"; else \
 		echo "warning: no Python 3.13 found (set SAM_PYTHON=/path/to/python3.13); using $(PYTHON). sam build will"; \
 		echo "         still need python3.13 on PATH, for the python3.13 runtime"; fi
-	$(or $(SAM_PYTHON),$(PYTHON)) -m venv $(SAM_VENV)
+	rm -f $(SAM_VENV)/.installed-*
+	$(or $(SAM_PYTHON),$(PYTHON)) -m venv --clear $(SAM_VENV)
 	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check aws-sam-cli==$(SAM_CLI_VERSION)
 	@touch $@
@@ -172,9 +174,21 @@ define require_sam
 		exit 2; fi
 endef
 
-build: ## sam build, without Docker (needs the AWS SAM CLI: make sam)
+# sam build checks that a `python3.13` is on PATH before it builds for the python3.13 runtime. LAYER_PYTHON (a
+# Python 3.13 under any name) is put first on PATH under that name, and the layer's Makefile builds with it;
+# otherwise .venv/sam/bin (made with Python 3.13 when one was found) comes first.
+LAYER_PYTHON ?=
+LAYER_SHIM   := $(VENV)/layer-python
+
+build: ## sam build, without Docker (needs the AWS SAM CLI: make sam; or LAYER_PYTHON=/path/to/python3.13)
 	$(require_sam)
+ifneq ($(strip $(LAYER_PYTHON)),)
+	@command -v "$(LAYER_PYTHON)" >/dev/null 2>&1 || { echo "error: LAYER_PYTHON=$(LAYER_PYTHON) is not a program" >&2; exit 2; }
+	mkdir -p $(LAYER_SHIM) && ln -sf "$$(command -v "$(LAYER_PYTHON)")" $(LAYER_SHIM)/python3.13
+	PATH="$(abspath $(LAYER_SHIM)):$(abspath $(SAM_VENV))/bin:$$PATH" LAYER_PYTHON=python3.13 $(SAM) build
+else
 	PATH="$(abspath $(SAM_VENV))/bin:$$PATH" $(SAM) build
+endif
 
 deploy: build ## sam deploy (needs the AWS SAM CLI and AWS credentials); first time: sam deploy --guided
 	$(require_sam)

@@ -17,6 +17,8 @@ from moto.iam.models import iam_backends
 from moto.organizations.models import OrganizationsBackend
 from moto.s3.exceptions import S3AccessDeniedError
 from moto.s3.models import S3Backend
+from moto.sns.exceptions import SNSException
+from moto.sns.models import SNSBackend
 from moto.sts.models import STSBackend
 
 
@@ -106,3 +108,25 @@ def deny_list_accounts(monkeypatch: pytest.MonkeyPatch) -> None:
 def no_active_accounts(monkeypatch: pytest.MonkeyPatch) -> None:
     """organizations:ListAccounts lists no account."""
     monkeypatch.setattr(OrganizationsBackend, "list_accounts", lambda self, *args, **kwargs: ([], None))
+
+
+def deny_bucket_policy_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PutBucketPolicy answers AccessDenied (403) on every bucket, as to a read-only principal."""
+
+    def put_bucket_policy(self: S3Backend, bucket_name: str, policy: bytes) -> None:
+        raise S3AccessDeniedError()
+
+    monkeypatch.setattr(S3Backend, "put_bucket_policy", put_bucket_policy)
+
+
+class _SnsAuthorizationError(SNSException):
+    code = "AuthorizationError"
+
+
+def deny_publish(monkeypatch: pytest.MonkeyPatch) -> None:
+    """sns:Publish answers AuthorizationError (403), SNS's access denied, as to a read-only principal."""
+
+    def publish(self: SNSBackend, *args: Any, **kwargs: Any) -> str:
+        raise _SnsAuthorizationError("User is not authorized to perform: SNS:Publish on resource")
+
+    monkeypatch.setattr(SNSBackend, "publish", publish)

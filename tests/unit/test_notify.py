@@ -562,3 +562,29 @@ def test_readme_shows_the_email_and_the_slack_message_that_are_sent() -> None:
 def test_docs_show_the_current_chat_payload() -> None:
     docs = (ROOT / "docs" / "alerts.md").read_text(encoding="utf-8")
     assert chat_text(case("remediated").chat).rstrip() in docs
+
+
+def test_the_email_names_every_id_of_its_diff_as_plan_does() -> None:
+    # Given a remediation whose old lock admitted an ID the expected one drops, and an entry nobody could name
+    from connect_lockdown.cli.wording import legend_of
+    from connect_lockdown.outcomes import BucketResult, InstanceRef, Outcome
+
+    previous = {"Version": "2012-10-17", "Statement": [lockdown("123456789012", "AROASTALEROLEID00000:*")]}
+    applied = {"Version": "2012-10-17", "Statement": [lockdown("123456789012", "AROACONNECTROLEID000:*")]}
+    names = {
+        "123456789012": "the account root (123456789012)",
+        "AROACONNECTROLEID000:*": "arn:aws:iam::123456789012:role/connect-role (service role of Connect instance x)",
+    }
+    result = BucketResult(BUCKET, Outcome.REMEDIATED, (InstanceRef(INSTANCE, None),), "r", previous, applied)
+    result.principal_names = names
+
+    # When the alert and the plan's legend are rendered
+    message = notification(ACCOUNT, REGION, None, result.to_dict(), principal_names=names)
+    legend = message.email.split("Who the allowlist entries are\n", 1)[1].split("\n\n", 1)[0]
+
+    # Then every ID of the diff, the removed one too, is named, in the same words as plan's legend
+    for line in legend_of(result):
+        entry, name = line.split("  ", 1)
+        assert f"{entry}:" in legend and name in legend
+    assert "AROASTALEROLEID00000:*" in legend and "not in the expected allowlist" in legend
+    assert "AROASTALEROLEID00000:*` not in the expected allowlist" in message.chat["content"]["description"]

@@ -11,25 +11,36 @@ from typing import TextIO
 
 import boto3
 
-from ..aws import CallerIdentity
+from ..aws import AwsGateway, CallerIdentity
 from ..config import Settings
 from ..labels import plural
-from ..outcomes import RetryLater
+from ..outcomes import BucketResult, RetryLater, RunReport
 from .context import (
     EnforcerSource,
     StackProblem,
     caller_of,
     check_principal_accounts,
     enforcer_source,
+    is_denied,
     region_of,
     session_for,
     settings_from,
 )
-from .exits import EXIT_AWS_UNAVAILABLE, EXIT_NOT_COMPLIANT, EXIT_UNKNOWN_BUCKET, CliError, usage
+from .exits import (
+    EXIT_ACCESS_DENIED,
+    EXIT_AWS_UNAVAILABLE,
+    EXIT_INCOMPLETE,
+    EXIT_INTERRUPTED,
+    EXIT_NOT_COMPLIANT,
+    EXIT_UNKNOWN_BUCKET,
+    CliError,
+    usage,
+)
 from .progress import Progress
 from .render import audit_document, plan_document, print_audit, print_plan
-from .scope import EnforcerRole, ScopeRun, exit_code_for, reconcile, resolve_enforcer
-from .wording import summary_of
+from .single_scope import EnforcerRole, ScopeRun, exit_code_for, inventory_failure_of, reconcile, resolve_enforcer
+from .wording import reworded, summary_of
+from .writes import JournaledGateway, StopBetweenBuckets, Stopped, WriteJournal
 
 
 @dataclass(frozen=True)
@@ -82,33 +93,104 @@ def _enforcer_label(source: EnforcerSource) -> str:
     return source.label
 
 
-def run_single(args: argparse.Namespace, prepared: Prepared, *, read_only: bool) -> ScopeRun:
+class PartialRun(CliError):
+    """A run that stopped on an AWS error after some buckets were handled: what it did is in `report`."""
+
+    def __init__(self, message: str, code: int, report: RunReport) -> None:
+        super().__init__(message, code)
+        self.report = report
+
+
+class InventoryUnreadable(CliError):
+    """The Connect inventory could not be read at all: nothing is known of the scope."""
+
+    def __init__(self, run: ScopeRun, failure: BucketResult) -> None:
+        code = (
+            EXIT_ACCESS_DENIED
+            if failure.access_denied or failure.error_code == "AccessDeniedException"
+            else (EXIT_INCOMPLETE)
+        )
+        super().__init__(reworded(failure.reason), code)
+        self.run = run
+        self.error_code = failure.error_code
+
+    def document(self) -> dict[str, object]:
+        return {
+            "account": self.run.account,
+            "region": self.run.region,
+            "error": str(self),
+            "error_code": self.error_code,
+            "compliant": False,
+        }
+
+
+def _retry_failure(report: RunReport) -> PartialRun:
+    """A run the core ended with RetryLater. An access denied among its errors (a publish the credentials may
+    not make) is no throttling: a retry will not fix it, and the message names the call."""
+    denied = [error for error in report.retryable_errors if is_denied(error)]
+    if denied:
+        return PartialRun(f"access denied: {denied[0]}", EXIT_ACCESS_DENIED, report)
+    errors = "; ".join(str(error) for error in report.retryable_errors)
+    return PartialRun(f"AWS throttled or was unavailable, try again: {errors}", EXIT_AWS_UNAVAILABLE, report)
+
+
+def run_single(
+    args: argparse.Namespace,
+    prepared: Prepared,
+    *,
+    write: bool,
+    alert: bool,
+    gateway: AwsGateway | None = None,
+    stop: StopBetweenBuckets | None = None,
+) -> ScopeRun:
     progress = Progress(sys.stderr)
+
+    def before_bucket(index: int, total: int, bucket: str) -> None:
+        if stop is not None:
+            stop.check()
+        progress(index, total, bucket)
+
     progress.show("reading the Connect inventory...")
     try:
         report = reconcile(
             prepared.session,
             prepared.settings,
             bucket=args.bucket,
-            read_only=read_only,
+            write=write,
+            alert=alert,
             command=args.command,
             actor=prepared.identity.arn,
-            progress=progress,
+            progress=before_bucket,
+            gateway=gateway,
         )
     except RetryLater as error:
-        raise CliError(f"AWS throttled or was unavailable, try again: {error}", EXIT_AWS_UNAVAILABLE) from error
+        raise _retry_failure(error.report) from error
     finally:
         progress.done()
-    for alert in report.unsent_alerts:
-        sys.stderr.write(f"connect-lockdown: error: {alert}\n")
+    for unsent in report.unsent_alerts:
+        sys.stderr.write(f"connect-lockdown: error: {unsent}\n")
+    notes = [prepared.enforcer.note] if prepared.enforcer.note else []
+    run = ScopeRun(prepared.identity.account, prepared.region, report, prepared.enforcer.arn, notes)
+    failure = inventory_failure_of(report)
+    if failure is not None:
+        raise InventoryUnreadable(run, failure)
     if args.bucket and report.ignored:
         raise CliError(f"unknown bucket: {report.ignored}", EXIT_UNKNOWN_BUCKET)
-    notes = [prepared.enforcer.note] if prepared.enforcer.note else []
-    return ScopeRun(prepared.identity.account, prepared.region, report, prepared.enforcer.arn, notes)
+    return run
+
+
+def read_only_run(args: argparse.Namespace, out: TextIO, prepared: Prepared) -> ScopeRun:
+    """audit's and plan's run; an unreadable inventory is an error document with --json, never an empty answer."""
+    try:
+        return run_single(args, prepared, write=False, alert=False)
+    except InventoryUnreadable as failure:
+        if args.json:
+            out.write(json.dumps(failure.document(), indent=2) + "\n")
+        raise
 
 
 def command_audit(args: argparse.Namespace, out: TextIO) -> int:
-    run = run_single(args, prepare(args, for_apply=False), read_only=True)
+    run = read_only_run(args, out, prepare(args, for_apply=False))
     if args.json:
         out.write(json.dumps(audit_document(run), indent=2) + "\n")
     else:
@@ -117,7 +199,7 @@ def command_audit(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def command_plan(args: argparse.Namespace, out: TextIO) -> int:
-    run = run_single(args, prepare(args, for_apply=False), read_only=True)
+    run = read_only_run(args, out, prepare(args, for_apply=False))
     if args.json:
         for note in run.notes:
             sys.stderr.write(f"connect-lockdown: note: {note}\n")
@@ -127,23 +209,58 @@ def command_plan(args: argparse.Namespace, out: TextIO) -> int:
     return exit_code_for(run.report)
 
 
+def confirmed(question: str, out: TextIO) -> bool:
+    """The operator's yes at a terminal; without one, --yes is the only way to write."""
+    if not sys.stdin.isatty():
+        raise usage("refusing to write without confirmation: pass --yes")
+    try:
+        answer = input(question).strip().lower()
+    except EOFError:  # Ctrl-D: no answer is no
+        out.write("\n")
+        answer = ""
+    return answer in ("y", "yes")
+
+
 def command_apply(args: argparse.Namespace, out: TextIO) -> int:
     prepared = prepare(args, for_apply=True)
-    planned = run_single(args, prepared, read_only=True)
+    planned = run_single(args, prepared, write=False, alert=False)
     changes = print_plan(planned, out)
+    # Refusals and failures are alerted whatever triggered them, even when nothing is to be written.
+    alertable = [r for r in planned.report.results if r.outcome.notified and not r.outcome.drifted]
     if changes == 0:
-        out.write("Nothing to apply.\n")
-        return exit_code_for(planned.report)
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise usage("refusing to apply without confirmation: pass --yes")
-        answer = input(f"Apply {plural(changes, 'change')}? [y/N] ").strip().lower()
-        if answer not in ("y", "yes"):
-            out.write("Nothing was applied.\n")
-            return EXIT_NOT_COMPLIANT
-    run = run_single(args, prepared, read_only=False)
-    for result in run.report.results:
+        if not alertable:
+            out.write("Nothing to apply.\n")
+            return exit_code_for(planned.report)
+        out.write(f"Nothing to write; alerting {plural(len(alertable), 'result')} that need a person.\n")
+        return _write(args, prepared, out, write=False)
+    if not args.yes and not confirmed(f"Apply {plural(changes, 'change')}? [y/N] ", out):
+        out.write("Nothing was applied.\n")
+        return EXIT_NOT_COMPLIANT
+    return _write(args, prepared, out, write=True)
+
+
+def _write(args: argparse.Namespace, prepared: Prepared, out: TextIO, *, write: bool) -> int:
+    """The core's writing run, every write followed by its alert; Ctrl-C says what was written and alerted."""
+    journal = WriteJournal()
+    gateway = JournaledGateway(prepared.session, journal)
+    try:
+        with StopBetweenBuckets() as stop:
+            run = run_single(args, prepared, write=write, alert=True, gateway=gateway, stop=stop)
+    except (Stopped, KeyboardInterrupt):
+        out.write("\n")
+        journal.report(out)
+        raise CliError("interrupted; the lines above say what was written and alerted", EXIT_INTERRUPTED) from None
+    except PartialRun as partial:
+        print_results(partial.report, out)
+        out.write(f"{plural(journal.published, 'alert')} published; the error below stopped the rest.\n")
+        raise
+    print_results(run.report, out)
+    out.write(f"{plural(journal.published, 'alert')} published.\n")
+    return exit_code_for(run.report)
+
+
+def print_results(report: RunReport, out: TextIO) -> None:
+    for result in report.results:
         if result.bucket is not None:
             out.write(f"{result.outcome}: {result.bucket}: {summary_of(result, read_only=False)}\n")
-    out.write(f"\n{run.report.counts().sentence()}\n")
-    return exit_code_for(run.report)
+    out.write(f"\n{report.counts().sentence()}\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -10,16 +11,24 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 
 from ..arns import ROLE_ARN, account_of
-from ..aws import ACCESS_DENIED_CODES, AwsCallError, AwsGateway, CallerIdentity, RetryableAwsError
+from ..aws import ACCESS_DENIED_CODES, AwsCallError, AwsError, AwsGateway, CallerIdentity, RetryableAwsError
 from ..config import ConfigError, Settings
 from .exits import EXIT_AWS_UNAVAILABLE, EXIT_NO_CREDENTIALS, CliError, usage
 
 
-def session_for(profile: str | None, region: str | None) -> boto3.session.Session:
+def session_for(
+    profile: str | None, region: str | None, environ: Mapping[str, str] = os.environ
+) -> boto3.session.Session:
+    """A session as the AWS CLI v2 makes one: the Region from the flag, else AWS_REGION, else AWS_DEFAULT_REGION,
+    else the profile (boto3 alone reads only the last two)."""
+    region = region or environ.get("AWS_REGION", "").strip() or None
     try:
         return boto3.session.Session(profile_name=profile, region_name=region)
     except ProfileNotFound as error:
-        raise usage(f"AWS profile not found: {profile}") from error
+        name, source = (profile, "--profile") if profile else (environ.get("AWS_PROFILE", ""), "AWS_PROFILE")
+        raise usage(
+            f"AWS profile not found: {name!r} (from {source}); 'aws configure list-profiles' lists the profiles"
+        ) from error
 
 
 def region_of(session: boto3.session.Session, *, multi: bool = False) -> str:
@@ -27,6 +36,15 @@ def region_of(session: boto3.session.Session, *, multi: bool = False) -> str:
         flags = "--regions or --region" if multi else "--region"
         raise usage(f"no AWS Region: pass {flags}, or set AWS_REGION (or a region in your AWS profile)")
     return str(session.region_name)
+
+
+# SNS answers a denied Publish with AuthorizationError; S3, Connect and IAM with AccessDenied(Exception).
+_DENIED_CODES = frozenset({"AuthorizationError", "KMSAccessDeniedException"})
+
+
+def is_denied(error: AwsError) -> bool:
+    """Whether AWS refused the call to these credentials: never "try again"."""
+    return error.access_denied or error.code in _DENIED_CODES
 
 
 def caller_of(session: boto3.session.Session) -> CallerIdentity:

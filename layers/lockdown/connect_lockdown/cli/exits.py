@@ -24,7 +24,8 @@ EXIT_CODES_HELP = """exit codes:
   5  the bucket named with --bucket is not used by any Connect instance
   6  AWS throttled or was unavailable; try again
   7  internal error: a bug in connect-lockdown (please report it with the message)
-  8  several accounts or Regions: some could not be read (see "errors"); the others were all compliant
+  8  could not tell: the Connect inventory, or some or all of the accounts and Regions (see "errors"),
+     could not be read; whatever was read is compliant
   130 interrupted; 141 stdout was closed before the output was written (a pipe to head)"""
 
 

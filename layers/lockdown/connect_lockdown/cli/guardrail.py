@@ -27,10 +27,10 @@ from ..inventory import read_inventory
 from ..labels import plural
 from .context import caller_of
 from .exits import EXIT_INCOMPLETE, EXIT_OK, usage
+from .many_scopes import Scope, ScopeError, ScopeFailure, Sessions, accounts_of, base_session, run_scopes
 from .parser import DEFAULT_ENFORCER_ROLE_NAME
 from .progress import Progress
-from .scope import base_role_name
-from .scopes import Scope, ScopeError, ScopeFailure, Sessions, accounts_of, base_session, run_scopes
+from .single_scope import base_role_name
 
 SCP_MAX_CHARACTERS = 5120
 SID = "ConnectBucketPolicyGuardrail"

@@ -15,13 +15,12 @@ from typing import Any, TextIO
 
 from ..arns import account_of
 from ..labels import plural
-from ..outcomes import Outcome
 from .context import EnforcerSource, caller_of, enforcer_source, settings_from
 from .exits import EXIT_INCOMPLETE, EXIT_NOT_COMPLIANT, EXIT_OK, usage
+from .many_scopes import Scope, ScopeError, ScopeFailure, Sessions, accounts_of, base_session, run_scopes
 from .progress import Progress
 from .render import audit_document, audit_rows, print_scope_details, print_table, states_sentence
-from .scope import ScopeRun, exit_code_for, reconcile, resolve_enforcer
-from .scopes import Scope, ScopeError, ScopeFailure, Sessions, accounts_of, base_session, run_scopes
+from .single_scope import ScopeRun, exit_code_for, inventory_failure_of, reconcile, resolve_enforcer
 from .wording import reworded
 
 PRINCIPAL_VARIABLES = ("ADMIN_ROLE_ARNS", "EXTRA_PRINCIPAL_ARNS")
@@ -52,11 +51,11 @@ def audit_scope(scope: Scope, sessions: Sessions, source: EnforcerSource) -> Sco
     enforcer = resolve_enforcer(source, session, identity, scope.region, multi=True)
     environ = scoped_environment(os.environ, scope.account)
     settings = settings_from(environ, enforcer_role_arn=enforcer.arn, topic_arn=None, for_apply=False)
-    report = reconcile(session, settings, bucket=None, read_only=True, command="audit", actor=identity.arn)
-    for result in report.results:
-        if result.bucket is None and result.outcome is Outcome.FAILED and not result.instances:
-            # The Connect inventory itself could not be read: nothing is known of this scope.
-            raise ScopeFailure(reworded(result.reason))
+    report = reconcile(session, settings, bucket=None, write=False, alert=False, command="audit", actor=identity.arn)
+    failure = inventory_failure_of(report)
+    if failure is not None:
+        # The Connect inventory itself could not be read: nothing is known of this scope.
+        raise ScopeFailure(reworded(failure.reason))
     return ScopeRun(scope.account, scope.region, report, enforcer.arn, [enforcer.note] if enforcer.note else [])
 
 
@@ -114,7 +113,8 @@ def print_many(
         print_scope_details(run, out, prefix=f"{run.account} {run.region}: ")
     for error in errors:
         out.write(f"error: account {error.account}, Region {error.region}: {error.error}\n")
-    out.write(
-        f"\n{plural(accounts, 'account')} x {plural(regions, 'Region')}: {len(runs)} audited, "
-        f"{len(errors)} could not be read. {states_sentence(runs)}\n"
-    )
+    scopes = f"{plural(accounts, 'account')} x {plural(regions, 'Region')}"
+    if not runs:
+        out.write(f"\n{scopes}: none could be read; nothing is known of their buckets.\n")
+        return
+    out.write(f"\n{scopes}: {len(runs)} audited, {len(errors)} could not be read. {states_sentence(runs)}\n")

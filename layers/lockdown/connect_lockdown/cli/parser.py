@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Sequence
 
 from .. import __version__
 from ..arns import ROLE_ARN
@@ -43,6 +44,16 @@ def build_parser() -> argparse.ArgumentParser:
     _apply(commands)
     _guardrail(commands)
     return parser
+
+
+def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The arguments; an unknown one is reported with the usage of the command it was given to."""
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        commands.choices[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
 
 
 def _common(parser: argparse.ArgumentParser, *, bucket: bool, enforcer: bool) -> None:
@@ -99,8 +110,9 @@ def _plan(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     plan = commands.add_parser(
         "plan",
         help="read-only: the policy each bucket would get, as a diff against today's",
-        description="Read-only: show, for each bucket that is not compliant, the policy it would get as a "
-        "unified diff against its current policy, with a legend naming each allowlist entry.",
+        description="Read-only: list every Connect bucket with its state; for each one apply would change, "
+        "the policy it would get as a unified diff against its current policy, with a legend naming each "
+        "allowlist entry.",
         epilog="example:\n  connect-lockdown plan --bucket amazon-connect-25fd0a3be3ef "
         "--stack-name connect-bucket-lockdown\n\n" + EXIT_CODES_HELP,
         formatter_class=FORMATTER,
@@ -122,7 +134,7 @@ def _apply(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         formatter_class=FORMATTER,
     )
     _common(apply, bucket=True, enforcer=True)
-    apply.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    apply.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
 
 
 def _guardrail(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

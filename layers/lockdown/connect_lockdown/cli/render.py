@@ -10,7 +10,7 @@ from typing import Any, TextIO
 
 from ..labels import plural
 from ..outcomes import BucketResult, Outcome
-from .scope import ScopeRun, exit_code_for
+from .single_scope import ScopeRun, exit_code_for
 from .wording import (
     STATES,
     allowlist_of,

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from .. import policy as policies
+from ..notify.view import allowlist_legend
 from ..outcomes import BucketResult, Outcome
 
 STATE_LABELS = {
@@ -45,12 +46,19 @@ def summary_of(result: BucketResult, *, read_only: bool) -> str:
         return f"{what}; apply would write the expected lockdown"
     if result.outcome is Outcome.PENDING:
         return "has no S3 storage yet; its bucket is locked once storage is associated"
-    return reworded(result.reason) if read_only else result.reason
+    if read_only:
+        return reworded(result.reason)
+    # apply writes with the operator's credentials, not the function's role.
+    return result.reason.replace("the enforcer's role needs", "the credentials used need")
 
 
 def reworded(reason: str) -> str:
     """A refusal or failure as a read-only command reports it: it wrote nothing because it writes nothing."""
     reason = _NOTHING_WRITTEN.sub("apply would write nothing", reason)
+    reason = reason.replace(
+        "Enforcement is stopped until the enforcer's role can read Connect",
+        "Nothing is known of its buckets until the credentials used can read Connect",
+    )
     return reason.replace("the enforcer's role needs", "the credentials used need")
 
 
@@ -81,21 +89,13 @@ def allowlist_of(result: BucketResult) -> list[dict[str, str | None]]:
 
 
 def legend_of(result: BucketResult) -> list[str]:
-    """`entry  who it is` for every allowlist entry of the current and the expected lock."""
-    expected = expected_lockdown(result)
-    current = policies.lockdown_of(result.previous_policy)
-    entries: set[str] = set()
-    for statement in (expected, current):
-        if statement is not None:
-            entries |= policies.allowed_patterns_of(statement) | policies.admitted_arns_of(statement)
-    wanted = set() if expected is None else policies.allowed_patterns_of(expected) | policies.admitted_arns_of(expected)
-    lines = []
-    for entry in sorted(entries):
-        name = result.principal_names.get(entry)
-        if name is None:
-            name = "not in the expected allowlist" if entry not in wanted else "unknown principal"
-        lines.append(f"{entry}  {name}")
-    return lines
+    """`entry  who it is` for every allowlist entry of the current and the expected lock (as alerts name them)."""
+    if result.outcome.drifted:
+        expected = result.applied_policy
+    else:
+        expected = result.previous_policy if result.outcome is Outcome.COMPLIANT else None
+    legend = allowlist_legend(result.previous_policy, expected, result.principal_names)
+    return [f"{entry}  {name}" for entry, name in legend]
 
 
 def instances_text(result: BucketResult) -> str:

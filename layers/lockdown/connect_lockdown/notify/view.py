@@ -161,8 +161,10 @@ class AlertView:
         """Who each allowlist entry of the policy written (or that would be) is, for a reviewer to act on."""
         if self.outcome not in ("remediated", "would_remediate") or not self.principal_names:
             return []
-        entries = _allowlist_entries(self.result.get("applied_policy"))
-        return [(one_line(e), one_line(self.principal_names[e])) for e in entries if e in self.principal_names]
+        legend = allowlist_legend(
+            self.result.get("previous_policy"), self.result.get("applied_policy"), self.principal_names
+        )
+        return [(one_line(entry), one_line(name)) for entry, name in legend]
 
     def next_steps(self) -> list[str]:
         outcome, actor = self.outcome, (self.trigger.actor if self.trigger else None)
@@ -221,6 +223,17 @@ def md(text: str) -> str:
 
 def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def allowlist_legend(previous: Any, expected: Any, names: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Who each allowlist entry of the current and the expected lock is: every ID a diff shows, named in the same
+    words by `plan`, the email and the chat message."""
+    wanted = set(_allowlist_entries(expected))
+    entries = sorted(wanted | set(_allowlist_entries(previous)))
+    return [
+        (entry, names.get(entry) or ("unknown principal" if entry in wanted else "not in the expected allowlist"))
+        for entry in entries
+    ]
 
 
 def _allowlist_entries(policy: Any) -> list[str]:

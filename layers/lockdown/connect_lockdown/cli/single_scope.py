@@ -16,7 +16,7 @@ import boto3
 from ..aws import AwsCallError, AwsGateway, CallerIdentity
 from ..config import Settings
 from ..events import BucketChanged, Sweep, Trigger
-from ..outcomes import Outcome, RunReport
+from ..outcomes import BucketResult, Outcome, RunReport
 from ..reconcile import Enforcer
 from ..times import utc_iso
 from .context import NOT_DEPLOYED_NOTE, EnforcerSource, StackProblem, stack_enforcer_role
@@ -97,16 +97,20 @@ def reconcile(
     settings: Settings,
     *,
     bucket: str | None,
-    read_only: bool,
+    write: bool,
+    alert: bool,
     command: str,
     actor: str,
     progress: Callable[[int, int, str], None] | None = None,
+    gateway: AwsGateway | None = None,
 ) -> RunReport:
-    """Run the core once over the scope (one bucket, or a sweep). RetryLater propagates."""
-    if read_only:
+    """Run the core once over the scope (one bucket, or a sweep). RetryLater propagates.
+
+    `write` False is the function's dry run; `alert` False publishes nothing (audit, plan)."""
+    if not write:
         settings = dataclasses.replace(settings, dry_run=True)
-    gateway = AwsGateway(session=session)
-    enforcer = Enforcer(settings, gateway, notify=not read_only, progress=progress, caller_is_enforcer=False)
+    gateway = gateway or AwsGateway(session=session)
+    enforcer = Enforcer(settings, gateway, notify=alert, progress=progress, caller_is_enforcer=False)
     trigger = Trigger(
         event_id=None,
         event_name=f"connect-lockdown {command}",
@@ -116,6 +120,14 @@ def reconcile(
     # The command line always starts cold: every read here is fresh.
     cause = BucketChanged(bucket, trigger) if bucket else Sweep(trigger, scheduled=True)
     return enforcer.reconcile(cause)
+
+
+def inventory_failure_of(report: RunReport) -> BucketResult | None:
+    """The `failed` result of a Connect inventory that could not be read at all, if that is what happened."""
+    for result in report.results:
+        if result.bucket is None and result.outcome is Outcome.FAILED and not result.instances:
+            return result
+    return None
 
 
 def exit_code_for(report: RunReport) -> int:

@@ -14,10 +14,10 @@ import pytest
 from moto.s3.models import S3Backend
 
 from connect_lockdown.cli import exits
+from devtools.world import ACCOUNT, REGION, World
 from tests.support import moto_faults
 from tests.support.cli_process import ROOT, CliRun, cli_environment, run_cli, run_cli_in_terminal
 from tests.support.organization import lock_bucket
-from tests.support.world import ACCOUNT, REGION, World
 
 pytestmark = pytest.mark.integration
 

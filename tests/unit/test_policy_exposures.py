@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from connect_lockdown import policy as policies
 from connect_lockdown.exposures import exposures
+from devtools.account import ACCOUNT, OTHER_ACCOUNT
 from tests.support import policy_strategies as ps
-from tests.support.account import ACCOUNT, OTHER_ACCOUNT
 from tests.support.policy_eval import PolicyEvaluationError, Request, evaluate_bucket_policy
 
 BUCKET = ps.BUCKET

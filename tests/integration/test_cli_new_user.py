@@ -82,7 +82,8 @@ def test_a_read_only_principals_apply_is_access_denied_naming_the_calls(
     assert "try again" not in run.output and "throttled" not in run.output
     [failed] = [line for line in run.stdout.splitlines() if line.startswith(f"failed: {OPEN}: ")]
     assert f"PutBucketPolicy failed on {OPEN}: AccessDenied" in failed and "the credentials used need" in failed
-    assert run.stderr.startswith("connect-lockdown: error: access denied: Publish failed: AuthorizationError")
+    assert run.stderr.startswith("connect-lockdown: error: ")
+    assert "sns:Publish failed: AuthorizationError" in run.stderr
     assert estate.policy(OPEN) is None
 
 

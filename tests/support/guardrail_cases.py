@@ -93,7 +93,7 @@ class GuardrailVerdict:
 
     def assert_passed(self) -> None:
         if not self.passed:
-            raise AssertionError("the guardrail SCP failed its checks:\n" + self.report())
+            raise AssertionError("the organization policy failed its checks:\n" + self.report())
 
 
 # Check names (stable, so tests and acceptance suites can look them up).

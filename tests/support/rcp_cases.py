@@ -93,7 +93,9 @@ def judge_rcp(
     checks: list[GuardrailCheck] = []
     try:
         levels = rcp_levels_with_full_access(*documents)
-        evaluate_rcps(levels, Request.for_root(members[0], "s3:ListBucket", "arn:aws:s3:::x"), resource_account=members[0])
+        evaluate_rcps(
+            levels, Request.for_root(members[0], "s3:ListBucket", "arn:aws:s3:::x"), resource_account=members[0]
+        )
     except (PolicyEvaluationError, ValueError) as error:
         return GuardrailVerdict((GuardrailCheck(PARSES, False, f"{type(error).__name__}: {error}"),))
     checks.append(GuardrailCheck(PARSES, True))
@@ -111,11 +113,15 @@ def judge_rcp(
         return [
             action
             for action, kind in ACTIONS
-            if evaluate_rcps(levels, caller(action, arn(bucket, kind)), resource_account=account, management_account=management)
+            if evaluate_rcps(
+                levels, caller(action, arn(bucket, kind)), resource_account=account, management_account=management
+            )
             == "explicit_deny"
         ]
 
-    def expect(name: str, cases: Sequence[tuple[str, Caller, str, str]], *, want_denied: bool, management: bool = False) -> None:
+    def expect(
+        name: str, cases: Sequence[tuple[str, Caller, str, str]], *, want_denied: bool, management: bool = False
+    ) -> None:
         wrong = []
         for label, caller, bucket, account in cases:
             hit = denied(caller, bucket, account, management=management)
@@ -153,7 +159,11 @@ def judge_rcp(
     )
     expect(
         ADMIN_ELSEWHERE_DENIED,
-        [(f"{n}@{other(a)}", role(other(a), n, "AROAADMIN00000000002"), b, a) for n in admin_role_names for b, a in own],
+        [
+            (f"{n}@{other(a)}", role(other(a), n, "AROAADMIN00000000002"), b, a)
+            for n in admin_role_names
+            for b, a in own
+        ],
         want_denied=True,
     )
     enforcers = [f"{enforcer_role_name}-{region}" for region in regions]
@@ -188,7 +198,9 @@ def judge_rcp(
         )
     glass = [by_arn(r, "AROABREAKGLASS000001") for r in exempt_role_arns]
     if glass:
-        expect(EXEMPT_ADMITTED, [(f"break-glass@{acct}", c, b, a) for acct, c in glass for b, a in own], want_denied=False)
+        expect(
+            EXEMPT_ADMITTED, [(f"break-glass@{acct}", c, b, a) for acct, c in glass for b, a in own], want_denied=False
+        )
 
     def service(name: str) -> Caller:
         return lambda action, resource: Request.for_service(name, action, resource)
@@ -207,7 +219,12 @@ def judge_rcp(
         outsiders += [
             (f"outsider@{a}", role(a, "Outsider", "AROAOUTSIDER00000001"), b, a),
             (f"user@{a}", user(a), b, a),
-            (f"outside-org-enforcer@{OUTSIDE_ACCOUNT}", role(OUTSIDE_ACCOUNT, enforcers[0], "AROAOUTSIDE000000001"), b, a),
+            (
+                f"outside-org-enforcer@{OUTSIDE_ACCOUNT}",
+                role(OUTSIDE_ACCOUNT, enforcers[0], "AROAOUTSIDE000000001"),
+                b,
+                a,
+            ),
             (f"outside-org-root@{OUTSIDE_ACCOUNT}", root(OUTSIDE_ACCOUNT), b, a),
         ]
     expect(OUTSIDERS_DENIED, outsiders, want_denied=True)
@@ -247,7 +264,14 @@ def judge_rcp(
     )
     expect(
         MANAGEMENT_UNTOUCHED,
-        [(f"outsider@{MANAGEMENT_ACCOUNT}", role(MANAGEMENT_ACCOUNT, "Outsider", "AROAOUTSIDER00000001"), management_bucket, MANAGEMENT_ACCOUNT)],
+        [
+            (
+                f"outsider@{MANAGEMENT_ACCOUNT}",
+                role(MANAGEMENT_ACCOUNT, "Outsider", "AROAOUTSIDER00000001"),
+                management_bucket,
+                MANAGEMENT_ACCOUNT,
+            )
+        ],
         want_denied=False,
         management=True,
     )
@@ -255,7 +279,12 @@ def judge_rcp(
     expect(
         SERVICE_LINKED_UNTOUCHED,
         [
-            (f"connect-slr@{a}", role(a, "AWSServiceRoleForAmazonConnect_AbCdEf123456", "AROACONNECTSLR000001", path=slr_path), b, a)
+            (
+                f"connect-slr@{a}",
+                role(a, "AWSServiceRoleForAmazonConnect_AbCdEf123456", "AROACONNECTSLR000001", path=slr_path),
+                b,
+                a,
+            )
             for b, a in own
         ],
         want_denied=False,

@@ -32,7 +32,9 @@ JUDGED: dict[str, Any] = {
 }
 
 
-def printed(buckets: list[str], *, services: list[str] | None = None, limit: int = RCP_MAX_CHARACTERS) -> list[dict[str, Any]]:
+def printed(
+    buckets: list[str], *, services: list[str] | None = None, limit: int = RCP_MAX_CHARACTERS
+) -> list[dict[str, Any]]:
     admitted = admitted_arns(
         "aws",
         enforcer_paths=[f"/connect-lockdown-enforcer-{region}" for region in REGIONS],

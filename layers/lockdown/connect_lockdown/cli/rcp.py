@@ -171,4 +171,3 @@ def rcp_notes(
             f"{RCP_MAX_CHARACTERS:,}-character RCP limit; create and attach each of them",
         )
     return lines
-

@@ -174,8 +174,8 @@ from typing import Any, Literal
 __all__ = [
     "ANONYMOUS",
     "FULL_AWS_ACCESS",
-    "RCP_FULL_AWS_ACCESS",
     "NEGATED_OPERATORS",
+    "RCP_FULL_AWS_ACCESS",
     "SUPPORTED_OPERATORS",
     "Decision",
     "InvalidPolicy",
@@ -191,9 +191,9 @@ __all__ = [
     "is_denied",
     "matching_rcp_statements",
     "matching_scp_statements",
+    "matching_statements",
     "rcp_exemption",
     "rcp_levels_with_full_access",
-    "matching_statements",
     "scp_exemption",
     "scp_levels_with_full_access",
 ]

@@ -12,8 +12,14 @@ import pytest
 
 from connect_lockdown.cli import exits
 from connect_lockdown.cli.exits import CliError
-from connect_lockdown.cli.guardrail import DEFAULT_BUCKET_PREFIX, minified, rcp_documents
-from connect_lockdown.cli.rcp import RCP_MAX_CHARACTERS, admitted_arns, bucket_resource_groups, exempt_services
+from connect_lockdown.cli.rcp import (
+    RCP_MAX_CHARACTERS,
+    admitted_arns,
+    bucket_resource_groups,
+    exempt_services,
+    rcp_documents,
+)
+from connect_lockdown.cli.scp import DEFAULT_BUCKET_PREFIX, minified
 from tests.support import rcp_cases as r
 from tests.support.rcp_cases import judge_rcp
 

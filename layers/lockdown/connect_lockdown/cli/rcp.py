@@ -47,6 +47,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .exits import usage
+from .scp import split_documents
 from .wording import plural
 
 RCP_MAX_CHARACTERS = 5120
@@ -171,3 +172,20 @@ def rcp_notes(
             f"{RCP_MAX_CHARACTERS:,}-character RCP limit; create and attach each of them",
         )
     return lines
+
+
+def rcp_documents(
+    groups: Sequence[Sequence[str]],
+    admitted: Sequence[str],
+    services: Sequence[str],
+    *,
+    limit: int = RCP_MAX_CHARACTERS,
+) -> list[dict[str, Any]]:
+    """The RCP in as few documents as fit `limit` characters each; every one admits the same principals."""
+    return split_documents(
+        groups,
+        lambda chunk, _first: rcp_document(chunk, admitted, services),
+        limit=limit,
+        too_long=f"the admitted principals alone make the policy longer than {limit} characters: give fewer "
+        "--admin-role-name, --exempt-role-arn or Regions",
+    )

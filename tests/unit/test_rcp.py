@@ -20,6 +20,7 @@ from connect_lockdown.cli.rcp import (
     rcp_documents,
 )
 from connect_lockdown.cli.scp import DEFAULT_BUCKET_PREFIX, minified
+from tests.support import policy_eval
 from tests.support import rcp_cases as r
 from tests.support.rcp_cases import judge_rcp
 
@@ -206,3 +207,89 @@ def test_a_bad_exempt_aws_services_is_a_usage_error(value: str) -> None:
     with pytest.raises(CliError) as raised:
         exempt_services({"EXEMPT_AWS_SERVICES": value})
     assert raised.value.code == exits.EXIT_USAGE and "EXEMPT_AWS_SERVICES" in str(raised.value)
+
+
+# The evaluator's RCP rules (tests/support/policy_eval.py, R14 and R15), on which the judge stands.
+
+RCP_ONLY_OWN_ROOT: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": "arn:aws:s3:::bucket/*",
+            "Condition": {"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::${aws:ResourceAccount}:root"}},
+        }
+    ],
+}
+OBJECT = "arn:aws:s3:::bucket/key"
+
+
+def test_resource_account_variable_is_the_resource_account() -> None:
+    levels = policy_eval.rcp_levels_with_full_access(RCP_ONLY_OWN_ROOT)
+    root_a = policy_eval.Request.for_root(A, "s3:GetObject", OBJECT)
+    assert policy_eval.evaluate_rcps(levels, root_a, resource_account=A) == "allow"
+    assert policy_eval.evaluate_rcps(levels, root_a, resource_account=B) == "explicit_deny"
+    # A role of the same account is not the root user, whatever the Principal element's meaning of ":root".
+    admin = policy_eval.Request.for_role(A, "Admin", "AROAADMIN00000000001", "s3:GetObject", OBJECT)
+    assert policy_eval.evaluate_rcps(levels, admin, resource_account=A) == "explicit_deny"
+
+
+def test_an_rcp_deny_wins_over_identity_and_bucket_policy_allows() -> None:
+    admin = policy_eval.Request.for_role(A, "Admin", "AROAADMIN00000000001", "s3:GetObject", OBJECT)
+    allow_all = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::bucket/*"}],
+    }
+    decide = policy_eval.evaluate_access
+    assert decide(admin, resource_policy=allow_all, resource_account=A) == "allow"
+    levels = policy_eval.rcp_levels_with_full_access(RCP_ONLY_OWN_ROOT)
+    assert decide(admin, resource_policy=allow_all, resource_account=A, rcp_levels=levels) == "explicit_deny"
+    management = decide(
+        admin, resource_policy=allow_all, resource_account=A, rcp_levels=levels, resource_in_management_account=True
+    )
+    assert management == "allow"
+
+
+def test_service_linked_roles_and_the_management_account_are_not_restricted() -> None:
+    levels = policy_eval.rcp_levels_with_full_access(RCP_ONLY_OWN_ROOT)
+    slr = policy_eval.Request.for_role(
+        A,
+        "AWSServiceRoleForAmazonConnect_x",
+        "AROASLR0000000000001",
+        "s3:PutObject",
+        OBJECT,
+        path="/aws-service-role/connect.amazonaws.com/",
+    )
+    assert policy_eval.evaluate_rcps(levels, slr, resource_account=A) == "not_applicable"
+    outsider = policy_eval.Request.for_role(A, "Outsider", "AROAOUTSIDER00000001", "s3:GetObject", OBJECT)
+    assert policy_eval.evaluate_rcps(levels, outsider, resource_account=A, management_account=True) == "not_applicable"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"Principal": {"AWS": "*"}},
+        {"NotAction": "s3:GetObject"},
+        {"Condition": {"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::${aws:ResourceAccount:-x}:root"}}},
+    ],
+)
+def test_what_an_rcp_cannot_say_is_refused(change: dict[str, Any]) -> None:
+    statement = {**RCP_ONLY_OWN_ROOT["Statement"][0], **change}
+    if "NotAction" in change:
+        del statement["Action"]
+    levels = policy_eval.rcp_levels_with_full_access({"Version": "2012-10-17", "Statement": [statement]})
+    with pytest.raises(policy_eval.PolicyEvaluationError):
+        policy_eval.evaluate_rcps(levels, policy_eval.Request.for_root(A, "s3:GetObject", OBJECT), resource_account=A)
+
+
+def test_a_variable_absent_from_the_request_is_refused() -> None:
+    statement = copy.deepcopy(RCP_ONLY_OWN_ROOT["Statement"][0])
+    statement["Condition"] = {"StringNotEquals": {"aws:PrincipalAccount": "${aws:SourceAccount}"}}
+    levels = policy_eval.rcp_levels_with_full_access({"Version": "2012-10-17", "Statement": [statement]})
+    with pytest.raises(policy_eval.UnsupportedPolicyElement, match="absent from the request"):
+        policy_eval.evaluate_rcps(levels, policy_eval.Request.for_root(A, "s3:GetObject", OBJECT), resource_account=A)
+    # Bucket policies still refuse variables: only the RCP evaluation implements them.
+    with pytest.raises(policy_eval.UnsupportedPolicyElement):
+        policy_eval.evaluate_bucket_policy(RCP_ONLY_OWN_ROOT, policy_eval.Request.for_root(A, "s3:GetObject", OBJECT))

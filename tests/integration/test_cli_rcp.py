@@ -127,6 +127,16 @@ def test_an_organization_of_three_accounts_is_covered_and_judged(estate: Estate)
     assert "at most 5 RCPs" in run.stderr
     assert "a role deleted and created again under the same name is admitted again" in run.stderr
     assert "watch CloudTrail for AccessDenied" in run.stderr
+    assert "attach it only above accounts and Regions read here" in run.stderr
+
+
+def test_an_unreadable_account_is_named_with_what_it_would_cost(estate: Estate) -> None:
+    estate.org.remove_access_role(estate.c)
+    run = estate.cli("--accounts", f"{estate.a},{estate.c}", "--regions", EAST)
+    assert run.code == exits.EXIT_INCOMPLETE
+    assert f"error: account {estate.c}, Region {EAST}: could not assume" in run.stderr
+    assert "attaching it above them would deny their own Connect roles" in run.stderr
+    assert not any(MANY[0] in resource for resource in resources_of(documents_of(run)))
 
 
 def test_it_writes_nothing_to_aws(estate: Estate) -> None:

@@ -175,10 +175,15 @@ def command_guardrail(args: argparse.Namespace, out: TextIO) -> int:
     for error in errors:
         sys.stderr.write(f"connect-lockdown: error: account {error.account}, Region {error.region}: {error.error}\n")
     if errors:
-        missing = "custom-named buckets" + (" and Connect roles" if args.kind == "rcp" else "")
+        missing = (
+            "custom-named buckets and Connect roles are missing from the policy: attaching it above them would "
+            "deny their own Connect roles (other than service-linked ones) on amazon-connect-* buckets"
+            if args.kind == "rcp"
+            else "custom-named buckets are missing from the policy"
+        )
         sys.stderr.write(
             f"connect-lockdown: {plural(len(errors), 'account and Region', 'accounts and Regions')} could not be "
-            f"read: their {missing} are missing from the policy\n"
+            f"read: their {missing}\n"
         )
     return EXIT_INCOMPLETE if errors else EXIT_OK
 

@@ -151,6 +151,8 @@ def rcp_notes(
         "it names roles by ARN: a role deleted and created again under the same name is admitted again; the "
         "bucket policy's lock, which names them by unique ID, still stops it",
         "the enforcer is admitted in the Regions given only: give --regions every Region where the stack runs",
+        f"attach it only above accounts and Regions read here: it covers {default_prefix}* buckets everywhere, "
+        "but admits only the Connect roles it found (service-linked roles need no entry)",
         "a bucket created later with a custom name is not covered: re-run this command when Connect storage "
         "changes, or keep Connect's default bucket names",
         "RCPs do not apply to resources of the management account, nor to service-linked roles (Connect's own "

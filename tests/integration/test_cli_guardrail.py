@@ -1,7 +1,8 @@
-"""`connect-lockdown guardrail`, run as a subprocess against a moto organization; the printed SCP is
-judged by its effect under IAM's and Organizations' rules with the project's independent evaluator
+"""`connect-lockdown guardrail`, run as a subprocess against a moto organization; the printed SCP is judged by
+its effect under IAM's and Organizations' rules with the project's independent evaluator
 (tests/support/guardrail_cases.py): an outsider, the member account's root, the enforcer in two accounts, a
-break-glass role, an unrelated bucket and object reads."""
+break-glass role, an unrelated bucket and object reads, and who may create, pass or re-trust the enforcer's
+role name."""
 
 from __future__ import annotations
 
@@ -76,6 +77,11 @@ def exempt_of(document: dict[str, Any]) -> list[str]:
     return list(document["Statement"][0]["Condition"]["ArnNotLike"]["aws:PrincipalArn"])
 
 
+def role_guard_of(document: dict[str, Any]) -> dict[str, Any]:
+    [guard] = [s for s in document["Statement"] if s["Sid"] == "ConnectLockdownEnforcerRoleName"]
+    return dict(guard)
+
+
 def test_the_guardrail_does_what_it_says(estate: Estate) -> None:
     run = estate.cli(
         "--accounts", f"{estate.a},{estate.b}", "--regions", f"{EAST},{WEST}", "--exempt-role-arn", estate.break_glass
@@ -100,11 +106,25 @@ def test_the_guardrail_does_what_it_says(estate: Estate) -> None:
         "arn:aws:iam::*:role/connect-lockdown-enforcer-eu-west-2",
         estate.break_glass,
     ]
+    # The enforcer's role name, exact per Region, only for the StackSets execution roles and the break-glass role.
+    guard = role_guard_of(document)
+    assert guard["Effect"] == "Deny"
+    assert guard["Action"] == ["iam:CreateRole", "iam:PassRole", "iam:UpdateAssumeRolePolicy"]
+    assert guard["Resource"] == [
+        "arn:aws:iam::*:role/connect-lockdown-enforcer-us-east-1",
+        "arn:aws:iam::*:role/connect-lockdown-enforcer-eu-west-2",
+    ]
+    assert guard["Condition"]["ArnNotLike"]["aws:PrincipalArn"] == [
+        "arn:aws:iam::*:role/stacksets-exec-*",
+        "arn:aws:iam::*:role/AWSCloudFormationStackSetExecutionRole",
+        estate.break_glass,
+    ]
     verdict = judge_guardrail(
         [document],
         covered_buckets=["a-recordings-east", "a-recordings-west", "b-transcripts", DEFAULT_NAMED],
         regions=[EAST, WEST],
         break_glass_role_arns=[estate.break_glass],
+        deployer_role_arns=[f"arn:aws:iam::{estate.b}:role/stacksets-exec-0123456789abcdef0123456789abcdef"],
         member_accounts=[estate.a, estate.b],
         management_account=MANAGEMENT,
     )
@@ -115,6 +135,31 @@ def test_the_guardrail_does_what_it_says(estate: Estate) -> None:
     assert "at most 5 SCPs" in run.stderr and "merge" in run.stderr
     assert "writes nothing to AWS" in run.stderr
     assert "give --regions every Region where the stack runs" in run.stderr
+    assert "no --deployer-role-arn: the roles CloudFormation StackSets deploy with are exempt" in run.stderr
+
+
+def test_the_deployer_named_exactly(estate: Estate) -> None:
+    deployer = "arn:aws:iam::*:role/connect-lockdown-deployer"
+    run = estate.cli("--accounts", estate.a, "--regions", EAST, "--deployer-role-arn", deployer)
+    assert run.code == exits.EXIT_OK, run.stderr
+    document = run.json()
+    assert role_guard_of(document)["Condition"]["ArnNotLike"]["aws:PrincipalArn"] == [deployer]
+    assert "no --deployer-role-arn" not in run.stderr
+    judged: dict[str, Any] = {
+        "covered_buckets": ["a-recordings-east"],
+        "member_accounts": [estate.a, estate.b],
+        "management_account": MANAGEMENT,
+    }
+    judge_guardrail(
+        [document], deployer_role_arns=[f"arn:aws:iam::{estate.b}:role/connect-lockdown-deployer"], **judged
+    ).assert_passed()
+    # The StackSets execution role is then stopped like anyone else.
+    verdict = judge_guardrail(
+        [document], deployer_role_arns=[f"arn:aws:iam::{estate.b}:role/stacksets-exec-0123"], **judged
+    )
+    assert [c.name for c in verdict.failures()] == [
+        "the deployer and the break-glass roles can create, pass and re-trust the enforcer's role"
+    ]
 
 
 def test_it_writes_nothing_to_aws(estate: Estate) -> None:
@@ -170,6 +215,8 @@ def test_many_custom_buckets_split_into_several_documents(estate: Estate) -> Non
         ["arn:aws:s3:::amazon-connect-*", *(f"arn:aws:s3:::{b}" for b in SPLIT_BUCKETS)]
     )
     assert all(exempt_of(doc) == exempt_of(documents[0]) for doc in documents)
+    # The role-name statement once, in the first document.
+    assert [len(doc["Statement"]) for doc in documents] == [2] + [1] * (len(documents) - 1)
     assert f"printed as a JSON array of {len(documents)} documents" in run.stderr
     verdict = judge_guardrail(
         documents,
@@ -188,6 +235,8 @@ def test_many_custom_buckets_split_into_several_documents(estate: Estate) -> Non
         (["--exempt-role-arn", "BreakGlass"], "--exempt-role-arn 'BreakGlass' is not an IAM role ARN"),
         (["--enforcer-role-name", "no spaces"], "--enforcer-role-name"),
         (["--accounts", "1"], "--accounts"),
+        (["--deployer-role-arn", "Deployer"], "--deployer-role-arn 'Deployer' is not an IAM role ARN"),
+        (["--admin-role-name", "SecurityAdmin"], "--admin-role-name applies to the RCP only: add --kind rcp"),
     ],
 )
 def test_usage_errors(estate: Estate, argv: list[str], says: str) -> None:

@@ -15,6 +15,9 @@ evaluator (``policy_eval.evaluate_scps``, rule R13) what each caller may do:
 * an unrelated bucket's policy, object reads and writes and bucket-policy reads on covered buckets
   are unaffected;
 * the management account and service-linked roles are unaffected (SCPs never bind them);
+* nobody of a member account but the deployer and the break-glass roles can ``iam:CreateRole``,
+  ``iam:PassRole`` or ``iam:UpdateAssumeRolePolicy`` on the enforcer's role name (the locks admit that
+  ARN, so whoever holds the name passes them); other role names are unaffected;
 * each document fits the 5,120-character limit (Organizations: orgs_reference_limits.html; all
   characters count, white space outside strings can be removed: measured minified).
 
@@ -93,7 +96,7 @@ class GuardrailVerdict:
 
     def assert_passed(self) -> None:
         if not self.passed:
-            raise AssertionError("the guardrail SCP failed its checks:\n" + self.report())
+            raise AssertionError("the organization policy failed its checks:\n" + self.report())
 
 
 # Check names (stable, so tests and acceptance suites can look them up).
@@ -109,6 +112,10 @@ UNRELATED_BUCKET_UNAFFECTED = "an unrelated bucket's policy is unaffected"
 OBJECT_ACCESS_UNAFFECTED = "object reads and writes and bucket-policy reads on covered buckets are unaffected"
 MANAGEMENT_UNAFFECTED = "the management account is unaffected (SCPs never bind it)"
 SERVICE_LINKED_ROLE_UNAFFECTED = "a service-linked role is unaffected (SCPs never bind it)"
+ENFORCER_NAME_GUARDED = "nobody but the deployer can create, pass or re-trust the enforcer's role name"
+DEPLOYER_ALLOWED = "the deployer and the break-glass roles can create, pass and re-trust the enforcer's role"
+OTHER_ROLE_NAMES_UNAFFECTED = "other role names are unaffected"
+ROLE_ACTIONS = ("iam:CreateRole", "iam:PassRole", "iam:UpdateAssumeRolePolicy")
 ADVISORY_LOOKALIKE_NAME = "advisory: a role named like the enforcer (longer name) is not exempt"
 ADVISORY_LOOKALIKE_PATH = "advisory: a role under a path that starts with the enforcer's name is not exempt"
 ADVISORY_NEW_DEFAULT_BUCKET = "advisory: a default-named bucket created later is covered"
@@ -126,6 +133,7 @@ def judge_guardrail(
     enforcer_role_name: str = "connect-lockdown-enforcer",
     regions: Sequence[str] = ("us-east-1",),
     break_glass_role_arns: Sequence[str] = (),
+    deployer_role_arns: Sequence[str] = (),
     member_accounts: Sequence[str] = DEFAULT_MEMBER_ACCOUNTS,
     management_account: str = DEFAULT_MANAGEMENT_ACCOUNT,
     unrelated_bucket: str = "unrelated-bucket",
@@ -136,7 +144,8 @@ def judge_guardrail(
 
     ``enforcer_role_name`` is the template's ``EnforcerRoleName``; the enforcer's role in each
     Region is ``<enforcer_role_name>-<region>``. ``covered_buckets`` are the buckets the command
-    found (default-named and custom).
+    found (default-named and custom). ``deployer_role_arns`` are concrete ARNs of the roles the
+    guardrail lets deploy the stack (create, pass and re-trust the enforcer's role).
     """
     if not scp_documents:
         raise ValueError("no SCP documents to judge")
@@ -261,6 +270,39 @@ def judge_guardrail(
     expect(
         SERVICE_LINKED_ROLE_UNAFFECTED,
         policy_writes("connect-slr", slr, member_accounts, covered_buckets),
+        want_allowed=True,
+    )
+
+    def role_changes(
+        label: str, make: Callable[[str, str, str], Request], accounts: Sequence[str], names: Sequence[str]
+    ) -> list[tuple[str, Request]]:
+        return [
+            (f"{label}@{account}", make(account, action, f"arn:{partition}:iam::{account}:role/{name}"))
+            for account in accounts
+            for name in names
+            for action in ROLE_ACTIONS
+        ]
+
+    enforcer_names = [f"{enforcer_role_name}-{region}" for region in regions]
+    expect(
+        ENFORCER_NAME_GUARDED,
+        role_changes("outsider", outsider, member_accounts, enforcer_names)
+        + role_changes("root", root, member_accounts, enforcer_names),
+        want_allowed=False,
+    )
+    trusted: list[tuple[str, Request]] = []
+    for arn in [*deployer_role_arns, *break_glass_role_arns]:
+        m = _ROLE_ARN.fullmatch(arn)
+        if not m:
+            raise ValueError(f"deployer and break-glass role ARNs must be concrete role ARNs: {arn!r}")
+        trusted += role_changes(
+            m["name"], role(m["name"], "AROADEPLOYER00000001", path=m["path"]), [m["account"]], enforcer_names
+        )
+    if trusted:
+        expect(DEPLOYER_ALLOWED, trusted, want_allowed=True)
+    expect(
+        OTHER_ROLE_NAMES_UNAFFECTED,
+        role_changes("outsider", outsider, member_accounts, ["some-application-role", f"{enforcer_role_name}-helper"]),
         want_allowed=True,
     )
 

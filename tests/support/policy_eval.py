@@ -1,4 +1,4 @@
-"""Independent IAM policy evaluator for tests: S3 bucket policies and AWS Organizations SCPs.
+"""Independent IAM policy evaluator for tests: S3 bucket policies and AWS Organizations SCPs and RCPs.
 
 moto stores bucket policies but does not evaluate their conditions, so tests use this module to
 prove what a written policy *does*. It is deliberately written from the AWS documentation alone,
@@ -22,11 +22,15 @@ What it answers
 ``evaluate_scps(levels, request, ...)`` - the decision of the service control policies on the
 request's principal (``"not_applicable"`` when SCPs do not bind it).
 
-``evaluate_access(request, resource_policy=..., resource_account=..., scp_levels=...)`` - the whole
-request: SCPs, the bucket policy and an identity-based Allow that the test asserts exists.
+``evaluate_rcps(levels, request, resource_account=...)`` - the decision of the resource control
+policies above the resource's account (``"not_applicable"`` when RCPs do not restrict the request).
 
-Not modelled: permissions boundaries, session policies, resource control policies, VPC endpoint
-policies, ACLs, S3 Block Public Access, Object Ownership.
+``evaluate_access(request, resource_policy=..., resource_account=..., scp_levels=..., rcp_levels=...)``
+- the whole request: SCPs, RCPs, the bucket policy and an identity-based Allow that the test asserts
+exists.
+
+Not modelled: permissions boundaries, session policies, VPC endpoint policies, ACLs, S3 Block Public
+Access, Object Ownership.
 
 The rules implemented, and where each comes from
 -------------------------------------------------
@@ -73,6 +77,23 @@ R13 SCPs: an action is allowed for an account only when an SCP Allow applies at 
     service-linked role; they affect only principals managed by accounts in the organization
     (Organizations: orgs_manage_policies_scps.html "SCP effects on permissions"). SCPs have no
     Principal element (Organizations: orgs_manage_policies_scps_syntax.html, elements table).
+R14 RCPs: evaluated level by level like SCPs (an Allow at every level from the root to the resource's
+    account, ``RCPFullAWSAccess`` being attached everywhere and not detachable; a Deny at any level
+    denies), whatever identity-based and resource-based policies allow (Organizations:
+    orgs_manage_policies_rcps_evaluation.html). They restrict requests on resources of member accounts
+    only, never on resources of the management account, and never actions performed by service-linked
+    roles (Organizations: orgs_manage_policies_rcps.html, "Resources and entities not restricted by
+    RCPs"). They bind every other principal, inside or outside the organization, AWS service principals
+    included: AWS's own RCP examples exempt service principals explicitly with
+    ``aws:PrincipalIsAWSService`` (Organizations: orgs_manage_policies_rcps_examples.html; the AWS
+    data-perimeter RCP examples). Syntax: ``Principal`` must be ``"*"``; no ``NotPrincipal``; no
+    ``NotAction``; Allow is only for ``RCPFullAWSAccess`` (Organizations:
+    orgs_manage_policies_rcps_syntax.html).
+R15 Policy variables in RCP condition values: ``${service:Key}`` is replaced by that key's value in
+    the request (reference_policies_variables.html). Only plain keys are implemented (no default
+    values, no ``${*}`` escapes); a variable naming a key absent from the request raises. The RCP
+    evaluation gives ``aws:ResourceAccount`` the resource's account (reference_policies_condition-keys.html,
+    aws:ResourceAccount). Bucket policies and SCPs still refuse variables.
 
 The request context each caller carries (from reference_policies_condition-keys.html, "Properties
 of the principal", and the "Principal key values" table of reference_policies_variables.html)::
@@ -154,6 +175,7 @@ __all__ = [
     "ANONYMOUS",
     "FULL_AWS_ACCESS",
     "NEGATED_OPERATORS",
+    "RCP_FULL_AWS_ACCESS",
     "SUPPORTED_OPERATORS",
     "Decision",
     "InvalidPolicy",
@@ -163,11 +185,15 @@ __all__ = [
     "UnsupportedPolicyElement",
     "evaluate_access",
     "evaluate_bucket_policy",
+    "evaluate_rcps",
     "evaluate_scps",
     "is_allowed",
     "is_denied",
+    "matching_rcp_statements",
     "matching_scp_statements",
     "matching_statements",
+    "rcp_exemption",
+    "rcp_levels_with_full_access",
     "scp_exemption",
     "scp_levels_with_full_access",
 ]
@@ -184,6 +210,14 @@ ANONYMOUS = "anonymous"
 FULL_AWS_ACCESS: dict[str, Any] = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
+
+
+#: The AWS managed RCP attached to every root, OU and account when RCPs are enabled; it cannot be detached
+#: (Organizations: orgs_manage_policies_rcps_syntax.html, "RCPFullAWSAccess").
+RCP_FULL_AWS_ACCESS: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}],
 }
 
 
@@ -574,7 +608,7 @@ def _numeric(compare: Callable[[Decimal, Decimal], bool]) -> Callable[[str, str]
 # Parsing (validates the whole policy before anything is evaluated)
 # --------------------------------------------------------------------------------------------
 
-PolicyKind = Literal["resource", "scp"]
+PolicyKind = Literal["resource", "scp", "rcp"]
 
 _STATEMENT_KEYS = {
     "Sid",
@@ -622,6 +656,7 @@ class _Condition:
     if_exists: bool
     key: str  # lower-cased
     values: tuple[str, ...]
+    variables: bool = False  # R15: values hold ${key} variables, replaced from the request context
 
 
 @dataclass(frozen=True)
@@ -660,6 +695,37 @@ def _as_str_list(value: object, what: str) -> tuple[str, ...]:
 def _check_no_variables(values: Sequence[str], what: str, version: str | None) -> None:
     if version == "2012-10-17" and any("${" in v for v in values):
         raise UnsupportedPolicyElement(f"policy variables in {what} are not implemented: {list(values)}")
+
+
+# R15: a policy variable in a condition value: ``${key}``, replaced by the key's value in the request.
+_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+_VARIABLE_KEY = re.compile(r"[A-Za-z][A-Za-z0-9]*:[A-Za-z][A-Za-z0-9]*")
+
+
+def _check_variables(values: Sequence[str], what: str, version: str | None) -> None:
+    """Only plain ``${service:Key}`` variables (no default value, no ``${*}`` escapes) in a 2012-10-17 policy."""
+    if version != "2012-10-17":
+        _check_no_variables(values, what, version)
+        return
+    for value in values:
+        for key in _VARIABLE.findall(value):
+            if not _VARIABLE_KEY.fullmatch(key):
+                raise UnsupportedPolicyElement(f"{what}: only ${{service:Key}} variables are implemented: {value!r}")
+        if "${" in _VARIABLE.sub("", value):
+            raise UnsupportedPolicyElement(f"{what}: malformed policy variable in {value!r}")
+
+
+def _substituted(value: str, ctx: Mapping[str, str]) -> str:
+    def one(match: re.Match[str]) -> str:
+        key = match.group(1).lower()
+        if key not in ctx:
+            raise UnsupportedPolicyElement(
+                f"policy variable ${{{match.group(1)}}} names a key absent from the request: give its value "
+                "(what IAM does then is not modelled)"
+            )
+        return ctx[key]
+
+    return _VARIABLE.sub(one, value)
 
 
 def _parse_principal_value(kind: str, value: str) -> _Entity | None:
@@ -707,7 +773,7 @@ def _parse_principal(value: object, what: str) -> tuple[frozenset[_Entity] | Non
     return (None, True) if everyone else (frozenset(entities), False)
 
 
-def _parse_conditions(block: object, version: str | None) -> tuple[_Condition, ...]:
+def _parse_conditions(block: object, version: str | None, kind: PolicyKind = "resource") -> tuple[_Condition, ...]:
     if not isinstance(block, dict):
         raise InvalidPolicy(f"Condition must be an object, got {block!r}")
     out: list[_Condition] = []
@@ -748,15 +814,18 @@ def _parse_conditions(block: object, version: str | None) -> tuple[_Condition, .
                     raise UnsupportedPolicyElement(f"{raw_operator}.{key}: several Null values are not implemented")
             elif operator.startswith("Numeric"):
                 values = tuple(str(_number(v, f"{raw_operator}.{key}")) for v in values)
+            elif kind == "rcp":
+                _check_variables(values, f"{raw_operator}.{key}", version)
             else:
                 _check_no_variables(values, f"{raw_operator}.{key}", version)
+            variables = kind == "rcp" and version == "2012-10-17" and any("${" in v for v in values)
             if operator.startswith("Arn"):
                 for v in values:
                     if len(v.split(":", 5)) != 6:
                         raise UnsupportedPolicyElement(
                             f"{raw_operator}.{key}: {v!r} is not a six-component ARN pattern"
                         )
-            out.append(_Condition(operator, if_exists, key.lower(), values))
+            out.append(_Condition(operator, if_exists, key.lower(), values, variables))
     return tuple(out)
 
 
@@ -774,7 +843,7 @@ def _parse_statement(index: int, raw: object, version: str | None, kind: PolicyK
     def exactly_one(a: str, b: str) -> str:
         present = [k for k in (a, b) if k in raw]
         if len(present) != 1:
-            what = "a bucket policy statement" if kind == "resource" else "an SCP statement"
+            what = {"resource": "a bucket policy statement", "scp": "an SCP statement", "rcp": "an RCP statement"}[kind]
             error = InvalidPolicy if kind == "resource" or a == "Action" else UnsupportedPolicyElement
             raise error(f"statement {index}: {what} needs exactly one of {a}/{b}")
         return present[0]
@@ -785,6 +854,12 @@ def _parse_statement(index: int, raw: object, version: str | None, kind: PolicyK
     if kind == "scp":
         if "Principal" in raw or "NotPrincipal" in raw:
             raise InvalidPolicy(f"statement {index}: SCPs have no Principal or NotPrincipal element")
+    elif kind == "rcp":
+        # R14: an RCP's Principal is "*" only; NotPrincipal and NotAction are not supported.
+        if raw.get("Principal") != "*" or "NotPrincipal" in raw:
+            raise InvalidPolicy(f'statement {index}: an RCP statement needs "Principal": "*" and no NotPrincipal')
+        if "NotAction" in raw:
+            raise InvalidPolicy(f"statement {index}: RCPs do not support NotAction")
     else:
         principal_key = exactly_one("Principal", "NotPrincipal")
         if principal_key == "NotPrincipal" and effect == "Allow":
@@ -805,7 +880,7 @@ def _parse_statement(index: int, raw: object, version: str | None, kind: PolicyK
             raise InvalidPolicy(f"statement {index}: resource {r!r} is not an ARN")
     _check_no_variables(resources, f"statement {index} {resource_key}", version)
 
-    conditions = _parse_conditions(raw["Condition"], version) if "Condition" in raw else ()
+    conditions = _parse_conditions(raw["Condition"], version, kind) if "Condition" in raw else ()
     sid = raw.get("Sid")
     return _Statement(
         index=index,
@@ -868,8 +943,9 @@ def _condition_holds(cond: _Condition, ctx: Mapping[str, str]) -> bool:
         # R4: ...IfExists is true on an absent key; R3: otherwise negated -> true, positive -> false.
         return cond.if_exists or negated
     value = ctx[cond.key]
+    values = tuple(_substituted(p, ctx) for p in cond.values) if cond.variables else cond.values
     # R6: values ORed; for a negated operator, true only when no value matches (NOR).
-    matched = any(matcher(p, value) for p in cond.values)
+    matched = any(matcher(p, value) for p in values)
     return not matched if negated else matched
 
 
@@ -994,6 +1070,87 @@ def scp_levels_with_full_access(*documents: PolicyDocument, levels: int = 3) -> 
 
 
 # --------------------------------------------------------------------------------------------
+# Resource control policies (R14, R15)
+# --------------------------------------------------------------------------------------------
+
+
+def rcp_exemption(request: Request, *, management_account: bool) -> str | None:
+    """Why RCPs do not restrict this request, or None when they do (R14).
+
+    ``management_account``: the resource belongs to the organization's management account.
+    """
+    if management_account:
+        return "RCPs don't affect resources in the management account"
+    if request.is_service_linked_role:
+        return "RCPs do not restrict actions performed by service-linked roles"
+    return None
+
+
+def _rcp_context(request: Request, resource_account: str) -> dict[str, str]:
+    ctx = request.context()
+    ctx.setdefault("aws:resourceaccount", resource_account)
+    return ctx
+
+
+def matching_rcp_statements(rcp: PolicyDocument, request: Request, *, resource_account: str) -> list[tuple[str, str]]:
+    """``(effect, Sid or "#index")`` of every statement of one RCP that applies to ``request`` on a resource of
+    ``resource_account`` (its ``aws:ResourceAccount``, also the value of ``${aws:ResourceAccount}``)."""
+    if not _ACCOUNT_ID.fullmatch(resource_account):
+        raise ValueError(f"resource_account must be 12 digits: {resource_account!r}")
+    ctx = _rcp_context(request, resource_account)
+    return [
+        (s.effect, s.sid if s.sid else f"#{s.index}")
+        for s in _parse_policy(rcp, "rcp")
+        if _statement_applies(s, request, ctx, "rcp")
+    ]
+
+
+def evaluate_rcps(
+    levels: Sequence[Sequence[PolicyDocument]],
+    request: Request,
+    *,
+    resource_account: str,
+    management_account: bool = False,
+) -> ScpDecision:
+    """The RCPs' decision for ``request`` on a resource of ``resource_account`` (R14).
+
+    ``levels`` lists, from the organization root down to the resource's account, the RCPs attached at each
+    level. Every document is parsed first, so an unsupported or invalid element raises even when exempt.
+    """
+    if not _ACCOUNT_ID.fullmatch(resource_account):
+        raise ValueError(f"resource_account must be 12 digits: {resource_account!r}")
+    if not levels:
+        raise ValueError("levels must name at least the root's RCPs (RCPFullAWSAccess is always attached)")
+    parsed = [[_parse_policy(doc, "rcp") for doc in level] for level in levels]
+    for index, level in enumerate(parsed):
+        if not level:
+            raise ValueError(f"level {index} has no RCP attached; RCPFullAWSAccess cannot be detached")
+    if rcp_exemption(request, management_account=management_account):
+        return "not_applicable"
+    ctx = _rcp_context(request, resource_account)
+
+    def effects(level: list[tuple[_Statement, ...]]) -> set[str]:
+        return {s.effect for statements in level for s in statements if _statement_applies(s, request, ctx, "rcp")}
+
+    per_level = [effects(level) for level in parsed]
+    if any("Deny" in e for e in per_level):
+        return "explicit_deny"
+    if all("Allow" in e for e in per_level):
+        return "allow"
+    return "implicit_deny"
+
+
+def rcp_levels_with_full_access(*documents: PolicyDocument, levels: int = 3) -> list[list[PolicyDocument]]:
+    """Root, OU(s) and account, each with ``RCPFullAWSAccess``; ``documents`` attached to the level above the
+    account (an OU that holds it)."""
+    if levels < 2:
+        raise ValueError("need at least the root and the account")
+    out: list[list[PolicyDocument]] = [[RCP_FULL_AWS_ACCESS] for _ in range(levels)]
+    out[-2].extend(documents)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
 # The whole request
 # --------------------------------------------------------------------------------------------
 
@@ -1007,8 +1164,13 @@ def evaluate_access(
     scp_levels: Sequence[Sequence[PolicyDocument]] | None = None,
     management_account: bool = False,
     in_organization: bool = True,
+    rcp_levels: Sequence[Sequence[PolicyDocument]] | None = None,
+    resource_in_management_account: bool = False,
 ) -> Decision:
     """Decision for a request on a resource in ``resource_account`` (R1, R2, R13).
+
+    ``rcp_levels`` are the resource control policies above ``resource_account`` (R14): a Deny there denies
+    whatever the identity-based and resource-based policies allow.
 
     ``identity_allows`` says whether the caller's identity-based policies allow the action; it
     defaults to True (the test asserts the grant exists) for IAM callers and must stay None or
@@ -1033,9 +1195,19 @@ def evaluate_access(
         if scp_levels is not None
         else "not_applicable"
     )
-    if "explicit_deny" in (resource_decision, scp_decision):
+    rcp_decision: ScpDecision = (
+        evaluate_rcps(
+            rcp_levels,
+            request,
+            resource_account=resource_account,
+            management_account=resource_in_management_account,
+        )
+        if rcp_levels is not None
+        else "not_applicable"
+    )
+    if "explicit_deny" in (resource_decision, scp_decision, rcp_decision):
         return "explicit_deny"
-    if scp_decision == "implicit_deny":
+    if "implicit_deny" in (scp_decision, rcp_decision):
         return "implicit_deny"
     resource_allows = resource_decision == "allow"
     if iam_caller and request.account_id == resource_account:

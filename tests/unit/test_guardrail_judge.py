@@ -18,6 +18,17 @@ from tests.support.guardrail_cases import judge_guardrail
 
 MEMBER = "111122223333"
 BREAK_GLASS = f"arn:aws:iam::{MEMBER}:role/BreakGlass"
+DEPLOYER = f"arn:aws:iam::{MEMBER}:role/stacksets-exec-0123456789abcdef"
+ROLE_GUARD: dict[str, Any] = {
+    "Sid": "ConnectLockdownEnforcerRoleName",
+    "Effect": "Deny",
+    "Action": ["iam:CreateRole", "iam:PassRole", "iam:UpdateAssumeRolePolicy"],
+    "Resource": [
+        "arn:aws:iam::*:role/connect-lockdown-enforcer-us-east-1",
+        "arn:aws:iam::*:role/connect-lockdown-enforcer-eu-west-2",
+    ],
+    "Condition": {"ArnNotLike": {"aws:PrincipalArn": ["arn:aws:iam::*:role/stacksets-exec-*", BREAK_GLASS]}},
+}
 COVERED = ["amazon-connect-0123456789ab", "custom-bucket"]
 
 GOOD: dict[str, Any] = {
@@ -33,7 +44,8 @@ GOOD: dict[str, Any] = {
                     "aws:PrincipalArn": ["arn:aws:iam::*:role/connect-lockdown-enforcer-*", BREAK_GLASS],
                 }
             },
-        }
+        },
+        ROLE_GUARD,
     ],
 }
 
@@ -45,6 +57,7 @@ UNCOVERED = {g.OUTSIDER_DENIED, g.OUTSIDER_USER_DENIED, g.ROOT_DENIED, g.BREAK_G
 def _judge(*docs: Any, **kwargs: Any) -> g.GuardrailVerdict:
     kwargs.setdefault("covered_buckets", COVERED)
     kwargs.setdefault("break_glass_role_arns", [BREAK_GLASS])
+    kwargs.setdefault("deployer_role_arns", [DEPLOYER])
     kwargs.setdefault("regions", ["us-east-1", "eu-west-2"])
     return judge_guardrail(list(docs), **kwargs)
 
@@ -242,3 +255,45 @@ def test_other_partitions(partition: str) -> None:
     # A document still written for the commercial partition covers nothing there.
     verdict = _judge(GOOD, partition=partition, break_glass_role_arns=[glass])
     assert g.OUTSIDER_DENIED in {c.name for c in verdict.failures()}
+
+
+def _guard_mutated(change: Any) -> dict[str, Any]:
+    doc = copy.deepcopy(GOOD)
+    change(doc["Statement"][1])
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("change", "broken"),
+    [
+        pytest.param(
+            lambda s: s.__setitem__("Action", ["iam:CreateRole"]),
+            {g.ENFORCER_NAME_GUARDED},
+            id="PassRole-and-trust-changes-left-open",
+        ),
+        pytest.param(
+            lambda s: s["Condition"]["ArnNotLike"].__setitem__("aws:PrincipalArn", [BREAK_GLASS]),
+            {g.DEPLOYER_ALLOWED},
+            id="deployer-not-exempt",
+        ),
+        pytest.param(
+            lambda s: s.__setitem__("Resource", "arn:aws:iam::*:role/*"),
+            {g.OTHER_ROLE_NAMES_UNAFFECTED},
+            id="every-role-name",
+        ),
+        pytest.param(
+            lambda s: s.__setitem__("Resource", ["arn:aws:iam::*:role/connect-lockdown-enforcer-us-east-1"]),
+            {g.ENFORCER_NAME_GUARDED},
+            id="one-Region-only",
+        ),
+    ],
+)
+def test_wrong_role_guards_fail_the_right_checks(change: Any, broken: set[str]) -> None:
+    verdict = _judge(_guard_mutated(change))
+    assert {c.name for c in verdict.failures()} == broken
+
+
+def test_without_the_role_guard_the_enforcer_name_is_open() -> None:
+    doc = copy.deepcopy(GOOD)
+    doc["Statement"].pop()
+    assert {c.name for c in _judge(doc).failures()} == {g.ENFORCER_NAME_GUARDED}

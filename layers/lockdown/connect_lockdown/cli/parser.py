@@ -140,15 +140,28 @@ def _apply(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 def _guardrail(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     guardrail = commands.add_parser(
         "guardrail",
-        help="print the service control policy that stops anyone but the enforcer changing a Connect bucket policy",
-        description="Print on stdout the AWS Organizations service control policy (SCP) that denies "
-        "s3:PutBucketPolicy and s3:DeleteBucketPolicy on the Connect buckets it finds, and on Connect's default "
-        "names (amazon-connect-*), to everyone but the enforcer's role (by ARN, in every account) and the "
-        "break-glass roles given. A JSON document, or a JSON array of documents when one would exceed 5,120 "
-        "characters. Writes nothing to AWS: attaching it is the organization administrator's decision.",
-        epilog="example:\n  connect-lockdown guardrail --organization --regions us-east-1,eu-west-2 \\\n"
-        "      --exempt-role-arn arn:aws:iam::111122223333:role/BreakGlass > guardrail.json\n\n" + EXIT_CODES_HELP,
+        help="print the organization policy (SCP, or RCP with --kind rcp) that guards the Connect buckets",
+        description="Print on stdout an AWS Organizations policy for the Connect buckets it finds, and for "
+        "Connect's default names (amazon-connect-*). --kind scp (the default): the service control policy that "
+        "denies s3:PutBucketPolicy and s3:DeleteBucketPolicy to everyone but the enforcer's role (by ARN, in "
+        "every account) and the break-glass roles, and iam:CreateRole, iam:PassRole and "
+        "iam:UpdateAssumeRolePolicy on the enforcer's role name to everyone but the deployer and the break-glass "
+        "roles. --kind rcp: the resource control policy that denies s3:* on those buckets to everyone but the "
+        "bucket's own account root, the --admin-role-name roles and the enforcer in that account, the Connect "
+        "roles found, the break-glass roles and the service principals of EXEMPT_AWS_SERVICES. A JSON document, "
+        "or a JSON array of documents when one would exceed 5,120 characters. Writes nothing to AWS: attaching "
+        "it is the organization administrator's decision.",
+        epilog="examples:\n  connect-lockdown guardrail --organization --regions us-east-1,eu-west-2 \\\n"
+        "      --exempt-role-arn arn:aws:iam::111122223333:role/BreakGlass > guardrail.json\n"
+        "  connect-lockdown guardrail --kind rcp --organization --regions us-east-1,eu-west-2 \\\n"
+        "      --admin-role-name SecurityAdmin > lockdown-rcp.json\n\n" + EXIT_CODES_HELP,
         formatter_class=FORMATTER,
+    )
+    guardrail.add_argument(
+        "--kind",
+        choices=("scp", "rcp"),
+        default="scp",
+        help="scp (default): the service control policy; rcp: the resource control policy that carries the lock",
     )
     _common(guardrail, bucket=False, enforcer=False)
     guardrail.add_argument(
@@ -158,6 +171,23 @@ def _guardrail(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     guardrail.add_argument(
         "--exempt-role-arn", action="append", default=[], metavar="ARN", help="a break-glass role (repeatable)"
+    )
+    guardrail.add_argument(
+        "--deployer-role-arn",
+        action="append",
+        default=[],
+        metavar="ARN",
+        help="--kind scp: the role that deploys the stack, alone (with the break-glass roles) allowed to create, "
+        "pass or re-trust the enforcer's role; * may stand for the account or part of the name (repeatable; "
+        "default: the CloudFormation StackSets execution roles, stacksets-exec-* and "
+        "AWSCloudFormationStackSetExecutionRole)",
+    )
+    guardrail.add_argument(
+        "--admin-role-name",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="--kind rcp: a role admitted in every account, on that account's buckets (repeatable)",
     )
     _scopes(guardrail)
 

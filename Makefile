@@ -35,8 +35,8 @@ typecheck: $(STAMP) ## mypy over the library, the function, tests and scripts
 # so both profiles (default and lean) are linted.
 CFN_LINT_REGIONS := us-east-1 us-gov-west-1 cn-north-1
 
-cfn-lint: $(STAMP) ## cfn-lint on template.yaml (a Region of each partition) and the nested Slack template
-	$(BIN)/cfn-lint --regions $(CFN_LINT_REGIONS) -- template.yaml
+cfn-lint: $(STAMP) ## cfn-lint on template.yaml and its nested templates (a Region of each partition)
+	$(BIN)/cfn-lint --regions $(CFN_LINT_REGIONS) -- template.yaml nested/trail.yaml nested/dashboard.yaml
 	$(BIN)/cfn-lint --regions us-east-1 -- nested/slack-channel.yaml
 
 # checkov pins an older boto3 than the dev tools, so it gets its own virtualenv inside .venv. It skips
@@ -81,7 +81,8 @@ checkov: $(STAMP) $(CHECKOV_STAMP) ## checkov on template.yaml (offline), with e
 	$(BIN)/python -m devtools.cfn --deployed template.yaml $(VENV)/template-lean.json $(EVERY_OPTION) \
 		Encryption=aws-owned Alarms=dead-letters
 	$(CHECKOV) --file template.yaml --file $(ALL_RESOURCES) --file $(VENV)/template-default.json \
-		--file $(VENV)/template-existing-key.json --file nested/slack-channel.yaml
+		--file $(VENV)/template-existing-key.json --file nested/slack-channel.yaml --file nested/trail.yaml \
+		--file nested/dashboard.yaml
 	$(CHECKOV) --file $(VENV)/template-lean.json --skip-check $(LEAN_SKIPS)
 
 test: lint typecheck cfn-lint checkov ## Lint, type checks, cfn-lint, checkov and every test (unit and integration on moto)

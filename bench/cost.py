@@ -41,7 +41,7 @@ ASSUMPTIONS: dict[str, tuple[float, str]] = {
     "sweeps_per_month": (730, "sweeps a month: the default SweepSchedule, rate(1 hour)"),
     "orphan_searches_per_day": (
         1,
-        "searches a day for locked buckets no instance uses (every bucket's policy read; issue 11 lets it run less "
+        "searches a day for locked buckets no instance uses (every bucket's policy read; the index lets it run less "
         "often than the sweep: the enforcer runs it once a day, on the sweep of hour 0 UTC, when it has an index)",
     ),
     "lambda_slowdown": (

@@ -96,6 +96,7 @@ CASES: dict[str, tuple[Trigger | None, dict[str, Any]]] = {
             "reason": "the lockdown statement had drifted; the expected lockdown policy was written",
             "previous_policy": DRIFTED,
             "applied_policy": RESTORED,
+            "exposures": [],
         },
     ),
     "would_remediate": (
@@ -107,6 +108,7 @@ CASES: dict[str, tuple[Trigger | None, dict[str, Any]]] = {
             "reason": "the bucket had no policy; DRY_RUN is on, nothing was written",
             "previous_policy": None,
             "applied_policy": LOCK_ONLY,
+            "exposures": [],
         },
     ),
     "refused": (
@@ -120,6 +122,7 @@ CASES: dict[str, tuple[Trigger | None, dict[str, Any]]] = {
             "it would lock it out",
             "previous_policy": DRIFTED,
             "applied_policy": None,
+            "exposures": [],
         },
     ),
     "failed": (
@@ -133,6 +136,7 @@ CASES: dict[str, tuple[Trigger | None, dict[str, Any]]] = {
             "this account",
             "previous_policy": None,
             "applied_policy": None,
+            "exposures": [],
         },
     ),
 }
@@ -378,6 +382,7 @@ def test_any_result_renders_a_chat_payload_chatbot_accepts_and_a_valid_subject(
         "reason": reason,
         "previous_policy": before,
         "applied_policy": after if outcome in ("remediated", "would_remediate") else None,
+        "exposures": [],
     }
     aliases = {i: alias for i in instances[:1]}
 

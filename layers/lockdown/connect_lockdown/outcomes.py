@@ -24,6 +24,8 @@ class Outcome(StrEnum):
     WOULD_REMEDIATE = "would_remediate"
     REFUSED = "refused"
     PENDING = "pending"
+    # The bucket carries this lockdown but no Connect instance stores in it any more: nothing is written.
+    ORPHANED = "orphaned"
     FAILED = "failed"
 
     @property
@@ -59,6 +61,9 @@ class BucketResult:
     error_code: str | None = None
     # allowlist pattern (aws:userId value or role ARN) -> who it is, for people reading a diff.
     principal_names: Mapping[str, str] = field(default_factory=dict)
+    # Grants kept beside the lock that would open the bucket without it, or that it lets through
+    # (exposures.py): {"sid", "kind", "principal"} each.
+    exposures: tuple[Mapping[str, str | None], ...] = ()
 
     @property
     def instance_ids(self) -> list[str]:
@@ -77,6 +82,7 @@ class BucketResult:
             "reason": self.reason,
             "previous_policy": self.previous_policy,
             "applied_policy": self.applied_policy,
+            "exposures": [dict(e) for e in self.exposures],
         }
 
 

@@ -44,7 +44,7 @@ ORIGINAL_SEVERITY_LIMIT = 64
 # Resource.Partition accepts only these partition names.
 RESOURCE_PARTITIONS = frozenset({"aws", "aws-cn", "aws-us-gov", "aws-us-iso", "aws-us-iso-b"})
 
-PASSED, FAILED = "PASSED", "FAILED"
+PASSED, FAILED, WARNING = "PASSED", "FAILED", "WARNING"
 
 # failed and refused: the lock is missing or not enforced, and no automatic fix is coming. HIGH ("must be
 # addressed as a priority"), not CRITICAL: the finding shows that the bucket policy no longer confines access to
@@ -55,6 +55,8 @@ SEVERITY = {
     Outcome.WOULD_REMEDIATE: "MEDIUM",
     Outcome.REMEDIATED: "INFORMATIONAL",
     Outcome.COMPLIANT: "INFORMATIONAL",
+    # A lock without an instance denies nothing it should not; someone decides whether to keep or retire it.
+    Outcome.ORPHANED: "LOW",
 }
 
 # README sections (GitHub anchors of its headings) that tell people what to do about each outcome.
@@ -64,6 +66,7 @@ README_SECTION = {
     Outcome.WOULD_REMEDIATE: "configuration",
     Outcome.REFUSED: "how-it-decides",
     Outcome.FAILED: "deploy",
+    Outcome.ORPHANED: "how-it-decides",
 }
 
 _TITLES = {
@@ -72,6 +75,7 @@ _TITLES = {
     Outcome.WOULD_REMEDIATE: "Connect bucket {bucket} has drifted from the lockdown policy (dry run: not restored)",
     Outcome.REFUSED: "Connect bucket {bucket} is not locked: the enforcer refused to write its policy",
     Outcome.FAILED: "Connect bucket {bucket} is not enforced: AWS rejected the enforcer's call",
+    Outcome.ORPHANED: "Bucket {bucket} carries the Connect lockdown but no Connect instance stores in it any more",
 }
 
 _RECOMMENDATIONS = {
@@ -88,11 +92,15 @@ _RECOMMENDATIONS = {
     Outcome.FAILED: "Give the enforcer's role the access the description names (IAM, SCPs, permissions boundaries, "
     "the bucket policy), or remove the Connect storage configuration of a deleted bucket; the next sweep "
     "checks again.",
+    Outcome.ORPHANED: "Nothing was written: removing a lock is a person's decision. If the bucket still holds "
+    "recordings, keep the lock; to retire it, run connect-lockdown unlock --bucket with the bucket's name.",
 }
 
 
 def compliance_status(outcome: Outcome) -> str:
-    """PASSED for compliant and remediated, FAILED for refused, failed and would_remediate."""
+    """PASSED for compliant and remediated, WARNING for orphaned, FAILED for refused, failed and would_remediate."""
+    if outcome is Outcome.ORPHANED:
+        return WARNING
     return PASSED if outcome in (Outcome.COMPLIANT, Outcome.REMEDIATED) else FAILED
 
 

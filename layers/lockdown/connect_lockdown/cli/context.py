@@ -72,6 +72,13 @@ class StackProblem(Exception):
 
 def stack_outputs(session: boto3.session.Session, stack_name: str, where: str) -> dict[str, str]:
     """The stack's outputs; StackProblem says what is wrong with the stack (absent, unreadable)."""
+    return stack_description(session, stack_name, where)[0]
+
+
+def stack_description(
+    session: boto3.session.Session, stack_name: str, where: str
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The stack's outputs and parameters; StackProblem says what is wrong with the stack (absent, unreadable)."""
     try:
         stacks = session.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
     except ClientError as error:
@@ -88,7 +95,9 @@ def stack_outputs(session: boto3.session.Session, stack_name: str, where: str) -
         raise StackProblem(f"could not read stack {stack_name} in {where}: {error}") from error
     if not stacks:
         raise StackProblem(f"stack {stack_name} does not exist in {where}", missing=True)
-    return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stacks[0].get("Parameters", [])}
+    return outputs, parameters
 
 
 def stack_enforcer_role(session: boto3.session.Session, stack_name: str, where: str) -> tuple[str, str | None]:

@@ -136,10 +136,12 @@ def print_audit(run: ScopeRun, out: TextIO) -> None:
     out.write(f"\n{states_sentence([run])}\n")
 
 
-def diff_lines(before: dict[str, Any] | None, after: dict[str, Any] | None, bucket: str) -> list[str]:
+def diff_lines(
+    before: dict[str, Any] | None, after: dict[str, Any] | None, bucket: str, *, after_label: str = "expected"
+) -> list[str]:
     old = json.dumps(before, indent=2).splitlines() if before is not None else []
     new = json.dumps(after, indent=2).splitlines() if after is not None else []
-    return list(difflib.unified_diff(old, new, f"{bucket} (current)", f"{bucket} (expected)", lineterm=""))
+    return list(difflib.unified_diff(old, new, f"{bucket} (current)", f"{bucket} ({after_label})", lineterm=""))
 
 
 def print_plan(run: ScopeRun, out: TextIO) -> int:

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lint typecheck cfn-lint test unit component integration demo sam build deploy clean
+.PHONY: help venv lint typecheck cfn-lint test unit component integration demo sandbox sam build deploy clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -98,7 +98,10 @@ integration: $(STAMP) ## Only the tests over HTTP against a moto server on 127.0
 	$(BIN)/python -m pytest tests/integration
 
 demo: $(STAMP) ## The whole story on an embedded AWS (moto): lock, restore, quiet, dry run, command line
-	$(BIN)/python scripts/demo.py
+	$(BIN)/python scripts/demo.py $(DEMO_ARGS)
+
+sandbox: $(STAMP) ## An embedded AWS (moto) with a small Connect estate to try the command line on; Ctrl-C stops it
+	@$(BIN)/python scripts/sandbox.py
 
 # Reliability at soak scale (docs/reliability.md): 20,000 examples per property, 100,000 hostile events, 40
 # throttling rounds, 10 concurrency rounds. Not part of `make test`, which runs the same tests at its own

@@ -5,6 +5,7 @@ Nothing here reaches real AWS: credentials are fake and every client points at t
 
 from __future__ import annotations
 
+import argparse
 import difflib
 import importlib
 import io
@@ -24,16 +25,16 @@ os.environ.update(
         "AWS_ACCESS_KEY_ID": "demo",
         "AWS_SECRET_ACCESS_KEY": "demo",
         "AWS_DEFAULT_REGION": "us-east-1",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "POWERTOOLS_LOG_LEVEL": "ERROR",  # the story, not the function's expected warnings
         "POWERTOOLS_METRICS_DISABLED": "true",
     }
 )
 os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_SESSION_TOKEN", None)
 
-import boto3  # noqa: E402
 
 from connect_lockdown import cli  # noqa: E402
+from devtools.estate import operator_world  # noqa: E402
 from devtools.events import load_event  # noqa: E402
 from devtools.server import moto_server  # noqa: E402
 from devtools.world import ACCOUNT, World  # noqa: E402
@@ -51,6 +52,10 @@ PUBLIC_POLICY = {
         }
     ],
 }
+
+
+# --verbose: every SNS message in full, as subscribers receive it; otherwise one line each.
+VERBOSE = False
 
 
 class StoryFailed(Exception):
@@ -74,10 +79,13 @@ def show_alerts(world: World) -> list[dict[str, Any]]:
     if not alerts:
         print("    SNS: no message (quiet when all is well)")
     for alert in alerts:
-        print(f"    SNS subject: {alert['subject']}")
-        print(f"    SNS attributes: {json.dumps(alert['attributes'])}")
-        body = json.dumps(alert["body"], indent=2)
-        print("    SNS message:\n" + "\n".join("      " + line for line in body.splitlines()))
+        attributes = alert["attributes"]
+        print(f"    SNS: {alert['subject']} (outcome={attributes.get('outcome')}, bucket={attributes.get('bucket')})")
+        if VERBOSE:
+            body = json.dumps(alert["body"], indent=2)
+            print("    SNS message:\n" + "\n".join("      " + line for line in body.splitlines()))
+    if alerts and not VERBOSE:
+        print("    (make demo DEMO_ARGS=--verbose prints each message in full)")
     return alerts
 
 
@@ -126,10 +134,8 @@ def operator_cli(world: World, *argv: str) -> int:
 
 
 def story(endpoint: str) -> None:
-    # The operator's own session: plain demo credentials, not the enforcer's.
-    world = World(
-        boto3.session.Session(aws_access_key_id="demo", aws_secret_access_key="demo"), endpoint_url=endpoint
-    ).setup()
+    # The operator's own session (the sandbox's), not the enforcer's.
+    world = operator_world(endpoint)
     app = load_app(world)
     print(f"Embedded AWS (moto) at {endpoint}, account {ACCOUNT}, region us-east-1")
     print(f"Enforcer role: {world.enforcer_role_arn}")
@@ -210,7 +216,11 @@ def story(endpoint: str) -> None:
     print("\nThe story ran end to end: every outcome was as expected.")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    global VERBOSE
+    parser = argparse.ArgumentParser(description="The enforcer's story on an embedded AWS (moto).")
+    parser.add_argument("--verbose", action="store_true", help="print every SNS message in full")
+    VERBOSE = parser.parse_args(argv).verbose
     try:
         with moto_server() as endpoint:
             story(endpoint)

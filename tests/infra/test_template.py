@@ -1085,12 +1085,7 @@ def test_the_organizations_guide_passes_the_parameters_the_template_has(template
 # Parameters and outputs added to template.yaml this round whose description the README's Deploy section does
 # not carry yet (its rewrite is under way). Remove a name when the Deploy section documents it: the test fails on
 # a stale entry, so this list can only shrink.
-AWAITING_THE_README: set[str] = {
-    "AdmitServiceLinkedRoles",
-    "LockdownBucketNames",
-    "PermissionsBoundaryArn",
-    "RunbookUrl",
-}
+AWAITING_THE_README: set[str] = set()
 
 
 def _readme_deploy_section() -> str:

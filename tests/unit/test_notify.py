@@ -593,3 +593,57 @@ def test_the_email_names_every_id_of_its_diff_as_plan_does() -> None:
         assert f"{entry}:" in legend and name in legend
     assert "AROASTALEROLEID00000:*" in legend and "not in the expected allowlist" in legend
     assert "AROASTALEROLEID00000:*` not in the expected allowlist" in message.chat["content"]["description"]
+
+
+# --- exposures and the command line's unlock -------------------------------------------------------------
+
+EXPOSURES = [
+    {"sid": "MakeItPublic", "kind": "public", "principal": "*"},
+    {"sid": None, "kind": "service-without-source", "principal": "cloudfront.amazonaws.com"},
+]
+
+
+@pytest.mark.parametrize("outcome", OUTCOMES)
+def test_every_alert_shows_one_line_per_exposure(outcome: str) -> None:
+    # Given a result whose policy keeps grants beside the lock
+    trigger, result = CASES[outcome]
+    exposed = notification(ACCOUNT, REGION, trigger, {**copy.deepcopy(result), "exposures": EXPOSURES})
+    # Then the email and the chat message name each one, on its own line
+    email = exposed.email.splitlines()
+    assert "  exposure: statement MakeItPublic grants the public (*)" in email
+    assert any(line.startswith("  exposure: a statement without a Sid grants the service cloudfront") for line in email)
+    description = exposed.chat["content"]["description"].splitlines()
+    assert "*Exposure:* statement MakeItPublic grants the public (*)" in description
+    assert any(line.startswith("*Exposure:* a statement without a Sid grants the service") for line in description)
+    jsonschema.Draft202012Validator(CHAT_SCHEMA).validate(exposed.chat)
+    jsonschema.Draft202012Validator(NOTIFICATION_SCHEMA).validate(exposed.body)
+    # And a result without exposures says nothing of them
+    assert "exposure" not in case(outcome).email.lower() and "Exposure" not in json.dumps(case(outcome).chat)
+
+
+def test_an_unlock_alert_says_what_was_removed_and_what_is_now_open() -> None:
+    # Given the command line's unlock of a bucket that kept a public grant beside the lock
+    result = {
+        "bucket": BUCKET,
+        "outcome": "unlocked",
+        "instances": [INSTANCE],
+        "reason": "connect-lockdown unlock removed the lockdown statement and kept 1 other statement",
+        "previous_policy": RESTORED,
+        "applied_policy": {"Version": "2012-10-17", "Statement": [PUBLIC_READ]},
+        "exposures": EXPOSURES[:1],
+    }
+    trigger = Trigger(event_id=None, event_name="connect-lockdown unlock", actor=JANE, time="2025-03-16T10:00:00Z")
+    message = notification(ACCOUNT, REGION, trigger, result, instance_aliases=ALIASES)
+    # Then it is the contract's document with outcome unlocked, filterable by its attributes
+    jsonschema.Draft202012Validator(NOTIFICATION_SCHEMA).validate(message.body)
+    assert message.attributes["outcome"] == "unlocked" and message.attributes["bucket"] == BUCKET
+    assert message.subject == f"[connect-lockdown] unlocked: lockdown removed from {BUCKET}"
+    # And the email shows the statement removed, and the grant now open
+    assert '  -      "Sid": "ConnectBucketLockdown"' in message.email.splitlines()
+    assert "  exposure: statement MakeItPublic grants the public (*)" in message.email
+    assert "connect-lockdown apply" in message.email
+    assert message.chat["content"]["title"] == f":unlock: Lockdown removed from {BUCKET}"
+    jsonschema.Draft202012Validator(CHAT_SCHEMA).validate(message.chat)
+    # And an unlock that deleted the policy is valid too
+    deleted = {**result, "applied_policy": None, "exposures": []}
+    jsonschema.Draft202012Validator(NOTIFICATION_SCHEMA).validate(notification(ACCOUNT, REGION, trigger, deleted).body)

@@ -20,6 +20,7 @@ from .context import (
     StackProblem,
     caller_of,
     check_principal_accounts,
+    check_told_role,
     enforcer_source,
     is_denied,
     region_of,
@@ -37,7 +38,7 @@ from .exits import (
     usage,
 )
 from .progress import Progress
-from .render import audit_document, plan_document, print_audit, print_plan
+from .render import audit_document, exposure_lines, plan_document, print_audit, print_plan
 from .single_scope import EnforcerRole, ScopeRun, exit_code_for, inventory_failure_of, reconcile, resolve_enforcer
 from .wording import reworded, summary_of
 from .writes import JournaledGateway, StopBetweenBuckets, Stopped, WriteJournal
@@ -63,6 +64,7 @@ def prepare(args: argparse.Namespace, *, for_apply: bool) -> Prepared:
     identity = caller_of(session)
     try:
         enforcer = resolve_enforcer(source, session, identity, region, multi=False)
+        check_told_role(args, os.environ, session, identity, region)
     except StackProblem as problem:
         raise usage(f"--stack-name: {problem}") from problem
     if for_apply and enforcer.arn is None:
@@ -263,4 +265,6 @@ def print_results(report: RunReport, out: TextIO) -> None:
     for result in report.results:
         if result.bucket is not None:
             out.write(f"{result.outcome}: {result.bucket}: {summary_of(result, read_only=False)}\n")
+            for line in exposure_lines(result):
+                out.write(f"  {line}\n")
     out.write(f"\n{report.counts().sentence()}\n")

@@ -13,6 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 from ..arns import ROLE_ARN, account_of
 from ..aws import ACCESS_DENIED_CODES, AwsCallError, AwsError, AwsGateway, CallerIdentity, RetryableAwsError
 from ..config import ConfigError, Settings
+from ..errors import call
 from .exits import EXIT_AWS_UNAVAILABLE, EXIT_NO_CREDENTIALS, CliError, usage
 
 
@@ -72,6 +73,13 @@ class StackProblem(Exception):
 
 def stack_outputs(session: boto3.session.Session, stack_name: str, where: str) -> dict[str, str]:
     """The stack's outputs; StackProblem says what is wrong with the stack (absent, unreadable)."""
+    return stack_description(session, stack_name, where)[0]
+
+
+def stack_description(
+    session: boto3.session.Session, stack_name: str, where: str
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The stack's outputs and parameters; StackProblem says what is wrong with the stack (absent, unreadable)."""
     try:
         stacks = session.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
     except ClientError as error:
@@ -88,7 +96,9 @@ def stack_outputs(session: boto3.session.Session, stack_name: str, where: str) -
         raise StackProblem(f"could not read stack {stack_name} in {where}: {error}") from error
     if not stacks:
         raise StackProblem(f"stack {stack_name} does not exist in {where}", missing=True)
-    return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stacks[0].get("Parameters", [])}
+    return outputs, parameters
 
 
 def stack_enforcer_role(session: boto3.session.Session, stack_name: str, where: str) -> tuple[str, str | None]:
@@ -174,3 +184,43 @@ NOT_DEPLOYED_NOTE = (
     "the function's role is not known (no ENFORCER_ROLE_ARN, --enforcer-role-arn, --stack-name or "
     "--enforcer-role-name), so the expected allowlist omits the not-yet-deployed function; apply needs its role"
 )
+
+
+def check_told_role(
+    args: argparse.Namespace,
+    environ: Mapping[str, str],
+    session: boto3.session.Session,
+    identity: CallerIdentity,
+    region: str,
+) -> None:
+    """The function's role the operator names (--enforcer-role-arn, or ENFORCER_ROLE_ARN) must exist, as that
+    very ARN, and with --stack-name be the stack's own: a lock written for another role admits that role and
+    locks the real function out of the bucket. A usage error (exit 2) says which role was expected."""
+    told, label = args.enforcer_role_arn, "--enforcer-role-arn"
+    if not told:
+        told, label = environ.get("ENFORCER_ROLE_ARN", "").strip() or None, "ENFORCER_ROLE_ARN"
+    if not told or account_of(told) != identity.account:
+        return  # another account's role: check_principal_accounts names it
+    where = f"account {identity.account}, Region {region}"
+    if args.stack_name:
+        deployed, _ = stack_enforcer_role(session, args.stack_name, where)
+        if deployed != told:
+            raise usage(
+                f"{label} is {told}, but the function of stack {args.stack_name} runs as {deployed} (its "
+                f"EnforcerRoleArn output): a lock written for another role locks the function out. Expected "
+                f"{deployed}; leave {label} out to use it"
+            )
+    name = told.rsplit("/", 1)[-1]
+    gateway = AwsGateway(session=session)
+    try:
+        found = call("GetRole", gateway.iam.get_role, RoleName=name)["Role"]["Arn"]
+    except AwsCallError as error:
+        if error.code != "NoSuchEntity":
+            raise
+        raise usage(
+            f"{label} is {told}, and no role {name} exists in account {identity.account} (iam:GetRole: "
+            "NoSuchEntity). Expected the deployed function's role, <EnforcerRoleName>-<Region> (the stack's "
+            "EnforcerRoleArn output; --stack-name reads it)"
+        ) from error
+    if found != told:
+        raise usage(f"{label} is {told}, but the role named {name} is {found}: expected {found}")

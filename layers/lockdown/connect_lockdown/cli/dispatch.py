@@ -29,6 +29,7 @@ from .exits import (
 from .guardrail import command_guardrail
 from .organization import command_audit_many
 from .parser import check_arguments, is_multi_scope, parse_arguments
+from .unlock import command_unlock
 
 Command = Callable[[argparse.Namespace, TextIO], int]
 
@@ -40,6 +41,8 @@ def _command(args: argparse.Namespace) -> Command:
         return command_plan
     if args.command == "apply":
         return command_apply
+    if args.command == "unlock":
+        return command_unlock
     return command_guardrail
 
 

@@ -19,7 +19,7 @@ from .context import EnforcerSource, caller_of, enforcer_source, settings_from
 from .exits import EXIT_INCOMPLETE, EXIT_NOT_COMPLIANT, EXIT_OK, usage
 from .many_scopes import Scope, ScopeError, ScopeFailure, Sessions, accounts_of, base_session, run_scopes
 from .progress import Progress
-from .render import audit_document, audit_rows, print_scope_details, print_table, states_sentence
+from .render import audit_document, audit_rows, print_exposures, print_scope_details, print_table, states_sentence
 from .single_scope import ScopeRun, exit_code_for, inventory_failure_of, reconcile, resolve_enforcer
 from .wording import reworded
 
@@ -109,6 +109,7 @@ def print_many(
         print_table(rows, out)
     else:
         out.write("No Connect bucket in the accounts and Regions that could be read.\n")
+    print_exposures(runs, out, with_scope=True)
     for run in runs:
         print_scope_details(run, out, prefix=f"{run.account} {run.region}: ")
     for error in errors:

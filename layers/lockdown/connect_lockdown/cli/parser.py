@@ -38,10 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=FORMATTER,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{audit,plan,apply,guardrail}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{audit,plan,apply,unlock,guardrail}")
     _audit(commands)
     _plan(commands)
     _apply(commands)
+    _unlock(commands)
     _guardrail(commands)
     return parser
 
@@ -135,6 +136,27 @@ def _apply(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     _common(apply, bucket=True, enforcer=True)
     apply.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+
+
+def _unlock(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    unlock = commands.add_parser(
+        "unlock",
+        help="remove the lockdown statement: show the plan, confirm, write, alert (before uninstalling)",
+        description="Remove this project's lockdown statement (Sid ConnectBucketLockdown), and only it, from every "
+        "Connect bucket of the Region and every bucket that carries it without a Connect instance. Every other "
+        "statement is kept; a policy left with no statement is deleted. Shows the plan and asks for confirmation "
+        "unless --yes; then writes and publishes one alert per bucket changed (outcome unlocked) to "
+        "NOTIFICATION_TOPIC_ARN. A policy that cannot be read one way only (a repeated key, not JSON) is "
+        "refused, exit 2. A deployed enforcer that is not in dry run locks the Connect buckets again: deploy it "
+        "with DryRun=true first (README, Uninstall).",
+        epilog="examples:\n  connect-lockdown unlock --stack-name connect-bucket-lockdown\n"
+        "  connect-lockdown unlock --stack-name connect-bucket-lockdown --bucket amazon-connect-25fd0a3be3ef --yes"
+        "\n\n" + EXIT_CODES_HELP,
+        formatter_class=FORMATTER,
+    )
+    _common(unlock, bucket=True, enforcer=False)
+    unlock.add_argument("--stack-name", help="read the topic from this stack's outputs, and check its DryRun")
+    unlock.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
 
 
 def _guardrail(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

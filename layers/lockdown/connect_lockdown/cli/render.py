@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from ..labels import plural
+from ..notify.view import exposure_text
 from ..outcomes import BucketResult, Outcome
 from .single_scope import ScopeRun, exit_code_for
 from .wording import (
@@ -31,6 +32,7 @@ def bucket_document(result: BucketResult, *, read_only: bool = True) -> dict[str
         "differences": differences_of(result),
         "allowlist": allowlist_of(result),
         "reason": summary_of(result, read_only=read_only),
+        "exposures": [dict(exposure) for exposure in result.exposures],
     }
 
 
@@ -90,6 +92,11 @@ def print_table(rows: Sequence[Sequence[str]], out: TextIO) -> None:
         out.write("  ".join([*cells, row[-1]]).rstrip() + "\n")
 
 
+def exposure_lines(result: BucketResult) -> list[str]:
+    """`exposure: statement MakeItPublic grants the public (*)`, one per grant kept beside the lock."""
+    return [exposure_text(exposure) for exposure in result.exposures]
+
+
 def print_scope_details(run: ScopeRun, out: TextIO, *, prefix: str = "") -> None:
     """Pending instances, unreadable inventory and locked buckets without instances, below the table."""
     for result in run.report.results:
@@ -104,6 +111,15 @@ def print_scope_details(run: ScopeRun, out: TextIO, *, prefix: str = "") -> None
             out.write(f"{prefix}error: {summary_of(result, read_only=True)}\n")
     for bucket in run.report.orphaned_buckets:
         out.write(f"{prefix}no instance: {bucket} carries the lockdown, but no Connect instance uses it any more\n")
+
+
+def print_exposures(runs: Sequence[ScopeRun], out: TextIO, *, with_scope: bool = False) -> None:
+    """Below the table: one line per grant kept beside a lock, with its bucket."""
+    for run in runs:
+        scope = f"{run.account} {run.region} " if with_scope else ""
+        for result in run.report.results:
+            for line in exposure_lines(result) if result.bucket else []:
+                out.write(f"{scope}{result.bucket}: {line}\n")
 
 
 def states_sentence(runs: Sequence[ScopeRun]) -> str:
@@ -132,14 +148,17 @@ def print_audit(run: ScopeRun, out: TextIO) -> None:
         out.write(f"No Connect bucket in {run.region} (account {run.account}).\n")
     else:
         print_table(rows, out)
+    print_exposures([run], out)
     print_scope_details(run, out)
     out.write(f"\n{states_sentence([run])}\n")
 
 
-def diff_lines(before: dict[str, Any] | None, after: dict[str, Any] | None, bucket: str) -> list[str]:
+def diff_lines(
+    before: dict[str, Any] | None, after: dict[str, Any] | None, bucket: str, *, after_label: str = "expected"
+) -> list[str]:
     old = json.dumps(before, indent=2).splitlines() if before is not None else []
     new = json.dumps(after, indent=2).splitlines() if after is not None else []
-    return list(difflib.unified_diff(old, new, f"{bucket} (current)", f"{bucket} (expected)", lineterm=""))
+    return list(difflib.unified_diff(old, new, f"{bucket} (current)", f"{bucket} ({after_label})", lineterm=""))
 
 
 def print_plan(run: ScopeRun, out: TextIO) -> int:
@@ -163,6 +182,8 @@ def print_plan(run: ScopeRun, out: TextIO) -> int:
             out.write("#   no change\n")
         else:
             out.write(f"#   {state_of(result)}: {summary_of(result, read_only=True)}\n")
+        for line in exposure_lines(result):
+            out.write(f"#   {line}\n")
         out.write("\n")
     print_scope_details(run, out, prefix="# ")
     if not any(r.bucket for r in run.report.results):

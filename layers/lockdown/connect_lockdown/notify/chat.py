@@ -32,6 +32,8 @@ _CHAT_TITLES = {
     "would_remediate": ":warning: Dry run: lockdown would be restored on {bucket}",
     "refused": ":no_entry: Refused to lock {bucket}",
     "failed": ":x: Could not check {bucket}",
+    "orphaned": ":grey_question: Lock without a Connect instance on {bucket}",
+    "unlocked": ":unlock: Lockdown removed from {bucket}",
 }
 
 
@@ -85,6 +87,7 @@ def _description(view: AlertView, with_diff: bool) -> str:
     legend = view.legend()
     if legend:
         lines.append("*Allowlist:* " + "; ".join(f"`{md(entry)}` {md(who)}" for entry, who in legend))
+    lines += [f"*Exposure:* {md(text.removeprefix('exposure: '))}" for text in view.exposures()]
     head = "\n".join(lines)
     if len(head) > CHAT_DESCRIPTION_LIMIT:
         return clip(head, CHAT_DESCRIPTION_LIMIT)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..labels import instance_label
-from .view import ACTIONS, AlertView, console_url, fields, one_line
+from .view import ACTIONS, DIFF_OUTCOMES, AlertView, console_url, fields, one_line
 
 EMAIL_DIFF_LINES = 120
 
@@ -21,6 +21,9 @@ def render_email(view: AlertView, diff_lines: int = EMAIL_DIFF_LINES) -> str:
     if view.outcome != "refused":
         # A refusal's reason is what to fix, and is shown there.
         lines += [f"  Reason: {view.reason}"]
+    exposures = view.exposures()
+    if exposures:
+        lines += ["", "Grants beside the lock that open the bucket", *[f"  {text}" for text in exposures]]
     lines += ["", "Policy, before and after (unified diff, keys sorted)"]
     lines += _diff(view, diff_lines)
     legend = view.legend()
@@ -40,7 +43,7 @@ def render_email(view: AlertView, diff_lines: int = EMAIL_DIFF_LINES) -> str:
 
 
 def _diff(view: AlertView, limit: int) -> list[str]:
-    if view.outcome not in ("remediated", "would_remediate"):
+    if view.outcome not in DIFF_OUTCOMES:
         return ["  None: nothing was written, the policy is unchanged."]
     diff = view.diff()
     if not diff:

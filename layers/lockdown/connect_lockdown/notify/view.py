@@ -32,19 +32,27 @@ _SUBJECT_WORDS = {
     "would_remediate": "dry run, would restore policy on",
     "refused": "refused to write policy on",
     "failed": "could not check",
+    "orphaned": "lock without a Connect instance on",
+    "unlocked": "lockdown removed from",
 }
 _SUMMARIES = {
     "remediated": "The lockdown policy of {bucket} had drifted and was restored.",
     "would_remediate": "The lockdown policy of {bucket} has drifted; dry run, nothing was written.",
     "refused": "The enforcer refused to write the lockdown policy of {bucket}: it needs you.",
     "failed": "The enforcer could not check or restore {bucket}: AWS rejected a call.",
+    "orphaned": "{bucket} carries the lockdown, but no Connect instance stores in it any more.",
+    "unlocked": "The lockdown statement was removed from {bucket} with connect-lockdown unlock.",
 }
 ACTIONS = {
     "remediated": "Wrote the expected lockdown policy; every other statement was kept.",
     "would_remediate": "Nothing was written: DRY_RUN is on. The diff below is what would be written.",
     "refused": "Nothing was written: writing would have been unsafe.",
     "failed": "Nothing was written.",
+    "orphaned": "Nothing was written: removing a lock is a person's decision.",
+    "unlocked": "Removed the lockdown statement; every other statement was kept (a policy left with none was deleted).",
 }
+# Outcomes whose alert shows the policy before and after.
+DIFF_OUTCOMES = ("remediated", "would_remediate", "unlocked")
 _CONSOLE_HOSTS = {
     "aws": "console.aws.amazon.com",
     "aws-cn": "console.amazonaws.cn",
@@ -151,7 +159,7 @@ class AlertView:
         ]
 
     def diff(self, context: int = EMAIL_DIFF_CONTEXT) -> list[str]:
-        if self.outcome not in ("remediated", "would_remediate"):
+        if self.outcome not in DIFF_OUTCOMES:
             return []
         label = "the policy that would be written" if self.outcome == "would_remediate" else "the policy written"
         before, after = self.result.get("previous_policy"), self.result.get("applied_policy")
@@ -165,6 +173,11 @@ class AlertView:
             self.result.get("previous_policy"), self.result.get("applied_policy"), self.principal_names
         )
         return [(one_line(entry), one_line(name)) for entry, name in legend]
+
+    def exposures(self) -> list[str]:
+        """One line per grant kept beside the lock that opens the bucket (or would, without the lock)."""
+        found = self.result.get("exposures") or []
+        return [exposure_text(e) for e in found if isinstance(e, Mapping)]
 
     def next_steps(self) -> list[str]:
         outcome, actor = self.outcome, (self.trigger.actor if self.trigger else None)
@@ -182,6 +195,19 @@ class AlertView:
                 "Review the diff: it is what the enforcer will write.",
                 "To let it write, deploy with DryRun=false.",
             ]
+        if outcome == "orphaned":
+            return [
+                "If the bucket still holds recordings, keep the lock; to retire it, run "
+                f"connect-lockdown unlock --bucket {self.bucket_text()}.",
+                "If an instance should store in it, associate its storage again: the next event locks it as usual.",
+            ]
+        if outcome == "unlocked":
+            who = one_line(actor) if actor else "the operator"
+            return [
+                f"{who} ran connect-lockdown unlock: if that was not planned, lock the bucket again with "
+                "connect-lockdown apply.",
+                "A deployed enforcer that is not in dry run locks a Connect bucket again within seconds.",
+            ]
         if outcome == "refused":
             return [
                 f"Fix this: {self.reason}",
@@ -195,6 +221,24 @@ class AlertView:
         ]
 
     # --- email ----------------------------------------------------------------------------------------
+
+
+_EXPOSURE_GRANTEES = {
+    "public": "the public ({principal})",
+    "other-account": "another account ({principal})",
+    "service-without-source": "the service {principal} without a source condition (aws:SourceAccount, "
+    "aws:SourceArn or aws:SourceOrgID)",
+}
+
+
+def exposure_text(exposure: Mapping[str, Any]) -> str:
+    """One line for a grant kept beside the lock: `exposure: statement MakeItPublic grants the public (*)`."""
+    sid = exposure.get("sid")
+    statement = f"statement {one_line(str(sid))}" if sid else "a statement without a Sid"
+    kind = str(exposure.get("kind"))
+    principal = one_line(str(exposure.get("principal")))
+    grantee = _EXPOSURE_GRANTEES.get(kind, kind + " {principal}").format(principal=principal)
+    return f"exposure: {statement} grants {grantee}"
 
 
 def _policy_lines(policy: Any) -> list[str]:

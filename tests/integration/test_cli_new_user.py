@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 from moto.s3.models import S3Backend
@@ -108,7 +109,11 @@ def _apply_interrupted(world: World, monkeypatch: pytest.MonkeyPatch, signals: i
     def put_bucket_policy(self: S3Backend, bucket_name: str, policy: bytes) -> None:
         original(self, bucket_name, policy)
         if child.pop("pid", None) is not None:
-            for _ in range(signals):
+            for number in range(signals):
+                if number:
+                    # Two SIGINTs sent back to back can merge into one pending signal: let the child take the first
+                    # (it is blocked on this very request, so it cannot move on meanwhile).
+                    time.sleep(0.5)
                 os.kill(process.pid, signal.SIGINT)
 
     monkeypatch.setattr(S3Backend, "put_bucket_policy", put_bucket_policy)

@@ -300,3 +300,89 @@ def test_a_lock_read_two_ways_is_drift_and_is_rewritten_with_one_copy(world: Wor
 
 def _compact(values: list[str]) -> str:
     return "[" + ",".join(f'"{v}"' for v in values) + "]"
+
+
+# --- locks the enforcer leaves behind, and locks of buckets Connect was pointed at -------------------------------
+
+
+def midnight_sweep() -> dict[str, Any]:
+    event = load_event("scheduled-event")
+    event["time"] = "2025-03-15T00:00:00Z"
+    return event
+
+
+def orphan_alerts(world: World, bucket: str) -> list[dict[str, Any]]:
+    return [
+        a
+        for a in world.alerts()
+        if a["attributes"].get("outcome") == "orphaned" and a["body"]["result"]["bucket"] == bucket
+    ]
+
+
+def test_a_lock_without_an_instance_is_orphaned_and_alerted_once_a_day(world: World, table: str) -> None:
+    # Given a locked bucket whose only instance is deleted
+    world.create_bucket(BUCKET)
+    instance = world.create_instance("first", BUCKET)
+    sweep(world, table)
+    world.client("connect").delete_instance(InstanceId=instance.id)
+    world.alerts()
+    before = world.policy(BUCKET)
+
+    # When the daily sweep runs, twice the same day
+    first = handle(world, table, midnight_sweep())
+    second = handle(world, table, midnight_sweep())
+
+    # Then the bucket is `orphaned` each time, its lock untouched, and people hear of it once
+    for report in (first, second):
+        [result] = [r for r in report.results if r.bucket == BUCKET]
+        assert result.outcome is Outcome.ORPHANED and "connect-lockdown unlock" in result.reason
+    assert world.policy(BUCKET) == before
+    assert len(orphan_alerts(world, BUCKET)) == 1
+
+
+def test_without_an_index_only_the_daily_sweep_alerts_an_orphan(world: World) -> None:
+    world.create_bucket(BUCKET)
+    instance = world.create_instance("first", BUCKET)
+    enforcer = Enforcer(Settings(topic_arn=world.topic_arn), AwsGateway(session=world.enforcer_session()))
+    enforcer.handle_event(load_event("scheduled-event"))
+    world.client("connect").delete_instance(InstanceId=instance.id)
+    world.alerts()
+
+    hourly = enforcer.handle_event(load_event("scheduled-event"))
+    assert [r.outcome for r in hourly.results if r.bucket == BUCKET] == [Outcome.ORPHANED]
+    assert orphan_alerts(world, BUCKET) == []
+
+    enforcer.handle_event(midnight_sweep())
+    assert len(orphan_alerts(world, BUCKET)) == 1
+
+
+def test_the_first_lock_of_a_custom_bucket_names_the_instance_and_who_pointed_connect_at_it(
+    world: World, table: str
+) -> None:
+    world.create_bucket(CUSTOM)
+    instance = world.create_instance("first", CUSTOM, resource_types=("CALL_RECORDINGS",))
+
+    [result] = handle(
+        world, table, load_event("connect-AssociateInstanceStorageConfig", instance_id=instance.id)
+    ).results
+
+    assert result.outcome is Outcome.REMEDIATED
+    assert f"First lock of {CUSTOM}, which is not named amazon-connect-*" in result.reason
+    assert instance.id in result.reason
+    actor = load_event("connect-AssociateInstanceStorageConfig")["detail"]["userIdentity"]["arn"]
+    assert f"{actor} made that association" in result.reason
+
+
+def test_a_bucket_outside_the_names_the_enforcer_may_write_fails_naming_the_parameter(world: World) -> None:
+    world.create_bucket(CUSTOM)
+    instance = world.create_instance("first", CUSTOM, resource_types=("CALL_RECORDINGS",))
+    settings = Settings(topic_arn=world.topic_arn, lockdown_bucket_names=("amazon-connect-*",))
+    enforcer = Enforcer(settings, AwsGateway(session=world.enforcer_session()))
+
+    [result] = enforcer.handle_event(
+        load_event("connect-AssociateInstanceStorageConfig", instance_id=instance.id)
+    ).results
+
+    assert result.outcome is Outcome.FAILED and "LockdownBucketNames" in result.reason
+    assert result.error_code == "OutsideLockdownBucketNames"
+    assert world.policy(CUSTOM) is None

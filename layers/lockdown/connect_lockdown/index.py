@@ -27,6 +27,8 @@ from .times import utc_iso
 
 INSTANCE_PK = "instance"
 META_PK = "meta"
+# `orphan` / <bucket>: alerted (the UTC day of the last `orphaned` alert): at most one a day per bucket.
+ORPHAN_PK = "orphan"
 SWEEP_SK = "sweep"
 
 
@@ -161,6 +163,19 @@ class InventoryIndex:
         """Drop the `bucket#<name>` items of instances that Connect says do not store in the bucket."""
         try:
             self.gateway.table_delete(self.table, [(bucket_pk(bucket), i) for i in instance_ids])
+        except AwsError as error:
+            raise IndexUnavailable(f"{error.operation} on {self.table}: {error.code}") from error
+
+    def orphan_alerted_on(self, bucket: str) -> str | None:
+        """The UTC day (YYYY-MM-DD) the bucket's last `orphaned` alert was sent; None if never."""
+        for item in self._query(ORPHAN_PK):
+            if item.get("sk") == bucket and isinstance(item.get("alerted"), str):
+                return str(item["alerted"])
+        return None
+
+    def record_orphan_alert(self, bucket: str, day: str) -> None:
+        try:
+            self.gateway.table_put(self.table, [{"pk": ORPHAN_PK, "sk": bucket, "alerted": day}])
         except AwsError as error:
             raise IndexUnavailable(f"{error.operation} on {self.table}: {error.code}") from error
 

@@ -16,7 +16,7 @@ from aws_lambda_powertools import Logger
 
 from . import policy as policies
 from .aws import AwsCallError, AwsError, CallerIdentity, Gateway
-from .config import Settings
+from .config import Settings, may_write
 from .confirm import confirm_instances, confirmed_kept_patterns, forget_dropped
 from .decide import Decision, decide
 from .exposures import exposures
@@ -37,6 +37,9 @@ from .principals import (
 from .service_roles import SERVICE_LINKED_ROLES
 
 logger = Logger(service=SERVICE, child=True)
+
+# The error code of a `failed` result for a bucket outside LOCKDOWN_BUCKET_NAMES: no AWS call was made.
+OUTSIDE_BUCKET_NAMES = "OutsideLockdownBucketNames"
 
 
 @dataclass
@@ -124,6 +127,12 @@ class BucketLock:
         decision = self._decision(bucket, current, statement, allowlist)
         result = BucketResult(bucket, decision.outcome, refs, decision.reason, current, decision.expected)
         result.principal_names = allowlist.names
+        if decision.outcome is Outcome.REMEDIATED and not may_write(self.settings, bucket):
+            reason = (
+                f"{bucket} has drifted ({decision.reason}), but its name is not in LOCKDOWN_BUCKET_NAMES, so the "
+                f"enforcer may not write its policy: add it to the stack's LockdownBucketNames parameter"
+            )
+            return BucketResult(bucket, Outcome.FAILED, refs, reason, current, error_code=OUTSIDE_BUCKET_NAMES)
         if decision.outcome is Outcome.REMEDIATED and decision.expected is not None:
             try:
                 self.gateway.put_bucket_policy(bucket, identity.account, policies.serialise(decision.expected))

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from connect_lockdown.cli import exits
-from tests.support import connect_storage, moto_faults
+from devtools import connect_storage
+from tests.support import moto_faults
 from tests.support.cli_process import CliRun, run_cli
 from tests.support.organization import MANAGEMENT, TRUST_CONNECT, Organization
 from tests.support.rcp_cases import RCP_MAX_CHARACTERS, judge_rcp

@@ -14,11 +14,11 @@ import pytest
 
 from connect_lockdown.cli import exits
 from devtools import connect_storage
+from devtools.server import reset
 from tests.support import moto_faults
 from tests.support.cli_process import CliRun, run_cli
 from tests.support.organization import MANAGEMENT, TRUST_CONNECT, Organization
 from tests.support.rcp_cases import RCP_MAX_CHARACTERS, judge_rcp
-from tests.support.server import reset
 
 pytestmark = [
     pytest.mark.integration,

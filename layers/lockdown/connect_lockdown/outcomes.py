@@ -147,6 +147,8 @@ class RunReport:
         for result in self.results:
             if result.outcome is Outcome.PENDING:
                 counts.pending_instances += 1
+            elif result.outcome is Outcome.ORPHANED:
+                continue  # counted as `orphaned_buckets`: a locked bucket without instances is not one checked
             elif result.bucket is not None:
                 counts.checked += 1
                 counts.by_outcome[result.outcome] = counts.by_outcome.get(result.outcome, 0) + 1

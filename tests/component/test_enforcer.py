@@ -454,6 +454,7 @@ def test_create_instance_without_storage_is_pending_and_quiet(world: World) -> N
         "reason": result.reason,
         "previous_policy": None,
         "applied_policy": None,
+        "exposures": [],
     }
     assert "no S3 storage" in result.reason
     assert world.alerts() == []

@@ -49,7 +49,15 @@ def test_remediation_returns_the_document_logs_and_counts(
     assert set(document) == {"results", "ignored", "trigger"}
     assert document["ignored"] is None
     [result] = document["results"]
-    assert set(result) == {"bucket", "outcome", "instances", "reason", "previous_policy", "applied_policy"}
+    assert set(result) == {
+        "bucket",
+        "outcome",
+        "instances",
+        "reason",
+        "previous_policy",
+        "applied_policy",
+        "exposures",
+    }
     assert result["outcome"] == "remediated"
     assert document["trigger"]["event_id"] == event["detail"]["eventID"]
     json.dumps(document)  # the document is plain JSON

@@ -56,7 +56,7 @@ def s3_types_read_per_instance(enforcer: Enforcer) -> int:
     return len(set(enforcer.gateway.storage_resource_types()) - NON_S3_RESOURCE_TYPES)
 
 
-def test_a_bucket_event_locks_before_any_connect_call(world: World, table: str) -> None:
+def test_a_bucket_event_confirms_its_instance_with_connect_and_reads_nothing_else(world: World, table: str) -> None:
     # Given an indexed estate of two instances
     world.create_bucket(BUCKET)
     world.create_bucket(OTHER)
@@ -71,11 +71,12 @@ def test_a_bucket_event_locks_before_any_connect_call(world: World, table: str) 
         enforcer_for(world, table, recorder).handle_event(load_event("s3-DeleteBucketPolicy", bucket=BUCKET)).results
     )
 
-    # Then the lock is written with no Connect call before it; after it, the named instance's storage is read
-    # only until a resource type names the bucket (its call recordings, the first type looked at)
+    # Then, before the write, Connect confirms the instance the index named (DescribeInstance names its role) and
+    # that its storage names the bucket (its call recordings, the first type looked at); nothing else is read
     assert result.outcome is Outcome.REMEDIATED
-    assert connect_calls(recorder.calls_before("PutBucketPolicy")) == 0
+    assert connect_calls(recorder.calls_before("PutBucketPolicy")) == 2
     assert recorder.calls["ListInstances"] == 0
+    assert recorder.calls["DescribeInstance"] == 1
     assert recorder.calls["ListInstanceStorageConfigs"] == 1
     assert recorder.calls["PutBucketPolicy"] == 1
     assert f"{first.role_id}:*" in admitted(world, BUCKET)
@@ -112,14 +113,14 @@ def test_an_instance_event_reads_that_instance_only(world: World, table: str) ->
     event = load_event("connect-AssociateInstanceStorageConfig", instance_id=changed.id)
     report = enforcer_for(world, table, recorder).handle_event(event)
 
-    # Then only that instance was read before the write (the other one sharing the bucket is checked after it,
-    # as every write decided from the index is), and the bucket it joined admits both instances' roles
+    # Then that instance is read whole, the other one sharing the bucket it joined is confirmed (described, and its
+    # storage read until a type names the bucket), nothing else is read, and the bucket admits both roles
     outcomes = {r.bucket: r.outcome for r in report.results}
     assert outcomes == {BUCKET: Outcome.COMPLIANT, OTHER: Outcome.REMEDIATED}
     assert recorder.calls["ListInstances"] == 0
-    assert recorder.calls["DescribeInstance"] == 1
+    assert recorder.calls["DescribeInstance"] == 2
     per_instance = s3_types_read_per_instance(enforcer_for(world, table))
-    assert connect_calls(recorder.calls_before("PutBucketPolicy")) == 1 + per_instance
+    assert connect_calls(recorder.calls_before("PutBucketPolicy")) == 2 + per_instance + 1
     assert recorder.calls["ListInstanceStorageConfigs"] == per_instance + 1
     assert {f"{changed.role_id}:*", f"{world.instances[1].role_id}:*"} <= admitted(world, OTHER)
 
@@ -295,23 +296,24 @@ def test_a_sweep_spread_over_invocations_reaches_every_bucket(world: World, tabl
 
 
 def test_a_sweep_removes_instances_that_are_gone(world: World, table: str) -> None:
+    # A custom name: a bucket named as Connect names them is read fresh whatever the index says.
+    custom = world.create_bucket("recordings-of-the-gone-instance")
     world.create_bucket(BUCKET)
-    world.create_bucket(OTHER)
     world.create_instance("stays", BUCKET)
-    gone = world.create_instance("gone", OTHER)
+    gone = world.create_instance("gone", custom)
     sweep(enforcer_for(world, table))
     world.client("connect").delete_instance(InstanceId=gone.id)
 
     sweep(enforcer_for(world, table))
     recorder = AwsHooks()
-    report = enforcer_for(world, table, recorder).handle_event(load_event("s3-PutBucketPolicy", bucket=OTHER))
+    report = enforcer_for(world, table, recorder).handle_event(load_event("s3-PutBucketPolicy", bucket=custom))
 
     assert report.results == [] and report.ignored
     assert connect_calls(recorder.sequence) == 0
 
 
-def test_an_instance_unreadable_after_the_write_stays_admitted(world: World, table: str) -> None:
-    # Given an indexed bucket whose instance's storage cannot be read after the write (an SCP, say)
+def test_an_instance_whose_storage_cannot_be_read_stays_admitted(world: World, table: str) -> None:
+    # Given an indexed bucket whose instance's storage cannot be read (an SCP, say), while Connect describes it
     world.create_bucket(BUCKET)
     instance = world.create_instance("first", BUCKET, resource_types=("CALL_RECORDINGS",))
     sweep(enforcer_for(world, table))

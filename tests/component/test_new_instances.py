@@ -15,7 +15,7 @@ from connect_lockdown.aws import AwsGateway
 from connect_lockdown.config import Settings
 from connect_lockdown.events import MAX_RECHECK_ATTEMPTS, classify, recheck_event
 from connect_lockdown.invocation import Invocation
-from connect_lockdown.outcomes import RunReport
+from connect_lockdown.outcomes import Outcome, RunReport
 from connect_lockdown.reconcile import Enforcer
 from devtools.account import FUNCTION_ARN
 from devtools.events import load_event
@@ -173,7 +173,7 @@ def test_a_deleted_instance_is_not_an_error_and_its_bucket_keeps_its_lock(world:
     sweep = enforcer.handle_event(load_event("scheduled-event"))
     stale = enforcer.handle_event(load_event("connect-AssociateInstanceStorageConfig", instance_id=instance.id))
 
-    assert sweep.results == []
+    assert [(r.bucket, r.outcome) for r in sweep.results] == [(BUCKET, Outcome.ORPHANED)]
     assert sweep.orphaned_buckets == [BUCKET]
     assert "1 locked bucket without instances" in sweep.summary(1)
     assert "does not exist" in stale.ignored

@@ -2,7 +2,7 @@
 
 import pytest
 
-from connect_lockdown.config import ConfigError, Settings
+from connect_lockdown.config import ConfigError, Settings, may_write
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:connect-lockdown"
 
@@ -134,3 +134,31 @@ def test_admit_service_linked_roles(value, expected):
 def test_an_unknown_service_linked_role_lists_the_known_ones():
     with pytest.raises(ConfigError, match="access-analyzer, config, macie"):
         Settings.from_env({"NOTIFICATION_TOPIC_ARN": TOPIC, "ADMIT_SERVICE_LINKED_ROLES": "guardduty"})
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("", None),
+        ("amazon-connect-*", ("amazon-connect-*",)),
+        ("amazon-connect-*, acme-call-recordings ,amazon-connect-*", ("amazon-connect-*", "acme-call-recordings")),
+    ],
+)
+def test_lockdown_bucket_names(value, expected):
+    settings = Settings.from_env({"NOTIFICATION_TOPIC_ARN": TOPIC, "LOCKDOWN_BUCKET_NAMES": value})
+    assert settings.lockdown_bucket_names == expected
+
+
+@pytest.mark.parametrize("value", ["*", "amazon-connect-*,*", "Upper-Case", "a*b", "ab"])
+def test_lockdown_bucket_names_refuses_what_is_not_a_name_or_prefix(value):
+    with pytest.raises(ConfigError, match="LOCKDOWN_BUCKET_NAMES"):
+        Settings.from_env({"NOTIFICATION_TOPIC_ARN": TOPIC, "LOCKDOWN_BUCKET_NAMES": value})
+
+
+def test_may_write_matches_exact_names_and_prefixes():
+    settings = Settings(topic_arn=TOPIC, lockdown_bucket_names=("amazon-connect-*", "acme-call-recordings"))
+    assert may_write(settings, "amazon-connect-25fd0a3be3ef")
+    assert may_write(settings, "acme-call-recordings")
+    assert not may_write(settings, "acme-call-recordings-2")
+    assert not may_write(settings, "cloudtrail-logs")
+    assert may_write(Settings(topic_arn=TOPIC), "cloudtrail-logs")

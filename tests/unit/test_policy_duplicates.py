@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from connect_lockdown import policy as policies
-from connect_lockdown.decide import decide
+from connect_lockdown.decide import decide, describe_differences
 from connect_lockdown.outcomes import Outcome
 from tests.support import callers
 from tests.support.policy_eval import evaluate_bucket_policy, is_denied
@@ -124,7 +124,7 @@ def test_repeated_keys_elsewhere_keep_the_last_copy_and_are_named() -> None:
     assert current is not None
     assert current["Version"] == "2012-10-17" and current["Statement"][0]["Effect"] == "Allow"
     assert set(policies.duplicate_keys_of(current)) == {"Version", "Statement[0].Effect"}
-    assert policies.describe_differences(current, {"Statement": [LOCK]})[0].startswith("the policy repeats")
+    assert describe_differences(current, {"Statement": [LOCK]})[0].startswith("the policy repeats")
 
 
 def test_a_policy_without_repeats_reads_as_before() -> None:

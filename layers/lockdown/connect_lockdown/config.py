@@ -49,6 +49,9 @@ class Settings:
     admit_service_linked_roles: tuple[str, ...] = DEFAULT_SERVICE_LINKED_ROLES
     # The DynamoDB index of instances and buckets; None: every decision reads Connect.
     inventory_table: str | None = None
+    # The buckets whose policy the enforcer may write (exact names, or prefixes ending in "*"), as the template's
+    # IAM grant allows; None: any (the command line, whose caller's own permissions decide).
+    lockdown_bucket_names: tuple[str, ...] | None = None
     # Report every bucket decision as a Security Hub finding.
     security_hub: bool = False
     # "lean": metrics only when something happens; "full": also the routine counts of a quiet sweep.
@@ -76,6 +79,7 @@ class Settings:
         metrics_level = _choice(environ, "METRICS_LEVEL", METRICS_LEVELS)
         merge_mode = _choice(environ, "MERGE_MODE", MERGE_MODES)
         inventory_table = _matching(environ, "INVENTORY_TABLE", TABLE_NAME, "a DynamoDB table name")
+        lockdown_bucket_names = _bucket_names(environ, "LOCKDOWN_BUCKET_NAMES")
         enforcer_role_arn = _matching(environ, "ENFORCER_ROLE_ARN", ROLE_ARN, "an IAM role ARN")
         recheck_schedule_group = _matching(environ, "RECHECK_SCHEDULE_GROUP", SCHEDULE_GROUP, "a schedule group name")
         recheck_role_arn = _matching(environ, "RECHECK_ROLE_ARN", ROLE_ARN, "an IAM role ARN")
@@ -92,9 +96,33 @@ class Settings:
             exempt_aws_services=exempt_aws_services,
             admit_service_linked_roles=admit_service_linked_roles,
             inventory_table=inventory_table,
+            lockdown_bucket_names=lockdown_bucket_names,
             security_hub=security_hub,
             metrics_level=metrics_level,
         )
+
+
+# A bucket name, or a prefix of one ending in "*" (a lone "*" would grant every bucket: refused).
+BUCKET_NAME_OR_PREFIX = re.compile(r"^[a-z0-9][a-z0-9.-]{2,62}\*?$")
+
+
+def _bucket_names(environ: Mapping[str, str], name: str) -> tuple[str, ...] | None:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return None
+    names = tuple(dict.fromkeys(item.strip() for item in raw.split(",") if item.strip()))
+    for item in names:
+        if not BUCKET_NAME_OR_PREFIX.match(item):
+            raise ConfigError(f"{name} has an entry that is not a bucket name or a prefix ending in '*': {item!r}")
+    return names
+
+
+def may_write(settings: Settings, bucket: str) -> bool:
+    """Whether LOCKDOWN_BUCKET_NAMES lets the enforcer write this bucket's policy."""
+    names = settings.lockdown_bucket_names
+    if names is None:
+        return True
+    return any(bucket.startswith(n[:-1]) if n.endswith("*") else bucket == n for n in names)
 
 
 def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:

@@ -18,14 +18,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from . import policy as policies
+from .arns import ROLE_ARN
 from .aws import AwsError, CallerIdentity, Gateway
+from .events import instance_id_from
 from .inventory import ConnectInstance
 from .principals import Principal, PrincipalResolver, RefusedError
 from .times import utc_iso
 
 INSTANCE_PK = "instance"
 META_PK = "meta"
+# `orphan` / <bucket>: alerted (the UTC day of the last `orphaned` alert): at most one a day per bucket.
+ORPHAN_PK = "orphan"
 SWEEP_SK = "sweep"
 
 
@@ -73,6 +76,9 @@ class InventoryIndex:
             instance_id, role_arn, alias = item.get("sk"), item.get("role_arn"), item.get("alias")
             if not isinstance(instance_id, str) or not _optional_str(role_arn) or not _optional_str(alias):
                 raise IndexUnavailable(f"an item of bucket {bucket} cannot be read")
+            # A hint still has to look like one: an instance id and a role ARN, or the index is not used.
+            if instance_id_from(instance_id) != instance_id or (role_arn and not ROLE_ARN.match(role_arn)):
+                raise IndexUnavailable(f"an item of bucket {bucket} does not name a Connect instance and role")
             instances.append(ConnectInstance(instance_id, "", alias, None, role_arn or None, frozenset({bucket})))
         return sorted(instances, key=lambda i: i.id)
 
@@ -153,6 +159,26 @@ class InventoryIndex:
         except AwsError as error:
             raise IndexUnavailable(f"{error.operation} on {self.table}: {error.code}") from error
 
+    def forget_bucket_items(self, bucket: str, instance_ids: list[str]) -> None:
+        """Drop the `bucket#<name>` items of instances that Connect says do not store in the bucket."""
+        try:
+            self.gateway.table_delete(self.table, [(bucket_pk(bucket), i) for i in instance_ids])
+        except AwsError as error:
+            raise IndexUnavailable(f"{error.operation} on {self.table}: {error.code}") from error
+
+    def orphan_alerted_on(self, bucket: str) -> str | None:
+        """The UTC day (YYYY-MM-DD) the bucket's last `orphaned` alert was sent; None if never."""
+        for item in self._query(ORPHAN_PK):
+            if item.get("sk") == bucket and isinstance(item.get("alerted"), str):
+                return str(item["alerted"])
+        return None
+
+    def record_orphan_alert(self, bucket: str, day: str) -> None:
+        try:
+            self.gateway.table_put(self.table, [{"pk": ORPHAN_PK, "sk": bucket, "alerted": day}])
+        except AwsError as error:
+            raise IndexUnavailable(f"{error.operation} on {self.table}: {error.code}") from error
+
     def complete_sweep(self, started: str, completed: str) -> list[str]:
         """Remove what a complete sweep that started at `started` did not see; returns the ids removed.
 
@@ -191,19 +217,6 @@ def _indexed(item: dict[str, Any]) -> IndexedInstance:
         buckets=frozenset(buckets),
     )
     return IndexedInstance(instance, item["role_id"] or None, item["seen"])
-
-
-def kept_connect_patterns(index: InventoryIndex, current: dict[str, Any] | None) -> set[str]:
-    """The allowlist entries of the current lock that belong to an indexed Connect service role: an association
-    whose event was lost keeps its access until the sweep. Any other entry (one added by hand) is not kept."""
-    lock = policies.lockdown_of(current)
-    if lock is None:
-        return set()
-    try:
-        known = {policies.allowed_user_id_pattern(role_id) for role_id in index.connect_role_ids()}
-    except IndexUnavailable:
-        return set()
-    return policies.allowed_patterns_of(lock) & known
 
 
 def role_id_reader(

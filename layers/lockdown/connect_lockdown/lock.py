@@ -16,10 +16,12 @@ from aws_lambda_powertools import Logger
 
 from . import policy as policies
 from .aws import AwsCallError, AwsError, CallerIdentity, Gateway
-from .config import Settings
+from .config import Settings, may_write
+from .confirm import confirm_instances, confirmed_kept_patterns, forget_dropped
 from .decide import Decision, decide
-from .index import IndexUnavailable, InventoryIndex, kept_connect_patterns
-from .inventory import ConnectInstance, WarmInventory, reread_unless_stored_in
+from .exposures import exposures
+from .index import InventoryIndex
+from .inventory import ConnectInstance, WarmInventory
 from .log import SERVICE
 from .outcomes import BucketResult, InstanceRef, Outcome, failure_reason
 from .planner import Source
@@ -35,6 +37,9 @@ from .principals import (
 from .service_roles import SERVICE_LINKED_ROLES
 
 logger = Logger(service=SERVICE, child=True)
+
+# The error code of a `failed` result for a bucket outside LOCKDOWN_BUCKET_NAMES: no AWS call was made.
+OUTSIDE_BUCKET_NAMES = "OutsideLockdownBucketNames"
 
 
 @dataclass
@@ -54,35 +59,35 @@ class BucketLock:
         self, bucket: str, instances: list[ConnectInstance], source: Source, *, read_now: frozenset[str] = frozenset()
     ) -> BucketResult | None:
         """The bucket's result; None when it turns out not to be Connect's. `read_now`: instances this
-        invocation read from Connect, which a write decided from the index does not check again."""
-        result = self._decide(bucket, instances, source)
-        if source is not Source.INDEX or result is None or result.outcome is not Outcome.REMEDIATED:
-            return result
-        return self._check_after_write(bucket, instances, result, read_now)
+        invocation read from Connect (an instance event's own instance), which need no confirming."""
+        if source is Source.INDEX:
+            try:
+                confirmed = confirm_instances(
+                    self.gateway,
+                    bucket,
+                    [i for i in instances if i.id not in read_now],
+                    already_read=[i for i in instances if i.id in read_now],
+                )
+            except AwsCallError as error:
+                # Not confirmed, so not written: the bucket is not enforced until Connect can be read.
+                return BucketResult(
+                    bucket, Outcome.FAILED, _refs(instances), failure_reason(bucket, error), error_code=error.code
+                )
+            forget_dropped(self.index, bucket, confirmed.dropped)
+            if confirmed.dropped:
+                logger.info(
+                    "instances the index named do not store in the bucket",
+                    extra={"bucket": bucket, "instances": confirmed.dropped},
+                )
+            if not confirmed.instances:
+                return None
+            instances = confirmed.instances
+        return self._with_exposures(self._decide(bucket, instances, source))
 
-    def _check_after_write(
-        self, bucket: str, instances: list[ConnectInstance], result: BucketResult, read_now: frozenset[str]
-    ) -> BucketResult:
-        """Decided from the index: check fresh that each instance it named still stores in the bucket (stopping at
-        the first resource type that names it); record those that do not, and decide again without them."""
-        named = [i for i in instances if i.id not in read_now]
-        try:
-            fresh = [f for i in named if (f := reread_unless_stored_in(self.gateway, i, bucket)) is not None]
-            if not fresh:
-                return result
-            if self.index is not None:
-                self.index.record_read(fresh, {f.id: frozenset({bucket}) for f in fresh}, self.role_id)
-        except (AwsError, IndexUnavailable) as error:
-            # The write stands and is reported; the check after it is best effort, and the sweep corrects the rest.
-            logger.warning("the check after a write decided from the index failed", extra={"error": str(error)})
-            return result
-        # An instance one of whose types could not be read may still store there: it stays admitted.
-        moved = {f.id for f in fresh if not f.unreadable_types}
-        still = [i for i in instances if i.id not in moved]
-        again = self._decide(bucket, still, Source.INDEX) if still else None
-        if again is not None and again.outcome is not Outcome.COMPLIANT:
-            return again
-        result.instances = tuple(InstanceRef(i.id, i.alias) for i in still)
+    def _with_exposures(self, result: BucketResult | None) -> BucketResult | None:
+        """Every result says which grants kept beside the lock would open the bucket, read from the policy."""
+        if result is not None and result.previous_policy is not None:
+            result.exposures = tuple(exposures(result.previous_policy, account=self.identity().account))
         return result
 
     def _decide(self, bucket: str, instances: list[ConnectInstance], source: Source) -> BucketResult | None:
@@ -108,7 +113,7 @@ class BucketLock:
                     return None
                 refs = _refs(instances)
             allowlist = self._allowlist(instances, identity, fresh=True)
-            keep = self._kept_connect_ids(current) if source is Source.INDEX else set()
+            keep = self._kept_connect_ids(current, allowlist) if source is Source.INDEX else set()
             statement = self._statement(bucket, identity, allowlist, keep)
             # The inventory and IAM reads took time: merge with the policy as it is now, so that a write made
             # meanwhile keeps its statements. S3 has no conditional PutBucketPolicy; this is the shortest window.
@@ -122,6 +127,12 @@ class BucketLock:
         decision = self._decision(bucket, current, statement, allowlist)
         result = BucketResult(bucket, decision.outcome, refs, decision.reason, current, decision.expected)
         result.principal_names = allowlist.names
+        if decision.outcome is Outcome.REMEDIATED and not may_write(self.settings, bucket):
+            reason = (
+                f"{bucket} has drifted ({decision.reason}), but its name is not in LOCKDOWN_BUCKET_NAMES, so the "
+                f"enforcer may not write its policy: add it to the stack's LockdownBucketNames parameter"
+            )
+            return BucketResult(bucket, Outcome.FAILED, refs, reason, current, error_code=OUTSIDE_BUCKET_NAMES)
         if decision.outcome is Outcome.REMEDIATED and decision.expected is not None:
             try:
                 self.gateway.put_bucket_policy(bucket, identity.account, policies.serialise(decision.expected))
@@ -190,8 +201,8 @@ class BucketLock:
             exempt_aws_services=self.settings.exempt_aws_services,
         )
 
-    def _kept_connect_ids(self, current: dict[str, Any] | None) -> set[str]:
-        return kept_connect_patterns(self.index, current) if self.index is not None else set()
+    def _kept_connect_ids(self, current: dict[str, Any] | None, allowlist: Allowlist) -> set[str]:
+        return confirmed_kept_patterns(self.gateway, self.index, current, allowlist.patterns, self.role_id)
 
     def _cached_allowlist(self, instances: list[ConnectInstance], identity: CallerIdentity) -> Allowlist | None:
         """The allowlist from cached principal IDs (read from IAM when not cached); None when it cannot be had."""

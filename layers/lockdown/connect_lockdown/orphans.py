@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from aws_lambda_powertools import Logger
 
@@ -22,7 +23,10 @@ logger = Logger(service=SERVICE, child=True)
 MAX_PARALLEL_READS = 4
 
 
-def find_orphaned_buckets(gateway: Gateway, identity: CallerIdentity, connect_buckets: Iterable[str]) -> list[str]:
+def find_orphaned_buckets(
+    gateway: Gateway, identity: CallerIdentity, connect_buckets: Iterable[str]
+) -> list[tuple[str, dict[str, Any]]]:
+    """(bucket, its policy as read) for each bucket outside `connect_buckets` that carries the lockdown."""
     known = set(connect_buckets)
     try:
         candidates = [b for b in gateway.list_bucket_names() if b not in known]
@@ -30,17 +34,17 @@ def find_orphaned_buckets(gateway: Gateway, identity: CallerIdentity, connect_bu
         logger.warning("could not look for locked buckets without instances", extra={"error": str(error)})
         return []
 
-    def carries_lockdown(bucket: str) -> bool:
+    def locked_policy(bucket: str) -> dict[str, Any] | None:
         try:
             current = policies.parse_policy(gateway.get_bucket_policy(bucket, identity.account))
         except (AwsError, policies.PolicyError):
-            return False
-        return any(policies.is_lockdown_statement(s) for s in policies.statements_of(current))
+            return None
+        return current if any(policies.is_lockdown_statement(s) for s in policies.statements_of(current)) else None
 
     with ThreadPoolExecutor(max_workers=MAX_PARALLEL_READS) as pool:
-        flags = list(pool.map(carries_lockdown, candidates))
-    orphans = sorted(b for b, flag in zip(candidates, flags, strict=True) if flag)
-    for bucket in orphans:
+        read = list(pool.map(locked_policy, candidates))
+    orphans = sorted((b, p) for b, p in zip(candidates, read, strict=True) if p is not None)
+    for bucket, _policy in orphans:
         logger.warning(
             "a bucket carries the lockdown but no Connect instance uses it any more", extra={"bucket": bucket}
         )

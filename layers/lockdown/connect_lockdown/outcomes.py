@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from .aws import AwsCallError, AwsError, RetryableAwsError
+from .aws import AwsCallError, AwsError, CallerIdentity, RetryableAwsError
 from .events import Trigger
+from .exposures import exposures
 from .inventory import ConnectInstance
 from .labels import instance_label, plural
 
@@ -146,6 +147,8 @@ class RunReport:
         for result in self.results:
             if result.outcome is Outcome.PENDING:
                 counts.pending_instances += 1
+            elif result.outcome is Outcome.ORPHANED:
+                continue  # counted as `orphaned_buckets`: a locked bucket without instances is not one checked
             elif result.bucket is not None:
                 counts.checked += 1
                 counts.by_outcome[result.outcome] = counts.by_outcome.get(result.outcome, 0) + 1
@@ -230,3 +233,15 @@ def inventory_failure(bucket: str | None, error: AwsError) -> BucketResult:
             "can read Connect (check its permissions, SCPs and permissions boundaries)."
         )
     return BucketResult(bucket, Outcome.FAILED, (), reason, error_code=error.code)
+
+
+def orphaned(bucket: str, policy: dict[str, Any], identity: CallerIdentity, region: str) -> BucketResult:
+    """A bucket that carries this lockdown although no Connect instance stores in it any more: nothing is written,
+    because removing a lock is a person's decision (a bucket may still hold recordings)."""
+    reason = (
+        f"{bucket} carries the Connect lockdown but no Connect instance in {region} stores in it any more; nothing "
+        f"was written. Keep the lock while the bucket holds recordings, or remove it: "
+        f"connect-lockdown unlock --bucket {bucket}"
+    )
+    found = tuple(exposures(policy, account=identity.account))
+    return BucketResult(bucket, Outcome.ORPHANED, (), reason, policy, exposures=found)

@@ -34,6 +34,14 @@ from .times import utc_iso
 
 logger = Logger(service=SERVICE, child=True)
 
+# Connect's own bucket names. A bucket so named is never ignored because the index does not know it: the index
+# may have lost it (or been made to), so Connect is read instead.
+CONNECT_DEFAULT_PREFIX = "amazon-connect-"
+
+
+def is_connect_default_name(bucket: str) -> bool:
+    return bucket.startswith(CONNECT_DEFAULT_PREFIX)
+
 
 class Source(Enum):
     """Where a plan's instances come from, and so what a write must check first or after."""
@@ -42,8 +50,8 @@ class Source(Enum):
     FRESH = "fresh"
     # A warm execution environment's last inventory: it finds a compliant bucket; a write reads Connect again.
     WARM = "warm"
-    # The index (an instance event's own instance is read fresh): a write is followed by a fresh check that
-    # each instance the index named still stores in the bucket.
+    # The index (an instance event's own instance is read fresh): a hint of which instances to read. Before
+    # anything is decided, Connect confirms each one and names its role (`confirm.py`).
     INDEX = "index"
 
 
@@ -89,15 +97,16 @@ class Planner:
         if self.index is not None:
             try:
                 swept, instances = self.index.bucket_view(event.bucket)
-                if swept is not None:
-                    if not instances:
-                        plan.ignored = f"bucket {event.bucket} is not used by any Connect instance in the index"
-                        return plan
-                    plan.buckets, plan.source = {event.bucket: instances}, Source.INDEX
-                    return plan
-                plan.index_degraded = "the index has not completed a sweep yet"
             except IndexUnavailable as error:
-                plan.index_degraded = str(error)
+                swept, instances, plan.index_degraded = None, [], str(error)
+            if swept is not None and instances:
+                plan.buckets, plan.source = {event.bucket: instances}, Source.INDEX
+                return plan
+            if swept is not None and not is_connect_default_name(event.bucket):
+                plan.ignored = f"bucket {event.bucket} is not used by any Connect instance in the index"
+                return plan
+            if swept is None and plan.index_degraded is None:
+                plan.index_degraded = "the index has not completed a sweep yet"
         by_bucket = self.cached_inventory()
         if by_bucket is not None:
             plan.source = Source.WARM

@@ -8,9 +8,30 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
-LOCKDOWN_SID = "ConnectBucketLockdown"
+# Reading and writing the text of a policy (parse_policy, serialise) lives in policy_text; re-exported here, the
+# one name the rest of the library uses for the policy algebra.
+from .policy_text import (
+    LOCKDOWN_SID,
+    ParsedPolicy,
+    PolicyError,
+    duplicate_keys_of,
+    parse_policy,
+    policy_size,
+    serialise,
+)
+
+__all__ = [
+    "LOCKDOWN_SID",
+    "ParsedPolicy",
+    "PolicyError",
+    "duplicate_keys_of",
+    "parse_policy",
+    "policy_size",
+    "serialise",
+]
+
 POLICY_VERSION = "2012-10-17"
 # S3 rejects bucket policies larger than 20 KB.
 MAX_POLICY_BYTES = 20 * 1024
@@ -27,10 +48,6 @@ CONNECT_SERVICE = "connect.amazonaws.com"
 MergeMode = Literal["preserve", "replace"]
 Policy = dict[str, Any]
 Statement = dict[str, Any]
-
-
-class PolicyError(ValueError):
-    """The bucket's current policy cannot be understood, so it cannot be merged without losing data."""
 
 
 def allowed_user_id_pattern(unique_id: str) -> str:
@@ -95,107 +112,6 @@ def exempt_service_names(exempt: bool | Iterable[str]) -> list[str]:
     if exempt is False:
         return []
     return sorted(set(exempt))
-
-
-class ParsedPolicy(dict[str, Any]):
-    """A bucket policy as read. `duplicate_keys` names every JSON key that appeared twice in one object (as
-    `Statement[0].Condition.StringNotLike.aws:userId`): such a text can be read more than one way, and which copy
-    IAM uses is not documented, so the policy is never equivalent to another (see `equivalent`)."""
-
-    duplicate_keys: tuple[str, ...] = ()
-
-
-class _Duplicated(dict[str, Any]):
-    """A JSON object with a repeated key while parsing: the last copy of each key, and every copy."""
-
-    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
-        super().__init__(pairs)
-        self.copies: dict[str, list[Any]] = {}
-        for key, value in pairs:
-            self.copies.setdefault(key, []).append(value)
-        self.copies = {key: values for key, values in self.copies.items() if len(values) > 1}
-
-
-def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    if len({key for key, _ in pairs}) == len(pairs):
-        return dict(pairs)
-    return _Duplicated(pairs)
-
-
-def _plain(node: Any, path: str, found: list[str]) -> Any:
-    """`node` with every `_Duplicated` object turned into a plain dict (its last copies), naming each
-    duplicated key in `found`."""
-    if isinstance(node, list):
-        return [_plain(item, f"{path}[{index}]", found) for index, item in enumerate(node)]
-    if not isinstance(node, dict):
-        return node
-    if isinstance(node, _Duplicated):
-        found.extend(f"{path}.{key}" if path else key for key in node.copies)
-    plain = {key: _plain(value, f"{path}.{key}" if path else key, found) for key, value in node.items()}
-    if isinstance(node, _Duplicated) and "Sid" in node.copies and plain.get("Sid") == LOCKDOWN_SID:
-        others = [sid for sid in node.copies["Sid"] if sid != LOCKDOWN_SID]
-        if others:
-            # One copy says this is the lock, another that it is not: keep it as somebody else's statement.
-            # A rewrite replaces the lock; it must never drop a statement that may not be the lock.
-            plain["Sid"] = others[0]
-    return plain
-
-
-def _all_statements(document: _Duplicated, found: list[str]) -> list[Any]:
-    """Every statement of every copy of a duplicated `Statement`, each distinct statement once, in order."""
-    combined: list[Any] = []
-    seen: list[Any] = []
-    for index, copy_ in enumerate(document.copies["Statement"]):
-        items = copy_ if isinstance(copy_, list) else [copy_]
-        for item in _plain(items, f"Statement(copy {index + 1})", found):
-            key = canonical_statement(item) if isinstance(item, dict) else item
-            if key not in seen:
-                seen.append(key)
-                combined.append(item)
-    return combined
-
-
-def parse_policy(text: str | None) -> ParsedPolicy | None:
-    """Parse a policy document as S3 returns it. None means the bucket has no policy.
-
-    Python's json keeps the last copy of a repeated key silently; IAM does not document which copy it reads. So
-    every repeated key is recorded in `duplicate_keys` (the policy is then drift, never compliant) and the
-    result keeps one copy of each:
-    - a repeated top-level `Statement`: the statements of every copy, each distinct one once, so that a rewrite
-      loses none of them;
-    - any other repeated key: the last copy, the one JSON parsers (and so the console and the CLI) show, so the
-      rewritten policy says explicitly what those tools already showed. The lock itself is rebuilt from what
-      AWS says about the bucket's principals, never from this text, so no copy can change who it admits; and a
-      statement whose repeated `Sid` is the lock's in one copy only is kept as a foreign statement.
-    """
-    if text is None:
-        return None
-    try:
-        document = json.loads(text, object_pairs_hook=_object)
-    except ValueError as error:
-        raise PolicyError(f"the current bucket policy is not valid JSON ({error})") from error
-    if not isinstance(document, dict):
-        raise PolicyError("the current bucket policy is not a JSON object")
-    found: list[str] = []
-    statements: Any = None
-    if isinstance(document, _Duplicated) and "Statement" in document.copies:
-        statements = _all_statements(document, found)
-        found.extend(document.copies)
-        document = dict(document)
-        document["Statement"] = statements
-    parsed = ParsedPolicy(cast(dict[str, Any], _plain(document, "", found)))
-    parsed.duplicate_keys = tuple(sorted(set(found), key=found.index))
-    statements = parsed.get("Statement")
-    if isinstance(statements, dict):
-        statements = [statements]
-    if not isinstance(statements, list) or not all(isinstance(s, dict) for s in statements):
-        raise PolicyError("the current bucket policy has no list of statement objects")
-    return parsed
-
-
-def duplicate_keys_of(policy: Mapping[str, Any] | None) -> tuple[str, ...]:
-    """The keys that appeared more than once in the text the policy was parsed from (see `parse_policy`)."""
-    return policy.duplicate_keys if isinstance(policy, ParsedPolicy) else ()
 
 
 def statements_of(policy: Mapping[str, Any] | None) -> list[Statement]:
@@ -330,25 +246,6 @@ def equivalent(left: Mapping[str, Any] | None, right: Mapping[str, Any] | None) 
     return canonical_policy(left) == canonical_policy(right)
 
 
-def serialise(policy: Mapping[str, Any]) -> str:
-    """The compact text that is written to S3 and measured against its size limit.
-
-    Non-ASCII characters are written as themselves (smaller), except when the policy holds a lone surrogate
-    (read from a JSON escape such as \\ud800), which UTF-8 cannot encode: then every non-ASCII character is
-    written as the JSON escape, which reads back the same.
-    """
-    text = json.dumps(policy, separators=(",", ":"), ensure_ascii=False)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return json.dumps(policy, separators=(",", ":"), ensure_ascii=True)
-    return text
-
-
-def policy_size(policy: Mapping[str, Any]) -> int:
-    return len(serialise(policy).encode("utf-8"))
-
-
 def _condition_values(statement: Mapping[str, Any], operator: str, key: str) -> set[str]:
     condition = statement.get("Condition")
     if not isinstance(condition, dict):
@@ -377,50 +274,3 @@ def lockdown_of(policy: Mapping[str, Any] | None) -> Statement | None:
     """Our statement in a policy, when there is exactly one."""
     ours = [s for s in statements_of(policy) if is_lockdown_statement(s)]
     return ours[0] if len(ours) == 1 else None
-
-
-def describe_differences(
-    current: Mapping[str, Any] | None, expected: Mapping[str, Any], names: Mapping[str, str] | None = None
-) -> list[str]:
-    """Short human sentences for what separates the current policy from the expected one.
-
-    `names` (allowlist entry -> who it is) turns IDs into something a reviewer can act on.
-    """
-    names = names or {}
-
-    def named(values: Iterable[str]) -> str:
-        return ", ".join(f"{v} ({names[v]})" if v in names else v for v in sorted(values))
-
-    if current is None:
-        return ["the bucket has no policy"]
-    duplicated = duplicate_keys_of(current)
-    if duplicated:
-        return [f"the policy repeats the key(s) {', '.join(duplicated)}, which IAM may read either way"]
-    if equivalent(current, expected):
-        return []
-    differences: list[str] = []
-    ours = [s for s in statements_of(current) if is_lockdown_statement(s)]
-    wanted = next((s for s in statements_of(expected) if is_lockdown_statement(s)), None)
-    if not ours:
-        differences.append("the lockdown statement is missing")
-    elif len(ours) > 1:
-        differences.append(f"the lockdown statement appears {len(ours)} times")
-    elif wanted is not None:
-        have, want = canonical_statement(ours[0]), canonical_statement(wanted)
-        for element in ("Effect", "Principal", "Action", "Resource"):
-            if have.get(element) != want.get(element):
-                differences.append(f"the lockdown statement's {element} differs")
-        added = allowed_patterns_of(wanted) - allowed_patterns_of(ours[0])
-        added |= admitted_arns_of(wanted) - admitted_arns_of(ours[0])
-        removed = allowed_patterns_of(ours[0]) - allowed_patterns_of(wanted)
-        removed |= admitted_arns_of(ours[0]) - admitted_arns_of(wanted)
-        if added:
-            differences.append("allowlist lacks " + named(added))
-        if removed:
-            differences.append("allowlist has extra " + named(removed))
-        if not (added or removed) and have.get("Condition") != want.get("Condition"):
-            differences.append("the lockdown statement's Condition differs")
-    dropped = len(foreign_statements(current)) - len(foreign_statements(expected))
-    if dropped > 0:
-        differences.append(f"{dropped} other statement(s) would be removed (MERGE_MODE=replace)")
-    return differences or ["the policy differs in form"]

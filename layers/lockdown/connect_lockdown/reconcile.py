@@ -15,25 +15,38 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from . import policy as policies
 from .arns import role_of_session
 from .aws import AwsCallError, AwsError, CachedIdentity, Gateway, RetryableAwsError
 from .config import Settings
 from .continuation import SweepContinuation
-from .events import BucketChanged, Cause, Ignored, InstanceChanged, Sweep, classify
-from .index import InventoryIndex, role_id_reader
+from .events import BucketChanged, Cause, Ignored, InstanceChanged, Sweep, Trigger, classify
+from .index import IndexUnavailable, InventoryIndex, role_id_reader
 from .inventory import WarmInventory
 from .invocation import Invocation
 from .lock import BucketLock
 from .log import SERVICE
 from .orphans import find_orphaned_buckets
-from .outcomes import BucketResult, Outcome, RetryLater, RunReport, inventory_failure, pending, unreadable
-from .planner import Plan, Planner
+from .outcomes import (
+    BucketResult,
+    Outcome,
+    RetryLater,
+    RunReport,
+    inventory_failure,
+    orphaned,
+    pending,
+    unreadable,
+)
+from .planner import Plan, Planner, is_connect_default_name
 from .principals import CACHE_TTL_SECONDS, PrincipalResolver, is_own_call
 from .recheck import schedule_recheck
 from .sink import ResultSink
-from .times import hour_of
+from .times import hour_of, utc_iso
 
 logger = Logger(service=SERVICE, child=True)
+
+# The Connect calls that make an instance store in a bucket: their caller is who pointed Connect at it.
+STORAGE_ASSOCIATIONS = frozenset({"AssociateInstanceStorageConfig", "UpdateInstanceStorageConfig"})
 
 # The orphan search costs a read of every bucket in the Region: once a day, on the sweep of this UTC hour.
 ORPHAN_SEARCH_HOUR = 0
@@ -175,7 +188,7 @@ class Enforcer:
                 report.retryable_errors.append(error)
                 continue
             if result is not None:
-                self.sink.publish(report, result)
+                self.sink.publish(report, _first_lock_noted(result, report.trigger))
 
     def _search_orphans(self, report: RunReport, cause: Cause, plan: Plan) -> None:
         if not (isinstance(cause, Sweep) and cause.scheduled and plan.continued is None):
@@ -184,9 +197,32 @@ class Enforcer:
         if hour is None or hour == ORPHAN_SEARCH_HOUR or not self.settings.inventory_table:
             try:
                 known = plan.known_buckets if plan.known_buckets is not None else set(plan.buckets)
-                report.orphaned_buckets = find_orphaned_buckets(self.gateway, self.identity(), known)
+                found = find_orphaned_buckets(self.gateway, self.identity(), known)
             except AwsError as error:
                 logger.warning("the orphan search failed", extra={"error": str(error)})
+                return
+            report.orphaned_buckets = [bucket for bucket, _policy in found]
+            for bucket, policy in found:
+                self.sink.publish(
+                    report,
+                    orphaned(bucket, policy, self.identity(), self.gateway.region),
+                    alert=self._orphan_alert_due(bucket, hour),
+                )
+
+    def _orphan_alert_due(self, bucket: str, hour: int | None) -> bool:
+        """At most one `orphaned` alert a day per bucket: the index remembers the day of the last; without an
+        index, only the sweep of ORPHAN_SEARCH_HOUR alerts (the others still report the bucket)."""
+        if self.index is None:
+            return hour == ORPHAN_SEARCH_HOUR
+        today = utc_iso()[:10]
+        try:
+            if self.index.orphan_alerted_on(bucket) == today:
+                return False
+            self.index.record_orphan_alert(bucket, today)
+        except IndexUnavailable as error:
+            logger.warning("the index cannot say when the orphan was last alerted", extra={"error": str(error)})
+            return hour == ORPHAN_SEARCH_HOUR
+        return True
 
     def _schedule_rechecks(self, report: RunReport, cause: Cause, invocation: Invocation) -> None:
         attempt = cause.recheck_attempt if isinstance(cause, InstanceChanged | Sweep) else None
@@ -210,3 +246,23 @@ class Enforcer:
         elif report.retryable_errors:
             raise RetryLater(report)
         return report
+
+
+def _first_lock_noted(result: BucketResult, trigger: Trigger | None) -> BucketResult:
+    """The first lock of a bucket that is not named as Connect names its buckets says where the name came from:
+    a Connect admin can point an instance's storage at any bucket of the account, and the enforcer then locks it."""
+    bucket = result.bucket
+    if bucket is None or is_connect_default_name(bucket) or not result.outcome.drifted:
+        return result
+    if policies.lockdown_of(result.previous_policy) is not None:
+        return result
+    named_by = ", ".join(i.label() for i in result.instances) or "a Connect instance"
+    if trigger is not None and trigger.event_name in STORAGE_ASSOCIATIONS and trigger.actor:
+        who = f"{trigger.actor} made that association ({trigger.event_name})"
+    else:
+        who = "CloudTrail's AssociateInstanceStorageConfig events say who made that association"
+    result.reason = (
+        f"{result.reason}. First lock of {bucket}, which is not named amazon-connect-*: the storage of "
+        f"{named_by} names it, and {who}"
+    )
+    return result

@@ -32,12 +32,13 @@ class ResultSink:
     # Security Hub's reporter (`securityhub.reporter_for`); None when SECURITY_HUB is off.
     findings: Callable[[RunReport, BucketResult], None] | None = None
 
-    def publish(self, report: RunReport, result: BucketResult) -> None:
-        """Add the result to the report, report it to Security Hub, and publish it when people should hear of it."""
+    def publish(self, report: RunReport, result: BucketResult, *, alert: bool = True) -> None:
+        """Add the result to the report, report it to Security Hub, and publish it when people should hear of it
+        (`alert=False`: a result people already heard of today)."""
         report.results.append(result)
         if self.findings is not None:
             self.findings(report, result)
-        if not self.notify or not result.outcome.notified:
+        if not (alert and self.notify and result.outcome.notified):
             return
         try:
             message = notification(

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from .. import policy as policies
+from ..decide import describe_differences
 from ..notify.view import allowlist_legend
 from ..outcomes import BucketResult, Outcome
 
@@ -66,7 +67,7 @@ def differences_of(result: BucketResult) -> list[str]:
     """What separates the current policy from the expected one, each allowlist ID named."""
     if result.outcome.drifted and result.applied_policy is not None:
         names = dict(result.principal_names)
-        return policies.describe_differences(result.previous_policy, result.applied_policy, names)
+        return describe_differences(result.previous_policy, result.applied_policy, names)
     return []
 
 

@@ -135,6 +135,9 @@ def exit_code_for(report: RunReport) -> int:
         return EXIT_ACCESS_DENIED
     if any(alert.error.access_denied for alert in report.unsent_alerts):
         return EXIT_ACCESS_DENIED
-    if any(r.outcome not in (Outcome.COMPLIANT, Outcome.PENDING, Outcome.REMEDIATED) for r in report.results):
+    if any(
+        r.outcome not in (Outcome.COMPLIANT, Outcome.PENDING, Outcome.REMEDIATED, Outcome.ORPHANED)
+        for r in report.results
+    ):
         return EXIT_NOT_COMPLIANT
     return EXIT_OK

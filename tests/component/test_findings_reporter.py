@@ -13,7 +13,6 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-
 from moto.securityhub.models import securityhub_backends
 
 from connect_lockdown.aws import AwsGateway

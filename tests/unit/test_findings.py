@@ -358,7 +358,7 @@ def test_the_runbook_limit_is_the_templates() -> None:
     template = (ROOT / "template.yaml").read_text(encoding="utf-8")
     [limit] = re.findall(r"AllowedPattern: \^\(https://\[\^\\s\]\{1,(\d+)\}\)\?\$", template)
 
-    assert RUNBOOK_URL_LIMIT == len("https://") + int(limit)
+    assert len("https://") + int(limit) == RUNBOOK_URL_LIMIT
     assert runbook_setting("https://w.example/" + "a" * (RUNBOOK_URL_LIMIT - 18)) is not None
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import botocore.session
+
 __all__ = ["WORKFLOW_STATUSES", "asff_problems"]
 
 REQUIRED = (
@@ -49,7 +51,8 @@ SEVERITY_LABELS = ("INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 COMPLIANCE_STATUSES = ("PASSED", "WARNING", "FAILED", "NOT_AVAILABLE")
 WORKFLOW_STATUSES = ("NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED")
 RECORD_STATES = ("ACTIVE", "ARCHIVED")
-PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-us-iso", "aws-us-iso-b", "AzureCloud")
+# Resource.Partition's enum, as botocore's Security Hub model has it.
+PARTITIONS = tuple(botocore.session.get_session().get_service_model("securityhub").shape_for("Partition").enum)
 
 
 def _blank(value: Any) -> bool:

@@ -23,6 +23,7 @@ backend (as ``connect_storage`` does for Connect) so that in-process tests see t
    NEW. https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_Workflow.html
 6. BatchUpdateFindings (PATCH /findings/batchupdate) updates Workflow, Note, Severity and the other customer fields
    of findings of the calling account; an identifier that names no finding is returned in UnprocessedFindings.
+   The enforcer never calls it; tests use it as the people (or automation rules) who resolve a finding.
    https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_BatchUpdateFindings.html
 
 Not modelled: finding size (240 KB), ProcessedAt, expiry, cross-Region aggregation, GetFindings filters (moto

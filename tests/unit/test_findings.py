@@ -18,13 +18,15 @@ from botocore.validate import validate_parameters
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from connect_lockdown.config import RUNBOOK_URL_LIMIT, ConfigError, Settings
 from connect_lockdown.events import Trigger
 from connect_lockdown.outcomes import BucketResult, InstanceRef, Outcome
 from connect_lockdown.securityhub.finding import (
+    EXPOSURES_LIMIT,
     FINDING_TYPE,
     GENERATOR_ID,
-    PROJECT_URL,
-    README_SECTION,
+    PARTITIONS,
+    RESOURCE_PARTITIONS,
     SEVERITY,
     compliance_status,
     finding_for,
@@ -32,6 +34,7 @@ from connect_lockdown.securityhub.finding import (
     has_finding,
     product_arn,
 )
+from connect_lockdown.securityhub.reporter import RETENTION, FindingState, next_state
 from devtools.account import ACCOUNT
 from tests.support.asff import asff_problems
 
@@ -47,7 +50,10 @@ TRIGGER = Trigger(
     source_ip="203.0.113.7",
 )
 BUCKET_OUTCOMES = [o for o in Outcome if o is not Outcome.PENDING]
-BATCH_IMPORT = botocore.session.get_session().get_service_model("securityhub")
+BOTOCORE = botocore.session.get_session()
+BATCH_IMPORT = BOTOCORE.get_service_model("securityhub")
+TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:alerts"
+RUNBOOK = "https://wiki.example.com/runbooks/connect-lockdown#bucket-alerts"
 
 
 def result_of(outcome: Outcome, **fields: Any) -> BucketResult:
@@ -81,11 +87,6 @@ def sdk_problems(finding: dict[str, Any]) -> str:
     return ""
 
 
-def github_anchor(heading: str) -> str:
-    """GitHub's anchor of a Markdown heading: lower case, punctuation dropped, spaces to hyphens."""
-    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
-
-
 # --- every outcome ------------------------------------------------------------------------------------------
 
 
@@ -97,6 +98,7 @@ def github_anchor(heading: str) -> str:
         (Outcome.WOULD_REMEDIATE, "FAILED", "NEW", "MEDIUM"),
         (Outcome.REFUSED, "FAILED", "NEW", "HIGH"),
         (Outcome.FAILED, "FAILED", "NEW", "HIGH"),
+        (Outcome.ORPHANED, "WARNING", "NEW", "LOW"),
     ],
 )
 def test_each_outcome_maps_to_its_compliance_workflow_and_severity(
@@ -146,6 +148,22 @@ def test_results_without_a_connect_bucket_get_no_finding() -> None:
     assert has_finding(result_of(Outcome.FAILED))
 
 
+def test_an_orphaned_bucket_gets_a_warning_finding_though_no_instance_stores_in_it() -> None:
+    # Given a bucket that carries the lock and that no Connect instance uses any more
+    orphan = result_of(Outcome.ORPHANED, instances=(), reason="no Connect instance stores in the bucket any more")
+
+    # When its finding is built
+    finding = build(orphan)
+
+    # Then it is a valid LOW warning about the bucket alone, which tells people what to decide
+    assert has_finding(orphan)
+    assert asff_problems(finding) == [] and sdk_problems(finding) == ""
+    assert (finding["Compliance"], finding["Severity"]["Label"]) == ({"Status": "WARNING"}, "LOW")
+    assert [r["Type"] for r in finding["Resources"]] == ["AwsS3Bucket"]
+    assert "unlock" in finding["Remediation"]["Recommendation"]["Text"]
+    assert "Connect instances" not in finding["Description"]
+
+
 # --- identity: one finding per account, Region and bucket ---------------------------------------------------
 
 
@@ -178,22 +196,36 @@ def test_the_finding_goes_to_the_accounts_default_product_and_names_the_bucket_f
     assert instance["Details"] == {"Other": {"ConnectInstanceAlias": "contact-centre"}}
 
 
-@pytest.mark.parametrize(
-    ("partition", "region", "resource_partition"),
-    [
-        ("aws-cn", "cn-north-1", "aws-cn"),
-        ("aws-us-gov", "us-gov-west-1", "aws-us-gov"),
-        ("aws-iso", "us-iso-east-1", None),
-    ],
-)
-def test_other_partitions(partition: str, region: str, resource_partition: str | None) -> None:
-    finding = build(result_of(Outcome.COMPLIANT), partition=partition, region=region)
+def security_hub_partitions() -> set[str]:
+    """The partitions in which botocore's endpoints data gives Security Hub endpoints."""
+    endpoints = BOTOCORE.get_data("endpoints")
+    return {p["partition"] for p in endpoints["partitions"] if "securityhub" in p["services"]}
 
-    assert finding["ProductArn"].startswith(f"arn:{partition}:securityhub:{region}:")
+
+def test_the_partitions_are_those_of_botocores_security_hub_data() -> None:
+    resource_enum = set(BATCH_IMPORT.shape_for("Partition").enum)
+
+    # A finding's ARNs may name any partition Security Hub has endpoints in
+    assert set(PARTITIONS) == security_hub_partitions()
+    # Resource.Partition takes the enum's values that name one of those partitions, and no other
+    assert set(RESOURCE_PARTITIONS) == resource_enum & security_hub_partitions()
+
+
+@pytest.mark.parametrize("partition", sorted(security_hub_partitions()))
+def test_every_partition_of_security_hub_gets_a_finding_botocore_accepts(partition: str) -> None:
+    finding = build(result_of(Outcome.COMPLIANT), partition=partition, region="somewhere-1")
+
+    assert finding["ProductArn"] == f"arn:{partition}:securityhub:somewhere-1:{ACCOUNT}:product/{ACCOUNT}/default"
     assert finding["Resources"][0]["Id"] == f"arn:{partition}:s3:::{BUCKET}"
-    # Resource.Partition accepts only the partitions the API lists: left out for the others.
-    assert finding["Resources"][0].get("Partition") == resource_partition
-    assert asff_problems(finding) == []
+    # The optional Resource.Partition only where the model's enum names this partition
+    expected = partition if partition in BATCH_IMPORT.shape_for("Partition").enum else None
+    assert finding["Resources"][0].get("Partition") == expected
+    assert asff_problems(finding) == [] and sdk_problems(finding) == ""
+
+
+def test_a_partition_without_security_hub_gets_no_finding() -> None:
+    with pytest.raises(ValueError, match="no endpoint in partition 'aws-mars'"):
+        build(result_of(Outcome.COMPLIANT), partition="aws-mars")
 
 
 # --- people: title, description, remediation, the trigger ---------------------------------------------------
@@ -224,23 +256,110 @@ def test_a_failed_result_carries_its_error_code_and_no_trigger_leaves_no_trigger
     assert "Last trigger" not in finding["Description"]
 
 
-def test_timestamps_are_utc_milliseconds_and_created_at_is_when_the_status_was_first_seen() -> None:
-    first = NOW - timedelta(days=3)
-    finding = build(result_of(Outcome.REFUSED), first_observed=first)
+def test_timestamps_are_utc_milliseconds_and_a_new_finding_is_created_when_it_is_updated() -> None:
+    finding = build(result_of(Outcome.REFUSED), first_observed=NOW - timedelta(days=3))
 
     assert finding["UpdatedAt"] == finding["LastObservedAt"] == "2025-03-11T14:22:07.123Z"
-    assert finding["CreatedAt"] == finding["FirstObservedAt"] == "2025-03-08T14:22:07.123Z"
-    assert build(result_of(Outcome.REFUSED))["CreatedAt"] == "2025-03-11T14:22:07.123Z"
+    assert finding["CreatedAt"] == finding["UpdatedAt"]
+    assert finding["FirstObservedAt"] == "2025-03-08T14:22:07.123Z"
+
+
+def test_an_update_keeps_the_findings_creation_time_and_carries_the_updated_time_it_is_given() -> None:
+    created, updated = NOW - timedelta(days=20), NOW + timedelta(milliseconds=1)
+
+    finding = build(result_of(Outcome.COMPLIANT), created=created, updated=updated)
+
+    assert finding["CreatedAt"] == "2025-02-19T14:22:07.123Z"
+    assert finding["UpdatedAt"] == "2025-03-11T14:22:07.124Z"
+    assert finding["LastObservedAt"] == "2025-03-11T14:22:07.123Z"
+
+
+# --- when the reporter imports: the times of the next import ---------------------------------------------
+
+
+def state(at: datetime, *, status: str = "PASSED", created: datetime | None = None) -> FindingState:
+    return FindingState(status, imported=at, since=created or at, created=created or at, updated=at)
+
+
+def test_a_first_import_creates_the_finding_at_its_update_time() -> None:
+    first = next_state(None, "PASSED", "", NOW)
+
+    assert first.created == first.updated == first.since == first.imported == NOW
+
+
+def test_an_update_is_strictly_later_even_in_the_same_millisecond_or_when_the_clock_goes_back() -> None:
+    # Given a finding created ten days ago and last updated at NOW
+    previous = state(NOW, created=NOW - timedelta(days=10))
+
+    same_millisecond = next_state(previous, "PASSED", "", NOW)
+    clock_went_back = next_state(same_millisecond, "FAILED", "", NOW - timedelta(minutes=5))
+    later = next_state(clock_went_back, "FAILED", "", NOW + timedelta(hours=1))
+
+    assert previous.updated < same_millisecond.updated < clock_went_back.updated < later.updated
+    assert same_millisecond.updated == NOW + timedelta(milliseconds=1)
+    assert clock_went_back.updated == NOW + timedelta(milliseconds=2)
+    assert later.updated == NOW + timedelta(hours=1)
+    # An update never moves the creation time
+    assert {s.created for s in (same_millisecond, clock_went_back, later)} == {NOW - timedelta(days=10)}
+    # A new status is observed from when it was seen; the same status keeps its start
+    assert clock_went_back.since <= clock_went_back.updated and later.since == clock_went_back.since
+
+
+def test_a_finding_security_hub_deleted_is_created_again() -> None:
+    previous = state(NOW - RETENTION, created=NOW - RETENTION - timedelta(days=30))
+
+    recreated = next_state(previous, "PASSED", "", NOW)
+    kept = next_state(state(NOW - RETENTION + timedelta(minutes=1)), "PASSED", "", NOW)
+
+    assert recreated.created == recreated.updated == recreated.since == NOW
+    assert kept.created == NOW - RETENTION + timedelta(minutes=1) < kept.updated
+
+
+# --- the runbook link ------------------------------------------------------------------------------------
+
+
+def runbook_setting(value: str) -> str | None:
+    return Settings.from_env({"NOTIFICATION_TOPIC_ARN": TOPIC, "RUNBOOK_URL": value}).runbook_url
 
 
 @pytest.mark.parametrize("outcome", BUCKET_OUTCOMES)
-def test_the_recommendation_links_to_a_readme_section_that_exists(outcome: Outcome) -> None:
-    headings = re.findall(r"^#{1,6} (.+)$", (ROOT / "README.md").read_text(encoding="utf-8"), flags=re.MULTILINE)
-    recommendation = build(result_of(outcome))["Remediation"]["Recommendation"]
+def test_the_recommendation_links_to_the_runbook_when_one_is_set_and_to_nothing_otherwise(outcome: Outcome) -> None:
+    with_runbook = build(result_of(outcome), runbook_url=runbook_setting(RUNBOOK))
+    without = build(result_of(outcome), runbook_url=runbook_setting(""))
 
-    assert recommendation["Url"] == f"{PROJECT_URL}#{README_SECTION[outcome]}"
-    assert README_SECTION[outcome] in {github_anchor(h) for h in headings}
-    assert recommendation["Text"].strip()
+    assert with_runbook["Remediation"]["Recommendation"]["Url"] == RUNBOOK
+    assert "Url" not in without["Remediation"]["Recommendation"]
+    assert without["Remediation"]["Recommendation"]["Text"].strip()
+    # No other link to a page of the project's choosing: only the runbook and the bucket's console page
+    links = re.findall(r"https://[^\s\"']+", repr(without))
+    assert all(link.startswith("https://console.aws.amazon.com/s3/") for link in links)
+    assert sdk_problems(with_runbook) == "" and asff_problems(with_runbook) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("http://wiki.example.com/runbook", "must be an https:// URL"),
+        ("wiki.example.com/runbook", "must be an https:// URL"),
+        ("https:///no-host", "must be an https:// URL"),
+        ("https://wiki.example.com/run book", "must be an https:// URL"),
+        ("https://wiki.example.com/\u0007", "must be an https:// URL"),
+        ("https://wiki.example.com/" + "a" * (RUNBOOK_URL_LIMIT - 24), "at most 508"),
+        ("https://[::1", "is not a URL"),
+    ],
+)
+def test_a_runbook_url_that_is_not_an_https_url_within_the_limit_stops_the_start(value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match="RUNBOOK_URL") as error:
+        runbook_setting(value)
+    assert message in str(error.value)
+
+
+def test_the_runbook_limit_is_the_templates() -> None:
+    template = (ROOT / "template.yaml").read_text(encoding="utf-8")
+    [limit] = re.findall(r"AllowedPattern: \^\(https://\[\^\\s\]\{1,(\d+)\}\)\?\$", template)
+
+    assert len("https://") + int(limit) == RUNBOOK_URL_LIMIT
+    assert runbook_setting("https://w.example/" + "a" * (RUNBOOK_URL_LIMIT - 18)) is not None
 
 
 def test_the_source_url_opens_the_buckets_permissions_in_the_console() -> None:
@@ -249,6 +368,42 @@ def test_the_source_url_opens_the_buckets_permissions_in_the_console() -> None:
     assert finding["SourceUrl"] == (
         f"https://console.aws.amazon.com/s3/buckets/{BUCKET}?region={REGION}&tab=permissions"
     )
+
+
+# --- exposures: said in the description, whatever its length ------------------------------------------------
+
+PUBLIC = {"sid": "MakeItPublic", "kind": "public", "principal": "*"}
+PARTNER = {"sid": None, "kind": "other-account", "principal": "arn:aws:iam::210987654321:root"}
+
+
+def test_a_finding_with_exposures_says_so_in_its_description_and_product_fields() -> None:
+    finding = build(result_of(Outcome.COMPLIANT, exposures=(PUBLIC, PARTNER)))
+
+    assert (
+        "2 grants beside the lock would open the bucket without it, or pass it: public * (statement "
+        "MakeItPublic); other-account arn:aws:iam::210987654321:root."
+    ) in finding["Description"]
+    assert finding["ProductFields"]["connect-lockdown/Exposures"] == (
+        "public * (statement MakeItPublic); other-account arn:aws:iam::210987654321:root"
+    )
+    assert "grant" not in build(result_of(Outcome.COMPLIANT))["Description"]
+    assert "connect-lockdown/Exposures" not in build(result_of(Outcome.COMPLIANT))["ProductFields"]
+
+
+def test_many_exposures_and_a_long_reason_still_say_how_many_within_the_limit() -> None:
+    exposures = tuple(
+        {"sid": f"Grant{n}", "kind": "other-account", "principal": f"arn:aws:iam::{n:012d}:role/{'r' * 60}"}
+        for n in range(40)
+    )
+
+    finding = build(result_of(Outcome.REMEDIATED, reason="r" * 5000, exposures=exposures))
+
+    description = finding["Description"]
+    assert len(description) <= 1024
+    assert "40 grants beside the lock would open the bucket" in description
+    assert re.search(r"and \d+ more\.", description)
+    assert len(description[description.index("40 grants") :]) <= EXPOSURES_LIMIT + 200
+    assert asff_problems(finding) == []
 
 
 # --- limits: whatever the reason, the instances and the trigger hold ----------------------------------------
@@ -264,16 +419,36 @@ _text = st.text(st.characters(exclude_categories=["Cs"]), max_size=5000)
     actor=st.one_of(st.none(), _text),
     event_name=st.one_of(st.none(), _text),
     bucket=st.from_regex(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", fullmatch=True),
+    exposures=st.lists(
+        st.fixed_dictionaries(
+            {
+                "sid": st.one_of(st.none(), _text),
+                "kind": st.sampled_from(["public", "other-account", "service-without-source"]),
+                "principal": _text,
+            }
+        ),
+        max_size=30,
+    ),
 )
 def test_every_field_stays_within_its_limits(
-    outcome: Outcome, reason: str, aliases: list[str | None], actor: str | None, event_name: str | None, bucket: str
+    outcome: Outcome,
+    reason: str,
+    aliases: list[str | None],
+    actor: str | None,
+    event_name: str | None,
+    bucket: str,
+    exposures: list[dict[str, str | None]],
 ) -> None:
     instances = tuple(InstanceRef(f"{n:08d}-bbbb-4ccc-8ddd-eeeeeeeeeeee", alias) for n, alias in enumerate(aliases))
     trigger = Trigger(event_id="e" * 1024, event_name=event_name, actor=actor, time="2025-03-11T14:22:05Z")
+    result = result_of(outcome, bucket=bucket, reason=reason, instances=instances, exposures=tuple(exposures))
 
-    finding = build(result_of(outcome, bucket=bucket, reason=reason, instances=instances), trigger=trigger)
+    finding = build(result, trigger=trigger)
 
-    assert asff_problems(finding) == []
+    assert asff_problems(finding) == [] and sdk_problems(finding) == ""
+    # Whatever else is cut, a finding with exposures says how many
+    if exposures:
+        assert f"{len(exposures)} grant" in finding["Description"]
     assert len(finding["Resources"]) == min(1 + len(instances), 32)
     assert len(finding["Title"]) <= 256 and len(finding["Description"]) <= 1024
     assert all(len(v) <= 2048 for v in finding["ProductFields"].values())

@@ -76,7 +76,6 @@ class Gateway(Protocol):
     def table_delete(self, table: str, keys: list[tuple[str, str]]) -> None: ...
     def invoke_async(self, function_arn: str, payload: Mapping[str, Any]) -> None: ...
     def import_findings(self, findings: list[dict[str, Any]]) -> int: ...
-    def resolve_findings(self, product_arn: str, finding_ids: list[str]) -> int: ...
 
 
 class AwsGateway:
@@ -237,7 +236,8 @@ class AwsGateway:
         call("Invoke", invoke, FunctionName=function_arn, InvocationType="Event", Payload=body)
 
     def import_findings(self, findings: list[dict[str, Any]]) -> int:
-        """BatchImportFindings (at most 100 a call); returns how many Security Hub rejected."""
+        """BatchImportFindings (at most 100 a call); returns how many Security Hub rejected. The only Security Hub
+        call: BatchUpdateFindings is authorised on the whole hub, not on the enforcer's own findings."""
         failed = 0
         for offset in range(0, len(findings), 100):
             response = call(
@@ -247,20 +247,6 @@ class AwsGateway:
             )
             failed += int(response.get("FailedCount") or 0)
         return failed
-
-    def resolve_findings(self, product_arn: str, finding_ids: list[str]) -> int:
-        """BatchUpdateFindings: Workflow.Status RESOLVED (BatchImportFindings cannot change the workflow of an
-        existing finding); returns how many Security Hub did not process."""
-        unprocessed = 0
-        for offset in range(0, len(finding_ids), 100):
-            response = call(
-                "BatchUpdateFindings",
-                self._lazy("securityhub").batch_update_findings,
-                FindingIdentifiers=[{"Id": i, "ProductArn": product_arn} for i in finding_ids[offset : offset + 100]],
-                Workflow={"Status": "RESOLVED"},
-            )
-            unprocessed += len(response.get("UnprocessedFindings") or [])
-        return unprocessed
 
     # --- SNS --------------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from .arns import ROLE_ARN, TOPIC_ARN, USER_ARN
 from .policy import CONNECT_SERVICE, MergeMode
@@ -26,6 +27,9 @@ DEFAULT_SERVICE_LINKED_ROLES = ("config", "access-analyzer")
 # The first value of each is the default.
 METRICS_LEVELS = ("full", "lean")
 MERGE_MODES: tuple[MergeMode, ...] = ("preserve", "replace")
+# Security Hub's API reference gives Recommendation.Url no length, only the pattern .*\S.* (API_Recommendation.html)
+# and the 240 KB of a whole finding; the template's RunbookUrl parameter caps it at https:// plus 500 characters.
+RUNBOOK_URL_LIMIT = len("https://") + 500
 
 
 class ConfigError(ValueError):
@@ -54,6 +58,8 @@ class Settings:
     lockdown_bucket_names: tuple[str, ...] | None = None
     # Report every bucket decision as a Security Hub finding.
     security_hub: bool = False
+    # The team's runbook: the findings' Remediation.Recommendation.Url; None: findings carry no link.
+    runbook_url: str | None = None
     # "lean": metrics only when something happens; "full": also the routine counts of a quiet sweep.
     metrics_level: str = "full"
 
@@ -76,6 +82,7 @@ class Settings:
         exempt_aws_services = _exempt_services(environ, "EXEMPT_AWS_SERVICES")
         admit_service_linked_roles = _service_linked_roles(environ, "ADMIT_SERVICE_LINKED_ROLES")
         security_hub = _boolean(environ, "SECURITY_HUB", default=False)
+        runbook_url = _runbook_url(environ, "RUNBOOK_URL")
         metrics_level = _choice(environ, "METRICS_LEVEL", METRICS_LEVELS)
         merge_mode = _choice(environ, "MERGE_MODE", MERGE_MODES)
         inventory_table = _matching(environ, "INVENTORY_TABLE", TABLE_NAME, "a DynamoDB table name")
@@ -98,6 +105,7 @@ class Settings:
             inventory_table=inventory_table,
             lockdown_bucket_names=lockdown_bucket_names,
             security_hub=security_hub,
+            runbook_url=runbook_url,
             metrics_level=metrics_level,
         )
 
@@ -137,6 +145,25 @@ def _matching(environ: Mapping[str, str], name: str, pattern: re.Pattern[str], w
     text = environ.get(name, "").strip() or None
     if text is not None and not pattern.match(text):
         raise ConfigError(f"{name} is not {what}: {text!r}")
+    return text
+
+
+def _runbook_url(environ: Mapping[str, str], name: str) -> str | None:
+    """Empty or unset: None. Else an https URL with a host, no whitespace, at most RUNBOOK_URL_LIMIT characters."""
+    text = environ.get(name, "").strip()
+    if not text:
+        return None
+    if len(text) > RUNBOOK_URL_LIMIT:
+        raise ConfigError(f"{name} is {len(text)} characters long; at most {RUNBOOK_URL_LIMIT} are accepted")
+    try:
+        parts = urlsplit(text)
+    except ValueError as error:
+        raise ConfigError(f"{name} is not a URL: {text!r} ({error})") from None
+    if parts.scheme != "https" or not parts.hostname or any(c.isspace() or not c.isprintable() for c in text):
+        raise ConfigError(
+            f"{name} must be an https:// URL with a host and no spaces, such as "
+            f"https://wiki.example.com/runbooks/connect-lockdown; not {text!r}"
+        )
     return text
 
 

@@ -7,20 +7,25 @@ Limits and rules, from the AWS Security Hub API Reference and User Guide:
   <= 2048, timestamps as RFC 3339 with at most 9 fractional digits, rounded to milliseconds by Security Hub):
   https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_AwsSecurityFinding.html
 - Recommendation.Text <= 512: https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_Recommendation.html
-- Resource (Type <= 256, Region <= 16, Partition one of aws, aws-cn, aws-us-gov, aws-us-iso, aws-us-iso-b):
+- Resource (Type <= 256, Region <= 16, Partition one of the enum of botocore's Security Hub model):
   https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_Resource.html
 - Severity labels and their meaning: https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_Severity.html
 - The default product ARN of an account's own findings:
   https://docs.aws.amazon.com/securityhub/latest/userguide/securityhub-custom-providers.html
 - Types taxonomy: https://docs.aws.amazon.com/securityhub/latest/userguide/securityhub-findings-format-type-taxonomy.html
-- On an existing finding BatchImportFindings ignores Workflow, and providers update Severity and Types through
-  FindingProviderFields: https://docs.aws.amazon.com/securityhub/latest/userguide/finding-update-batchimportfindings.html
+- "After a finding is created, BatchImportFindings cannot be used to update" Note, UserDefinedFields,
+  VerificationState and Workflow; providers update Severity and Types through FindingProviderFields; an update
+  whose UpdatedAt "matches or occurs before" the stored one is ignored:
+  https://docs.aws.amazon.com/securityhub/latest/userguide/finding-update-batchimportfindings.html
+- Security Hub sets Workflow.Status to RESOLVED by itself only for findings from its own controls, and resets
+  RESOLVED to NEW when Compliance.Status leaves PASSED:
+  https://docs.aws.amazon.com/securityhub/latest/userguide/findings-workflow-status.html
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..events import Trigger
@@ -32,8 +37,6 @@ SCHEMA_VERSION = "2018-10-08"
 GENERATOR_ID = "connect-bucket-lockdown"
 PRODUCT_NAME = "Connect Bucket Lockdown"
 FINDING_TYPE = "Software and Configuration Checks/AWS Security Best Practices"
-# Where people read how to act on a finding: the repository's README, one section per kind of finding.
-PROJECT_URL = "https://github.com/connect-bucket-lockdown/connect-bucket-lockdown"
 
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 1024
@@ -41,8 +44,16 @@ RECOMMENDATION_LIMIT = 512
 PRODUCT_FIELD_VALUE_LIMIT = 2048
 RESOURCES_LIMIT = 32
 ORIGINAL_SEVERITY_LIMIT = 64
-# Resource.Partition accepts only these partition names.
-RESOURCE_PARTITIONS = frozenset({"aws", "aws-cn", "aws-us-gov", "aws-us-iso", "aws-us-iso-b"})
+# The exposures' sentence in the Description: kept whole whatever the length of the reason before it.
+EXPOSURES_LIMIT = 400
+EXPOSURE_PRINCIPAL_LIMIT = 120
+# The partitions in which Security Hub has endpoints (botocore's endpoints data): the partitions a finding's
+# ARNs (ProductArn, the resources' Id) may use. tests/unit/test_findings.py keeps this equal to botocore's data.
+PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc")
+# The values of Resource.Partition (an enum of botocore's Security Hub model) that name one of those partitions.
+# The enum's aws-us-iso and aws-us-iso-b are not the names of the isolated partitions (aws-iso, aws-iso-b), and
+# AzureCloud is no AWS partition: there the optional field is left out rather than guessed.
+RESOURCE_PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
 
 PASSED, FAILED, WARNING = "PASSED", "FAILED", "WARNING"
 
@@ -57,16 +68,6 @@ SEVERITY = {
     Outcome.COMPLIANT: "INFORMATIONAL",
     # A lock without an instance denies nothing it should not; someone decides whether to keep or retire it.
     Outcome.ORPHANED: "LOW",
-}
-
-# README sections (GitHub anchors of its headings) that tell people what to do about each outcome.
-README_SECTION = {
-    Outcome.COMPLIANT: "what-the-lock-looks-like",
-    Outcome.REMEDIATED: "how-it-decides",
-    Outcome.WOULD_REMEDIATE: "configuration",
-    Outcome.REFUSED: "how-it-decides",
-    Outcome.FAILED: "deploy",
-    Outcome.ORPHANED: "how-it-decides",
 }
 
 _TITLES = {
@@ -113,15 +114,26 @@ def product_arn(partition: str, region: str, account: str) -> str:
     return f"arn:{partition}:securityhub:{region}:{account}:product/{account}/default"
 
 
+MILLISECOND = timedelta(milliseconds=1)
+
+
 def timestamp(moment: datetime) -> str:
     """UTC with milliseconds: Security Hub rounds finer fractions to milliseconds anyway."""
     return utc_iso(moment, digits=3)
 
 
+def to_millisecond(moment: datetime) -> datetime:
+    """`moment` cut to the millisecond that `timestamp` writes: times compared with what was sent must be these."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 def has_finding(result: BucketResult) -> bool:
-    """Decisions about a Connect bucket get a finding. A pending instance has no bucket; a Connect inventory that
-    cannot be read has none either, or names a bucket of the event that is not known to be a Connect bucket."""
-    return result.bucket is not None and bool(result.instances) and result.outcome in SEVERITY
+    """Decisions about a Connect bucket get a finding, and so does a bucket that carries the lock but that no
+    instance uses any more (orphaned). A pending instance has no bucket; a Connect inventory that cannot be read
+    has none either, or names a bucket of the event that is not known to be a Connect bucket."""
+    if result.bucket is None or result.outcome not in SEVERITY:
+        return False
+    return bool(result.instances) or result.outcome is Outcome.ORPHANED
 
 
 def finding_for(
@@ -132,15 +144,24 @@ def finding_for(
     partition: str,
     trigger: Trigger | None,
     now: datetime,
+    updated: datetime | None = None,
+    created: datetime | None = None,
     first_observed: datetime | None = None,
+    runbook_url: str | None = None,
 ) -> dict[str, Any]:
-    """The ASFF finding of one bucket result. `first_observed`: since when the bucket has had this compliance
-    status, when known (it becomes CreatedAt and FirstObservedAt); otherwise `now`."""
+    """The ASFF finding of one bucket result, decided at `now` (LastObservedAt).
+
+    `updated`: its UpdatedAt (default `now`), which the reporter makes later than any it sent before. `created`:
+    the CreatedAt of the finding Security Hub holds; None when this import creates it, and then CreatedAt is
+    UpdatedAt. `first_observed`: since when the bucket has had this compliance status (default `now`).
+    `runbook_url`: the team's runbook (RUNBOOK_URL), the finding's only link; no link when None."""
     if result.bucket is None or not has_finding(result):
         raise ValueError(f"a {result.outcome} result without a bucket has no finding")
+    if partition not in PARTITIONS:
+        raise ValueError(f"Security Hub has no endpoint in partition {partition!r} (botocore's endpoints data)")
     bucket, outcome = result.bucket, result.outcome
     status = compliance_status(outcome)
-    since = timestamp(first_observed or now)
+    updated_at = timestamp(updated or now)
     severity = {"Label": SEVERITY[outcome], "Original": str(outcome)[:ORIGINAL_SEVERITY_LIMIT]}
     finding: dict[str, Any] = {
         "SchemaVersion": SCHEMA_VERSION,
@@ -150,27 +171,23 @@ def finding_for(
         "GeneratorId": GENERATOR_ID,
         "AwsAccountId": account,
         "Types": [FINDING_TYPE],
-        "CreatedAt": since,
-        "FirstObservedAt": since,
+        "CreatedAt": updated_at if created is None else timestamp(created),
+        "FirstObservedAt": timestamp(first_observed or now),
         "LastObservedAt": timestamp(now),
-        "UpdatedAt": timestamp(now),
+        "UpdatedAt": updated_at,
         "Severity": severity,
         # What the provider says, kept apart from what people change with BatchUpdateFindings; an update of
         # Severity and Types by a provider goes through here.
         "FindingProviderFields": {"Severity": dict(severity), "Types": [FINDING_TYPE]},
         "Title": fit(_TITLES[outcome].format(bucket=bucket), TITLE_LIMIT),
         "Description": fit(_description(result, trigger), DESCRIPTION_LIMIT),
-        "Remediation": {
-            "Recommendation": {
-                "Text": fit(_RECOMMENDATIONS[outcome], RECOMMENDATION_LIMIT),
-                "Url": f"{PROJECT_URL}#{README_SECTION[outcome]}",
-            }
-        },
+        "Remediation": {"Recommendation": _recommendation(outcome, runbook_url)},
         "ProductFields": _product_fields(result, trigger),
         "Resources": _resources(bucket, result.instances, account=account, region=region, partition=partition),
         "Compliance": {"Status": status},
-        # Honoured when the finding is created; later changes are Security Hub's (FAILED resets it to NEW) or
-        # BatchUpdateFindings' (the reporter resolves a finding that passes again).
+        # Honoured only when this import creates the finding; on an update Security Hub ignores it. Later
+        # changes are Security Hub's (leaving PASSED resets RESOLVED to NEW) or people's: a finding that passes
+        # again keeps the workflow it had (NEW after a failure) until someone, or an automation rule, resolves it.
         "Workflow": {"Status": "RESOLVED" if status == PASSED else "NEW"},
         "RecordState": "ACTIVE",
     }
@@ -187,13 +204,63 @@ def fit(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 
+def _recommendation(outcome: Outcome, runbook_url: str | None) -> dict[str, str]:
+    recommendation = {"Text": fit(_RECOMMENDATIONS[outcome], RECOMMENDATION_LIMIT)}
+    if runbook_url:
+        recommendation["Url"] = runbook_url
+    return recommendation
+
+
 def _description(result: BucketResult, trigger: Trigger | None) -> str:
-    parts = [result.reason.rstrip(".") + "."]
+    """The reason, then the exposures (kept whole: the reason is cut to leave them room), then the instances and
+    the trigger while they fit."""
+    exposures = _exposures_sentence(result.exposures)
+    room = DESCRIPTION_LIMIT - (len(exposures) + 1 if exposures else 0)
+    text = fit(result.reason.rstrip(".") + ".", room)
+    if exposures:
+        text += " " + exposures
+    rest = []
     if result.instances:
-        parts.append(f"Connect instances: {', '.join(i.label() for i in result.instances)}.")
+        rest.append(f"Connect instances: {', '.join(i.label() for i in result.instances)}.")
     if trigger is not None:
-        parts.append(f"Last trigger: {_trigger_sentence(trigger)}.")
-    return " ".join(parts)
+        rest.append(f"Last trigger: {_trigger_sentence(trigger)}.")
+    room = DESCRIPTION_LIMIT - len(text) - 1
+    if rest and room >= len("Connect instances: ..."):
+        text += " " + fit(" ".join(rest), room)
+    return text
+
+
+def _exposures_sentence(exposures: Sequence[Mapping[str, str | None]]) -> str:
+    """One line of at most EXPOSURES_LIMIT characters: how many grants beside the lock would open the bucket (or
+    pass it), and as many of them as fit; empty when there are none."""
+    if not exposures:
+        return ""
+    count = len(exposures)
+    head = (
+        f"{count} grant{'s' if count > 1 else ''} beside the lock would open the bucket without it, or "
+        f"{'pass' if count > 1 else 'passes'} it:"
+    )
+    items = [_exposure_label(e) for e in exposures]
+    shown: list[str] = []
+    for number, item in enumerate(items):
+        left = count - number - 1
+        more = f" and {left} more" if left else ""
+        candidate = f"{head} {'; '.join([*shown, item])}{more}."
+        if len(candidate) > EXPOSURES_LIMIT:
+            break
+        shown.append(item)
+    left = count - len(shown)
+    if not shown:
+        return fit(f"{head} {count} (see the alert's exposures).", EXPOSURES_LIMIT)
+    return f"{head} {'; '.join(shown)}{f' and {left} more' if left else ''}."
+
+
+def _exposure_label(exposure: Mapping[str, str | None]) -> str:
+    kind = exposure.get("kind") or "grant"
+    principal = fit(str(exposure.get("principal") or "?"), EXPOSURE_PRINCIPAL_LIMIT)
+    sid = exposure.get("sid")
+    label = f"{kind} {principal}"
+    return fit(f"{label} (statement {sid})" if sid else label, EXPOSURE_PRINCIPAL_LIMIT + 80)
 
 
 def _trigger_sentence(trigger: Trigger) -> str:
@@ -213,6 +280,7 @@ def _product_fields(result: BucketResult, trigger: Trigger | None) -> dict[str, 
         "connect-lockdown/Reason": result.reason,
         "connect-lockdown/ErrorCode": result.error_code,
         "connect-lockdown/Instances": ", ".join(i.label() for i in result.instances),
+        "connect-lockdown/Exposures": "; ".join(_exposure_label(e) for e in result.exposures),
     }
     if trigger is not None:
         values |= {

@@ -8,7 +8,6 @@ bucket is handled.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
 from typing import Any
@@ -119,9 +118,9 @@ class Enforcer:
         if plan.ignored is not None:
             report.ignored = plan.ignored
             return report
-        for result in [*map(unreadable, plan.unreadable), *map(pending, plan.pending)]:
+        for result in [*map(unreadable, plan.unreadable), *map(pending, plan.pending), *plan.failures]:
             self.sink.publish(report, result)
-        read_now = frozenset({cause.instance_id}) if isinstance(cause, InstanceChanged) else frozenset()
+        read_now = plan.read_now | ({cause.instance_id} if isinstance(cause, InstanceChanged) else set())
         self._lock_buckets(report, plan, planner, read_now)
         if not (report.results or report.retryable_errors or plan.continued):
             report.ignored = f"no bucket in scope is used by a Connect instance in {self.gateway.region} any more"
@@ -134,7 +133,7 @@ class Enforcer:
         return Planner(
             self.gateway,
             self.index,
-            SweepContinuation(self.gateway, invocation),
+            SweepContinuation(self.gateway, invocation, self.index),
             self.role_id,
             cached_inventory=self.warm.cached,
             fresh_inventory=self.warm.read,
@@ -156,15 +155,18 @@ class Enforcer:
         buckets = list(plan.buckets.items())
         for number, (bucket, instances) in enumerate(buckets, start=1):
             indexed = planner.index is not None
-            if number > 1 and plan.sweep_cursor and planner.continuation.out_of_time_for_buckets(indexed=indexed):
-                cursor = plan.sweep_cursor
-                done = cursor.buckets_done + number - 1
-                plan.continued = dataclasses.replace(cursor, part=cursor.part + 1, buckets_done=done)
+            record = plan.sweep_record
+            if number > 1 and record and planner.continuation.out_of_time_for_buckets(indexed=indexed):
                 try:
-                    planner.continuation.hand_over(plan.continued)
+                    handed = planner.continuation.hand_over(record, (), record.buckets_done + number - 1)
                 except AwsError as error:
                     # The buckets not decided now wait for the next scheduled sweep; people hear of it.
                     self.sink.publish(report, inventory_failure(None, error))
+                    return
+                if isinstance(handed, BucketResult):
+                    self.sink.publish(report, handed)
+                else:
+                    plan.continued = handed
                 return
             if self.progress is not None:
                 self.progress(number, len(buckets), bucket)

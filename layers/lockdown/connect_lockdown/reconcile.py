@@ -18,7 +18,7 @@ from .arns import role_of_session
 from .aws import AwsCallError, AwsError, CachedIdentity, Gateway, RetryableAwsError
 from .config import Settings
 from .continuation import SweepContinuation
-from .events import BucketChanged, Cause, Ignored, InstanceChanged, Sweep, classify
+from .events import RECHECK_DETAIL_TYPE, BucketChanged, Cause, Ignored, InstanceChanged, Sweep, classify
 from .index import InventoryIndex, role_id_reader
 from .inventory import WarmInventory
 from .invocation import Invocation
@@ -28,7 +28,7 @@ from .orphans import find_orphaned_buckets
 from .outcomes import BucketResult, Outcome, RetryLater, RunReport, inventory_failure, pending, unreadable
 from .planner import Plan, Planner
 from .principals import CACHE_TTL_SECONDS, PrincipalResolver, is_own_call
-from .recheck import schedule_recheck
+from .recheck import recheck_mismatch, schedule_recheck
 from .sink import ResultSink
 from .times import hour_of
 
@@ -99,6 +99,10 @@ class Enforcer:
             report.ignored = cause.reason
             return report
         invocation = invocation or Invocation()
+        if (mismatch := self._unexpected_recheck(cause)) is not None:
+            logger.warning("a re-check was ignored", extra={"reason": mismatch})
+            report.ignored = mismatch
+            return report
         planner = self._planner(invocation)
         try:
             plan = self._plan(planner, cause)
@@ -128,6 +132,14 @@ class Enforcer:
         self._search_orphans(report, cause, plan)
         self._schedule_rechecks(report, cause, invocation)
         return self._finish(report)
+
+    def _unexpected_recheck(self, cause: Cause) -> str | None:
+        """A re-check event must match the re-check the enforcer recorded when it scheduled it (`recheck.py`)."""
+        if not (isinstance(cause, InstanceChanged) and cause.trigger and cause.recheck_attempt):
+            return None
+        if cause.trigger.event_name != RECHECK_DETAIL_TYPE:
+            return None
+        return recheck_mismatch(self.index, cause.instance_id, cause.recheck_attempt)
 
     def _planner(self, invocation: Invocation) -> Planner:
         return Planner(
@@ -198,7 +210,7 @@ class Enforcer:
             if result.outcome is Outcome.PENDING:
                 instance_id = result.instances[0].id
                 sentence = schedule_recheck(
-                    self.gateway, self.settings, invocation.function_arn, instance_id, attempt + 1
+                    self.gateway, self.settings, invocation.function_arn, instance_id, attempt + 1, self.index
                 )
                 result.reason = f"{result.reason}. {sentence}"
 

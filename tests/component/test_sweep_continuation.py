@@ -312,8 +312,8 @@ def test_a_forged_recheck_is_ignored_and_a_scheduled_one_is_acted_on(world: Worl
     world.create_instance("indexed", OWN, ("CALL_RECORDINGS",))
     scheduler_role, _ = world.create_role("connect-lockdown-scheduler")
     world.client("scheduler").create_schedule_group(Name=RECHECK_GROUP)
-    settings = {"recheck_schedule_group": RECHECK_GROUP, "recheck_role_arn": scheduler_role}
-    chain = Chain(world, table, **settings)
+    settings: dict[str, Any] = {"recheck_schedule_group": RECHECK_GROUP, "recheck_role_arn": scheduler_role}
+    chain = Chain(world, table, None, **settings)
     chain.sweep()
     fresh = world.create_instance("fresh")
     [pending] = chain.invoke(load_event("connect-CreateInstance", instance_id=fresh.id)).results
@@ -343,7 +343,9 @@ def test_without_an_index_a_recheck_is_a_plain_look(world: World) -> None:
     instance = world.create_instance("stored", OWN, ("CALL_RECORDINGS",))
     scheduler_role, _ = world.create_role("connect-lockdown-scheduler")
     world.client("scheduler").create_schedule_group(Name=RECHECK_GROUP)
-    settings = Settings(topic_arn=world.topic_arn, recheck_schedule_group=RECHECK_GROUP, recheck_role_arn=scheduler_role)
+    settings = Settings(
+        topic_arn=world.topic_arn, recheck_schedule_group=RECHECK_GROUP, recheck_role_arn=scheduler_role
+    )
     enforcer = Enforcer(settings, AwsGateway(session=world.enforcer_session()))
 
     # When a re-check nobody scheduled names it

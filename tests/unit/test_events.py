@@ -213,8 +213,18 @@ def test_a_sweep_continuation_round_trips():
         {"sweepId": "s", "started": "2025-03-15T03:00:00Z", "part": 2, "bucketsDone": "2", "remaining": []},
         {"sweepId": "s", "started": "2025-03-15T03:00:00Z", "part": 2},
         {"sweepId": "s", "started": "2025-03-15T03:00:00Z", "part": 2, "remaining": ["not-an-id"]},
-        {"sweepId": "s", "started": "2025-03-15T03:00:00Z", "part": 2, "remaining": ["11111111-2222-4333-8444-555555555555", "11111111-2222-4333-8444-555555555555"]},
-        {"sweepId": "s", "started": "2025-03-15T03:00:00Z", "part": 2, "remaining": [["11111111-2222-4333-8444-555555555555"]]},
+        {
+            "sweepId": "s",
+            "started": "2025-03-15T03:00:00Z",
+            "part": 2,
+            "remaining": ["11111111-2222-4333-8444-555555555555", "11111111-2222-4333-8444-555555555555"],
+        },
+        {
+            "sweepId": "s",
+            "started": "2025-03-15T03:00:00Z",
+            "part": 2,
+            "remaining": [["11111111-2222-4333-8444-555555555555"]],
+        },
     ],
 )
 def test_malformed_sweep_continuations_are_ignored(detail):

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, TypeGuard
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeGuard
 from urllib.parse import unquote
 
 from .times import parse_iso

@@ -303,7 +303,12 @@ def role_id_reader(
 
 
 def _sweep_record(item: dict[str, Any]) -> SweepRecord:
-    sweep_id, started, part, done = item.get("sweep_id"), item.get("started"), item.get("part"), item.get("buckets_done")
+    sweep_id, started, part, done = (
+        item.get("sweep_id"),
+        item.get("started"),
+        item.get("part"),
+        item.get("buckets_done"),
+    )
     ids, summaries, remaining = item.get("listed_ids"), item.get("summaries", []), item.get("remaining")
     readable = (
         isinstance(sweep_id, str)
@@ -318,6 +323,8 @@ def _sweep_record(item: dict[str, Any]) -> SweepRecord:
     )
     if not readable:
         raise IndexUnavailable("the sweep record cannot be read")
+    assert isinstance(sweep_id, str) and isinstance(started, str) and isinstance(part, int) and isinstance(done, int)
+    assert isinstance(ids, list)
     by_id = {s["Id"]: s for s in summaries}
     listed = {i: by_id.get(i, {"Id": i}) for i in ids}
     return SweepRecord(

@@ -178,7 +178,9 @@ class Planner:
         """A continuation: acted on only when it matches the sweep record this function wrote."""
         plan = Plan()
         if self.index is None:
-            plan.ignored = "a sweep continuation is acted on only with an index (INVENTORY_TABLE); this function has none"
+            plan.ignored = (
+                "a sweep continuation is acted on only with an index (INVENTORY_TABLE); this function has none"
+            )
             return plan
         try:
             record = self.index.sweep_record()
@@ -232,14 +234,16 @@ class Planner:
         read: list[ConnectInstance] = []
         done = 0
         while done < len(summaries):
-            if read and self.continuation.out_of_time_for_instances(indexed=self.index is not None, scheduled=scheduled):
+            if read and self.continuation.out_of_time_for_instances(
+                indexed=self.index is not None, scheduled=scheduled
+            ):
                 break
             chunk = summaries[done : done + MAX_PARALLEL_INSTANCES]
             instances = read_instances(self.gateway, chunk)
             read += instances
             done += len(chunk)
             previous = {i.id: indexed[i.id].instance.buckets for i in instances if i.id in indexed}
-            plan.index_degraded = plan.index_degraded or self._quietly(lambda index: self.record(instances, previous))
+            plan.index_degraded = plan.index_degraded or self._record_quietly(instances, previous)
         # Instances whose storage could not all be read are reported right away, by the part that read them.
         plan.unreadable += [i for i in read if i.unreadable_types]
         if done < len(summaries):
@@ -286,6 +290,9 @@ class Planner:
         plan = Plan(source=Source.INDEX, sweep_record=record, known_buckets=set(every_bucket))
         plan.buckets = dict(list(every_bucket.items())[record.buckets_done :])
         return plan
+
+    def _record_quietly(self, instances: list[ConnectInstance], previous: dict[str, frozenset[str]]) -> str | None:
+        return self._quietly(lambda index: index.record_read(instances, previous, self.role_id))
 
     def _quietly(self, write: Callable[[InventoryIndex], None]) -> str | None:
         """Write to the index; on failure, stop using it for the rest of this sweep and say why."""

@@ -778,6 +778,7 @@ BLOCKS: dict[str, Callable[[dict[str, Any]], str]] = {
     "time-to-lock": block_time_to_lock,
     "index-calls": block_index_calls,
     "sweeps": block_sweeps,
+    "sweep-share": lambda results: __import__("bench.sweep_share").sweep_share.block(results),
 }
 
 
@@ -816,5 +817,6 @@ def _has_section(results: dict[str, Any], name: str) -> bool:
         "time-to-lock": ("time_to_lock",),
         "index-calls": ("time_to_lock",),
         "sweeps": ("time_to_lock",),
+        "sweep-share": ("sweep_share",),
     }
     return all(key in results for key in needs[name])

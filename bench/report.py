@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench import sweep_share
+
 INVENTORY_CALLS = frozenset({"ListInstances", "ListInstanceStorageConfigs", "DescribeInstance", "GetRole", "GetUser"})
 COLD_START_BUDGET = 1.3
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024  # the function and its layers together
@@ -778,7 +780,7 @@ BLOCKS: dict[str, Callable[[dict[str, Any]], str]] = {
     "time-to-lock": block_time_to_lock,
     "index-calls": block_index_calls,
     "sweeps": block_sweeps,
-    "sweep-share": lambda results: __import__("bench.sweep_share").sweep_share.block(results),
+    "sweep-share": sweep_share.block,
 }
 
 

@@ -6,16 +6,17 @@ each hand-over moves the record to the next part and sends the instances still t
 event, or leaves them in the record when they are too many for the event. A continuation is acted on only when
 it matches the record (`planner.py`): the event says where to look, the record what this function started.
 
-Lambda's recursive loop detection: Lambda tracks a chain of invocations through the AWS X-Ray trace header
-that the AWS SDKs (botocore included) pass on from the function's environment to the calls it makes, and stops
-a chain after about 16 invocations, sending the event to the failure destination. It counts loops between
-Lambda functions and Amazon SQS, Amazon SNS and Amazon S3, and, since 2024, loops made only of Lambda functions
-invoking each other, synchronously or asynchronously: this function's own asynchronous `Invoke` of itself is
-one ("Use Lambda recursive loop detection to prevent infinite loops",
-https://docs.aws.amazon.com/lambda/latest/dg/invocation-recursion.html). A sweep of a large estate legitimately
-chains more than 16 parts, so the template declares the loop (`RecursiveLoop: Allow`), and this module keeps a
-cap of its own: a chain stops at `MAX_SWEEP_PARTS` parts, says so as a `failed` result, and the next scheduled
-sweep starts over (the instances read so far are in the index, so it goes on where this one stopped).
+Lambda's recursive loop detection ("Use Lambda recursive loop detection to prevent infinite loops",
+https://docs.aws.amazon.com/lambda/latest/dg/invocation-recursion.html): Lambda tracks a chain of events through
+the AWS X-Ray trace header, which the supported AWS SDKs (botocore among them) pass on from the function's
+environment to the calls it makes, and when a function is invoked about 16 times in the same chain it stops the
+next invocation and sends the event to the failure destination. The page lists the services whose loops it
+detects (Amazon SQS, Amazon SNS, Amazon S3, and Lambda functions invoking functions); this function's
+asynchronous `Invoke` of itself carries the same trace header, so the chain must be assumed to count. A sweep of
+a large estate legitimately chains more than 16 parts: the template declares the loop (`RecursiveLoop: Allow`),
+and this module keeps a cap of its own. A chain stops at `MAX_SWEEP_PARTS` parts and says so as a `failed`
+result; the next scheduled sweep starts over (the instances read so far are in the index, so it goes on where
+this one stopped).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from typing import Any
 
 from bench.common import RESULTS_DIR, ROOT, log, machine
 
-SECTIONS = ("package", "cold_start", "per_event", "custodian", "scaling", "time_to_lock")
+SECTIONS = ("package", "cold_start", "per_event", "custodian", "scaling", "time_to_lock", "sweep_share")
 DOCUMENT = ROOT / "docs" / "benchmarks.md"
 PLOT = ROOT / "docs" / "img" / "sweep-scaling.png"
 TIME_TO_LOCK_PLOT = ROOT / "docs" / "img" / "time-to-lock.png"
@@ -77,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         if "cold_start" in sections:
             since = time.perf_counter()
             finish("cold_start", cold_start.run(function_dir, layer_dir, work / "cold", runs=5 if quick else 15), since)
+        if "sweep_share" in sections:
+            from bench import sweep_share
+
+            finish("sweep_share", sweep_share.run(), time.perf_counter())
         if sections & {"per_event", "custodian", "scaling", "time_to_lock"}:
             with MotoProcess() as server:
                 if "per_event" in sections:

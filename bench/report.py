@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench import sweep_share
+
 INVENTORY_CALLS = frozenset({"ListInstances", "ListInstanceStorageConfigs", "DescribeInstance", "GetRole", "GetUser"})
 COLD_START_BUDGET = 1.3
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024  # the function and its layers together
@@ -778,6 +780,7 @@ BLOCKS: dict[str, Callable[[dict[str, Any]], str]] = {
     "time-to-lock": block_time_to_lock,
     "index-calls": block_index_calls,
     "sweeps": block_sweeps,
+    "sweep-share": sweep_share.block,
 }
 
 
@@ -816,5 +819,6 @@ def _has_section(results: dict[str, Any], name: str) -> bool:
         "time-to-lock": ("time_to_lock",),
         "index-calls": ("time_to_lock",),
         "sweeps": ("time_to_lock",),
+        "sweep-share": ("sweep_share",),
     }
     return all(key in results for key in needs[name])

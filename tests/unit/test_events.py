@@ -192,9 +192,10 @@ def test_huge_and_non_ascii_values_do_not_break_reasons():
 
 
 def test_a_sweep_continuation_round_trips():
-    cursor = SweepCursor("sweep-1", "2025-03-15T03:00:00Z", done=40, part=3, buckets_done=7)
-    cause = classify(continuation_event(cursor, "event-1", "2025-03-15T03:02:00Z"))
-    assert isinstance(cause, Sweep) and cause.scheduled and cause.cursor == cursor
+    for remaining in (("11111111-2222-4333-8444-555555555555",), None):
+        cursor = SweepCursor("sweep-1", "2025-03-15T03:00:00Z", part=3, remaining=remaining, buckets_done=7)
+        cause = classify(continuation_event(cursor, "event-1", "2025-03-15T03:02:00Z"))
+        assert isinstance(cause, Sweep) and cause.scheduled and cause.cursor == cursor
 
 
 @pytest.mark.parametrize(
@@ -202,14 +203,31 @@ def test_a_sweep_continuation_round_trips():
     [
         None,
         {},
-        {"sweepId": "", "started": "t", "done": 0, "part": 1},
-        {"sweepId": "s" * 65, "started": "t", "done": 0, "part": 1},
-        {"sweepId": "s", "started": "t", "done": -1, "part": 1},
-        {"sweepId": "s", "started": "t", "done": 0, "part": True},
-        {"sweepId": "s", "started": "t", "done": 0, "part": 1, "bucketsDone": "2"},
+        {"sweepId": "", "started": "2025-03-15T03:00:00Z", "part": 2, "remaining": []},
+        {"sweepId": "s" * 65, "started": "2025-03-15T03:00:00Z", "part": 2, "remaining": []},
+        {"sweepId": "s", "started": "t", "part": 2, "remaining": []},
+        {"sweepId": "s", "started": "2025-03-15T03:00:00", "part": 2, "remaining": []},
+        {"sweepId": "s", "started": "9999-12-31T23:59:59Z", "part": 2, "remaining": []},
+        {"sweepId": "s", "started": "2025-03-15T03:00:00Z", "part": 1, "remaining": []},
+        {"sweepId": "s", "started": "2025-03-15T03:00:00Z", "part": True, "remaining": []},
+        {"sweepId": "s", "started": "2025-03-15T03:00:00Z", "part": 2, "bucketsDone": "2", "remaining": []},
+        {"sweepId": "s", "started": "2025-03-15T03:00:00Z", "part": 2},
+        {"sweepId": "s", "started": "2025-03-15T03:00:00Z", "part": 2, "remaining": ["not-an-id"]},
+        {
+            "sweepId": "s",
+            "started": "2025-03-15T03:00:00Z",
+            "part": 2,
+            "remaining": ["11111111-2222-4333-8444-555555555555", "11111111-2222-4333-8444-555555555555"],
+        },
+        {
+            "sweepId": "s",
+            "started": "2025-03-15T03:00:00Z",
+            "part": 2,
+            "remaining": [["11111111-2222-4333-8444-555555555555"]],
+        },
     ],
 )
 def test_malformed_sweep_continuations_are_ignored(detail):
-    event = continuation_event(SweepCursor("s", "t"), "e", "t")
+    event = continuation_event(SweepCursor("s", "2025-03-15T03:00:00Z", 2), "e", "t")
     event["detail"] = detail
     assert ignored_reason(classify(event))

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeGuard
 from urllib.parse import unquote
+
+from .times import parse_iso
 
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 SCHEDULED_DETAIL_TYPE = "Scheduled Event"
@@ -19,6 +22,11 @@ RECHECK_SOURCE = "connect-lockdown"
 # A sweep too large for one invocation hands the rest to the next one with this event.
 CONTINUATION_DETAIL_TYPE = "Connect Lockdown Sweep Continuation"
 MAX_RECHECK_ATTEMPTS = 20
+# A continuation carries at most this many instance ids (37 bytes each in JSON: about 185 KB, under the 256 KB of
+# an asynchronous invoke's payload); a longer list stays in the sweep record and the event says so.
+MAX_CONTINUATION_IDS = 5000
+# Clocks of different hosts disagree a little: a time this far in the future is still taken as now.
+CLOCK_SKEW = timedelta(minutes=5)
 # The sweeps the schedule starts: the hourly event, and the continuation of one too large for an invocation.
 SWEEP_EVENT_NAMES = frozenset({SCHEDULED_DETAIL_TYPE, CONTINUATION_DETAIL_TYPE})
 
@@ -68,13 +76,15 @@ class Ignored:
 
 @dataclass(frozen=True)
 class SweepCursor:
-    """Where a sweep that continues itself over several invocations stands."""
+    """Where a sweep that continues itself over several invocations stands. A continuation event carries it, and
+    it says where to look only: the part it names must match the sweep record the enforcer wrote in its index."""
 
     sweep_id: str
     started: str
-    # Instance ids already read, in ListInstances order: the continuation reads the ones after them.
-    done: int = 0
     part: int = 1
+    # The instance ids still to read (from the first part's one listing); None: too many for the event, the sweep
+    # record holds them.
+    remaining: tuple[str, ...] | None = ()
     # Buckets already decided, in name order, once every instance is read: the last phase can hand over too.
     buckets_done: int = 0
 
@@ -261,10 +271,30 @@ def _continuation_cause(event: dict[str, Any]) -> Cause:
         isinstance(sweep_id, str) and 0 < len(sweep_id) <= 64 and isinstance(started, str) and 0 < len(started) <= 64
     ):
         return _ignore("the sweep continuation has no valid sweepId or start time", trigger)
-    done, part, buckets_done = detail.get("done"), detail.get("part"), detail.get("bucketsDone", 0)
-    if not (_count(done) and _count(part) and _count(buckets_done)):
+    if (reason := time_problem(started)) is not None:
+        return _ignore(f"the sweep continuation's start time {reason}", trigger)
+    part, buckets_done = detail.get("part"), detail.get("bucketsDone", 0)
+    if not (_count(part) and part >= 2 and _count(buckets_done)):
         return _ignore("the sweep continuation has no valid position", trigger)
-    return Sweep(trigger=trigger, cursor=SweepCursor(sweep_id, started, done, part, buckets_done))
+    remaining: tuple[str, ...] | None = None
+    if detail.get("remainingInRecord") is not True:
+        ids = detail.get("remaining")
+        if not isinstance(ids, list) or len(ids) > MAX_CONTINUATION_IDS:
+            return _ignore("the sweep continuation names no valid list of instances to read", trigger)
+        remaining = tuple(i for i in ids if isinstance(i, str) and _INSTANCE_ID.match(i))
+        if len(remaining) != len(ids) or len(set(remaining)) != len(remaining):
+            return _ignore("the sweep continuation names an invalid or repeated instance id", trigger)
+    return Sweep(trigger=trigger, cursor=SweepCursor(sweep_id, started, part, remaining, buckets_done))
+
+
+def time_problem(text: Any, now: datetime | None = None) -> str | None:
+    """None for an ISO 8601 time with a zone that is not in the future; else what is wrong with it."""
+    moment = parse_iso(text)
+    if moment is None:
+        return "is not an ISO 8601 time with a zone"
+    if moment > (now or datetime.now(UTC)) + CLOCK_SKEW:
+        return "is in the future"
+    return None
 
 
 def _count(value: Any) -> TypeGuard[int]:
@@ -277,7 +307,12 @@ def sweep_event(event_id: str, time: str) -> dict[str, Any]:
 
 
 def continuation_event(cursor: SweepCursor, event_id: str, time: str) -> dict[str, Any]:
-    """The payload a sweep sends to its own function to go on where it stopped."""
-    position = {"done": cursor.done, "part": cursor.part, "bucketsDone": cursor.buckets_done}
-    detail = {"sweepId": cursor.sweep_id, "started": cursor.started, **position}
+    """The payload a sweep sends to its own function to go on where it stopped: the instances still to read, or
+    (when they are too many for the payload) a reference to the sweep record that holds them."""
+    detail: dict[str, Any] = {"sweepId": cursor.sweep_id, "started": cursor.started, "part": cursor.part}
+    detail["bucketsDone"] = cursor.buckets_done
+    if cursor.remaining is None:
+        detail["remainingInRecord"] = True
+    else:
+        detail["remaining"] = list(cursor.remaining)
     return _envelope(CONTINUATION_DETAIL_TYPE, RECHECK_SOURCE, event_id, time, detail)

@@ -7,12 +7,19 @@ unreadable in it raises `IndexUnavailable`, and the caller decides from fresh re
 Items (partition key `pk`, sort key `sk`, both strings):
 - `instance` / <instance id>: arn, alias, status, role_arn, role_id, buckets (list), seen (ISO time);
 - `bucket#<name>` / <instance id>: alias, role_arn, role_id: the instances that store in the bucket;
-- `meta` / `sweep`: started and completed (ISO times) of the last complete sweep.
+- `meta` / `sweep`: started and completed (ISO times) of the last complete sweep;
+- `meta` / `sweep-record`: the sweep under way (`SweepRecord`): its id, start, the part expected next, the
+  instances its one ListInstances listed (with what the listing said of each, while they fit in the item), the
+  ids still to read when the continuation event cannot carry them, and the buckets already decided;
+- `recheck` / <instance id>: attempt, the re-check of a pending instance the enforcer last scheduled.
+
+Continuations and re-checks say where to look only: each must match the record the enforcer wrote here.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,7 +27,7 @@ from typing import Any
 
 from .arns import ROLE_ARN
 from .aws import AwsError, CallerIdentity, Gateway
-from .events import instance_id_from
+from .events import instance_id_from, time_problem
 from .inventory import ConnectInstance
 from .principals import Principal, PrincipalResolver, RefusedError
 from .times import utc_iso
@@ -30,6 +37,10 @@ META_PK = "meta"
 # `orphan` / <bucket>: alerted (the UTC day of the last `orphaned` alert): at most one a day per bucket.
 ORPHAN_PK = "orphan"
 SWEEP_SK = "sweep"
+SWEEP_RECORD_SK = "sweep-record"
+RECHECK_PK = "recheck"
+# DynamoDB's item limit is 400 KB: the listing's summaries stay in the sweep record only while it is well under.
+MAX_RECORD_BYTES = 300_000
 
 
 class IndexUnavailable(Exception):
@@ -41,6 +52,40 @@ class IndexedInstance:
     instance: ConnectInstance
     role_id: str | None
     seen: str
+
+
+@dataclass(frozen=True)
+class SweepRecord:
+    """A sweep spread over invocations, as its first part wrote it: what a continuation must match."""
+
+    sweep_id: str
+    started: str
+    # The part expected next (a continuation names it), and the buckets decided before it (the last phase).
+    part: int
+    # Instance id -> what ListInstances said of it ({} when the summaries did not fit in the item), in order.
+    listed: dict[str, dict[str, Any]]
+    # The ids still to read when the continuation event could not carry them; None when it does.
+    remaining: tuple[str, ...] | None = None
+    buckets_done: int = 0
+    completed: str | None = None
+
+    def item(self) -> dict[str, Any]:
+        item: dict[str, Any] = {"pk": META_PK, "sk": SWEEP_RECORD_SK, "sweep_id": self.sweep_id}
+        item |= {"started": self.started, "part": self.part, "buckets_done": self.buckets_done}
+        item["listed_ids"] = list(self.listed)
+        summaries = [_summary_fields(s) for s in self.listed.values()]
+        if len(json.dumps(summaries)) + 40 * len(self.remaining or ()) < MAX_RECORD_BYTES:
+            item["summaries"] = summaries
+        if self.remaining is not None:
+            item["remaining"] = list(self.remaining)
+        if self.completed is not None:
+            item["completed"] = self.completed
+        return item
+
+
+def _summary_fields(summary: dict[str, Any]) -> dict[str, str]:
+    fields = ("Id", "Arn", "InstanceAlias", "InstanceStatus", "ServiceRole")
+    return {f: str(summary[f]) for f in fields if isinstance(summary.get(f), str)}
 
 
 def bucket_pk(bucket: str) -> str:
@@ -69,6 +114,34 @@ class InventoryIndex:
                     raise IndexUnavailable("the sweep marker has no completion time")
                 return completed
         return None
+
+    def sweep_record(self) -> SweepRecord | None:
+        """The sweep under way, as the enforcer wrote it; None when there is none. An item that does not read
+        as one (wrong types, a start time in the future) raises IndexUnavailable."""
+        for item in self._query(META_PK):
+            if item.get("sk") == SWEEP_RECORD_SK:
+                return _sweep_record(item)
+        return None
+
+    def write_sweep_record(self, record: SweepRecord) -> None:
+        self._put([record.item()])
+
+    def recheck_scheduled(self, instance_id: str) -> int | None:
+        """The attempt of the last re-check the enforcer scheduled for an instance; None if none."""
+        for item in self._query(RECHECK_PK):
+            if item.get("sk") == instance_id:
+                attempt = item.get("attempt")
+                return attempt if isinstance(attempt, int) and not isinstance(attempt, bool) else None
+        return None
+
+    def record_recheck(self, instance_id: str, attempt: int) -> None:
+        self._put([{"pk": RECHECK_PK, "sk": instance_id, "attempt": attempt, "scheduled": utc_iso(digits=6)}])
+
+    def _put(self, items: list[dict[str, Any]]) -> None:
+        try:
+            self.gateway.table_put(self.table, items)
+        except AwsError as error:
+            raise IndexUnavailable(f"{error.operation} on {self.table}: {error.code}") from error
 
     def instances_of_bucket(self, bucket: str) -> list[ConnectInstance]:
         instances = []
@@ -179,13 +252,18 @@ class InventoryIndex:
         except AwsError as error:
             raise IndexUnavailable(f"{error.operation} on {self.table}: {error.code}") from error
 
-    def complete_sweep(self, started: str, completed: str) -> list[str]:
-        """Remove what a complete sweep that started at `started` did not see; returns the ids removed.
+    def complete_sweep(self, started: str, completed: str, listed: Iterable[str]) -> list[str]:
+        """Remove the instances a complete sweep that started at `started` found gone; returns the ids removed.
 
-        Items seen after `started` (by a later sweep or an instance event) stay: two overlapping sweeps never
-        remove each other's work.
+        Gone means absent from the sweep's own fresh ListInstances listing (`listed`) AND not seen since the sweep
+        started. An instance still listed is never removed, whatever the times say (a sweep re-reads only some of
+        the estate, and no time written anywhere can make the index forget what Connect lists); one seen after
+        `started` (created after the listing, recorded by an instance event) stays too.
         """
-        stale = [i for i in self.instances().values() if i.seen < started]
+        if time_problem(started) is not None:
+            raise IndexUnavailable(f"the sweep's start time {started[:64]!r} {time_problem(started)}")
+        still_listed = set(listed)
+        stale = [i for i in self.instances().values() if i.instance.id not in still_listed and i.seen < started]
         for indexed in stale:
             self.forget(indexed)
         try:
@@ -234,3 +312,43 @@ def role_id_reader(
             return None
 
     return role_id
+
+
+def _sweep_record(item: dict[str, Any]) -> SweepRecord:
+    sweep_id, started, part, done = (
+        item.get("sweep_id"),
+        item.get("started"),
+        item.get("part"),
+        item.get("buckets_done"),
+    )
+    ids, summaries, remaining = item.get("listed_ids"), item.get("summaries", []), item.get("remaining")
+    readable = (
+        isinstance(sweep_id, str)
+        and isinstance(started, str)
+        and time_problem(started) is None
+        and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in (part, done))
+        and _str_list(ids)
+        and isinstance(summaries, list)
+        and all(isinstance(s, dict) and isinstance(s.get("Id"), str) for s in summaries)
+        and (remaining is None or _str_list(remaining))
+        and _optional_str(item.get("completed"))
+    )
+    if not readable:
+        raise IndexUnavailable("the sweep record cannot be read")
+    assert isinstance(sweep_id, str) and isinstance(started, str) and isinstance(part, int) and isinstance(done, int)
+    assert isinstance(ids, list)
+    by_id = {s["Id"]: s for s in summaries}
+    listed = {i: by_id.get(i, {"Id": i}) for i in ids}
+    return SweepRecord(
+        sweep_id,
+        started,
+        part,
+        listed,
+        None if remaining is None else tuple(remaining),
+        done,
+        item.get("completed"),
+    )
+
+
+def _str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)

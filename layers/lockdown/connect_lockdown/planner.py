@@ -7,6 +7,7 @@ index; only sweeps read the whole estate, and a sweep too large for one invocati
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,10 +16,11 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from . import selection
 from .aws import Gateway
 from .continuation import SweepContinuation
 from .events import BucketChanged, InstanceChanged, Sweep, SweepCursor
-from .index import IndexUnavailable, InventoryIndex
+from .index import IndexedInstance, IndexUnavailable, InventoryIndex, SweepRecord
 from .inventory import (
     MAX_PARALLEL_INSTANCES,
     ConnectInstance,
@@ -28,8 +30,10 @@ from .inventory import (
     read_instances,
     read_inventory,
     read_one_instance,
+    s3_capable_types,
 )
 from .log import SERVICE
+from .outcomes import BucketResult
 from .times import utc_iso
 
 logger = Logger(service=SERVICE, child=True)
@@ -65,11 +69,15 @@ class Plan:
     unreadable: list[ConnectInstance] = field(default_factory=list)
     ignored: str | None = None
     continued: SweepCursor | None = None
-    # A scheduled sweep's own position: its last phase may hand the rest of the buckets over with it.
-    sweep_cursor: SweepCursor | None = None
     # Every Connect bucket the sweep knows, when `buckets` holds only the rest of them (for the orphan search).
     known_buckets: set[str] | None = None
     index_degraded: str | None = None
+    # A scheduled sweep's record: its last phase may hand the rest of the buckets over with it.
+    sweep_record: SweepRecord | None = None
+    # The instances read from Connect in this invocation (a sweep's plan from the index names the others).
+    read_now: frozenset[str] = frozenset()
+    # Results to publish as they are: a sweep that stopped at its cap of invocations.
+    failures: list[BucketResult] = field(default_factory=list)
 
 
 @dataclass
@@ -159,85 +167,169 @@ class Planner:
     # --- sweeps ----------------------------------------------------------------------------------
 
     def for_sweep(self, event: Sweep) -> Plan:
+        if event.cursor is None:
+            return self._first_part(event)
+        return self._continued_part(event.cursor)
+
+    def _first_part(self, event: Sweep) -> Plan:
+        """List the instances once, choose which to read (all of them without an index), read them, and hand
+        what is left to the next part when time runs short."""
         plan = Plan()
-        cursor = event.cursor or SweepCursor(str(uuid.uuid4()), utc_iso(digits=6))
-        if cursor.buckets_done and self.index is not None:
-            return self._remaining_buckets(cursor)
         summaries = list_summaries(self.gateway)
+        record = SweepRecord(str(uuid.uuid4()), utc_iso(digits=6), 1, {str(s["Id"]): s for s in summaries})
+        indexed, chosen = self._choose(plan, summaries, record.started)
+        if self.index is not None and event.scheduled:
+            # Written before any read: a continuation of an older sweep no longer matches, so two chains never run.
+            plan.index_degraded = self._quietly(lambda index: index.write_sweep_record(record))
+        return self._read_part(plan, record, chosen, indexed, scheduled=event.scheduled)
+
+    def _continued_part(self, cursor: SweepCursor) -> Plan:
+        """A continuation: acted on only when it matches the sweep record this function wrote."""
+        plan = Plan()
+        if self.index is None:
+            plan.ignored = (
+                "a sweep continuation is acted on only with an index (INVENTORY_TABLE); this function has none"
+            )
+            return plan
+        try:
+            record = self.index.sweep_record()
+            indexed = self.index.instances()
+        except IndexUnavailable as error:
+            plan.index_degraded = str(error)
+            plan.ignored = f"the sweep continuation cannot be checked against the index: {error}"
+            return plan
+        mismatch = continuation_mismatch(cursor, record)
+        if mismatch is not None or record is None:
+            plan.ignored = f"the continuation does not match a sweep this function started: {mismatch}"
+            logger.warning("a sweep continuation was ignored", extra={"reason": mismatch})
+            return plan
+        if cursor.buckets_done:
+            return self._remaining_buckets(record, indexed)
+        ids = cursor.remaining if cursor.remaining is not None else record.remaining
+        if ids is None:
+            plan.ignored = "neither the continuation nor the sweep record names the instances still to read"
+            return plan
+        return self._read_part(plan, record, [record.listed[i] for i in ids], indexed, scheduled=True)
+
+    def _choose(
+        self, plan: Plan, summaries: list[dict[str, Any]], started: str
+    ) -> tuple[dict[str, IndexedInstance], list[dict[str, Any]]]:
+        """The index's instances and the listed instances to read: all of them without a usable index or before
+        the first complete sweep, else a bounded share (`selection.py`)."""
+        if self.index is None:
+            return {}, summaries
+        try:
+            indexed = self.index.instances()
+            swept = self.index.last_sweep()
+        except IndexUnavailable as error:
+            plan.index_degraded = str(error)
+            self.index = None  # the rest of this sweep reads Connect only
+            return {}, summaries
+        if swept is None:
+            return indexed, summaries
+        resource_types = len(s3_capable_types(self.gateway.storage_resource_types()))
+        return indexed, selection.choose(summaries, indexed, started, resource_types)
+
+    def _read_part(
+        self,
+        plan: Plan,
+        record: SweepRecord,
+        summaries: list[dict[str, Any]],
+        indexed: dict[str, IndexedInstance],
+        *,
+        scheduled: bool,
+    ) -> Plan:
+        """Read `summaries` in chunks; hand the rest over when time runs short, else finish the sweep."""
         read: list[ConnectInstance] = []
-        done = cursor.done
+        done = 0
         while done < len(summaries):
             if read and self.continuation.out_of_time_for_instances(
-                indexed=self.index is not None, scheduled=event.scheduled
+                indexed=self.index is not None, scheduled=scheduled
             ):
-                plan.continued = SweepCursor(cursor.sweep_id, cursor.started, done, cursor.part + 1)
                 break
             chunk = summaries[done : done + MAX_PARALLEL_INSTANCES]
             instances = read_instances(self.gateway, chunk)
             read += instances
             done += len(chunk)
-            plan.index_degraded = plan.index_degraded or self._record_quietly(instances)
-        if plan.continued is not None:
-            self.continuation.hand_over(plan.continued)
-            # Pending instances are reported by the part that decides the buckets; failures right away.
-            plan.unreadable += [i for i in read if i.unreadable_types]
+            previous = {i.id: indexed[i.id].instance.buckets for i in instances if i.id in indexed}
+            plan.index_degraded = plan.index_degraded or self._record_quietly(instances, previous)
+        # Instances whose storage could not all be read are reported right away, by the part that read them.
+        plan.unreadable += [i for i in read if i.unreadable_types]
+        if done < len(summaries):
+            handed = self.continuation.hand_over(record, [str(s["Id"]) for s in summaries[done:]])
+            if isinstance(handed, SweepCursor):
+                plan.continued = handed
+            else:
+                plan.failures.append(handed)
             return plan
+        return self._finish_sweep(plan, record, read, scheduled=scheduled)
+
+    def _finish_sweep(self, plan: Plan, record: SweepRecord, read: list[ConnectInstance], *, scheduled: bool) -> Plan:
+        """Every chosen instance is read: forget what Connect no longer lists, and plan every bucket."""
         everything = read
+        # Every listed instance read in this invocation: the plan is fresh. Otherwise the instances read in
+        # earlier parts, or not chosen in this sweep, come from the index.
+        whole = record.part == 1 and len(read) == len(record.listed)
         if self.index is not None and plan.index_degraded is None:
             try:
-                if event.cursor is not None:
-                    everything = self._whole_sweep(summaries, cursor)
-                removed = self.index.complete_sweep(cursor.started, utc_iso(digits=6))
+                removed = self.index.complete_sweep(record.started, utc_iso(digits=6), record.listed)
                 if removed:
                     logger.info("instances removed from the index", extra={"instances": removed})
+                if not whole:
+                    everything = [i.instance for i in self.index.instances().values()]
+                if scheduled:
+                    self.index.write_sweep_record(dataclasses.replace(record, completed=utc_iso(digits=6)))
             except IndexUnavailable as error:
                 plan.index_degraded = str(error)
-        if event.cursor is not None and plan.index_degraded is not None:
-            # A sweep spread over invocations knows its earlier parts' instances only through the index: deciding
-            # from this part alone could drop a shared bucket's other roles. The locks stay as they are.
-            plan.ignored = f"the sweep's earlier parts could not be read back from the index: {plan.index_degraded}"
+        if not whole and plan.index_degraded is not None:
+            # The instances not read in this invocation are known only through the index: deciding without them
+            # could drop a shared bucket's other roles. The locks stay as they are.
+            plan.ignored = f"the sweep's other instances could not be read back from the index: {plan.index_degraded}"
             return plan
         plan.buckets = bucket_instances(everything)
+        plan.source = Source.FRESH if whole else Source.INDEX
+        plan.read_now = frozenset(i.id for i in read)
         plan.pending += [i for i in everything if not i.buckets and not i.unreadable_types]
-        plan.unreadable += [i for i in read if i.unreadable_types]
-        plan.sweep_cursor = cursor if event.scheduled else None
+        plan.sweep_record = record if scheduled and self.index is not None else None
         return plan
 
-    def _whole_sweep(self, summaries: list[dict[str, Any]], cursor: SweepCursor) -> list[ConnectInstance]:
-        """Every instance of a sweep spread over invocations, from the index. The parts count positions in the
-        instance list, which shifts when an instance goes away between them: any listed instance the index has
-        not seen since the sweep started is read now, so none is skipped."""
-        assert self.index is not None
-        indexed = self.index.instances()
-        missed = [s for s in summaries if (i := indexed.get(str(s["Id"]))) is None or i.seen < cursor.started]
-        if missed:
-            read = read_instances(self.gateway, missed)
-            self.record(read, {})
-            indexed = self.index.instances()
-        return [i.instance for i in indexed.values()]
-
-    def _remaining_buckets(self, cursor: SweepCursor) -> Plan:
+    def _remaining_buckets(self, record: SweepRecord, indexed: dict[str, IndexedInstance]) -> Plan:
         """The last phase of a sweep, continued: every instance is read and indexed; decide the other buckets."""
-        plan = Plan(sweep_cursor=cursor)
-        try:
-            everything = [i.instance for i in self.index.instances().values()] if self.index else []
-        except IndexUnavailable as error:
-            # The next scheduled sweep starts over; nothing is lost but this sweep's last buckets.
-            plan.index_degraded = str(error)
-            plan.ignored = f"the sweep's last buckets could not be read from the index: {error}"
-            return plan
-        every_bucket = bucket_instances(everything)
-        plan.known_buckets = set(every_bucket)
-        plan.buckets = dict(list(every_bucket.items())[cursor.buckets_done :])
+        every_bucket = bucket_instances(i.instance for i in indexed.values())
+        plan = Plan(source=Source.INDEX, sweep_record=record, known_buckets=set(every_bucket))
+        plan.buckets = dict(list(every_bucket.items())[record.buckets_done :])
         return plan
 
-    def _record_quietly(self, instances: list[ConnectInstance]) -> str | None:
+    def _record_quietly(self, instances: list[ConnectInstance], previous: dict[str, frozenset[str]]) -> str | None:
+        return self._quietly(lambda index: index.record_read(instances, previous, self.role_id))
+
+    def _quietly(self, write: Callable[[InventoryIndex], None]) -> str | None:
+        """Write to the index; on failure, stop using it for the rest of this sweep and say why."""
+        if self.index is None:
+            return None
         try:
-            self.record(instances, {})
+            write(self.index)
         except IndexUnavailable as error:
             self.index = None  # the rest of this sweep reads Connect only
             return str(error)
         return None
+
+
+def continuation_mismatch(cursor: SweepCursor, record: SweepRecord | None) -> str | None:
+    """Why a continuation does not match the sweep record the enforcer wrote; None when it does."""
+    if record is None:
+        return "no sweep is under way"
+    if cursor.sweep_id != record.sweep_id:
+        return f"sweep {cursor.sweep_id[:64]!r} is not the sweep under way"
+    if cursor.started != record.started:
+        return f"the sweep under way started at {record.started}, not {cursor.started[:64]}"
+    if cursor.part != record.part:
+        return f"it is part {cursor.part}; the sweep expects part {record.part}"
+    if cursor.buckets_done != record.buckets_done:
+        return f"it starts after bucket {cursor.buckets_done}; the sweep after bucket {record.buckets_done}"
+    if cursor.remaining is not None and not set(cursor.remaining) <= set(record.listed):
+        return "it names instances the sweep did not list"
+    return None
 
 
 def _sort_out(plan: Plan, instances: list[ConnectInstance]) -> None:

@@ -8,7 +8,6 @@ bucket is handled.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,7 +19,7 @@ from .arns import role_of_session
 from .aws import AwsCallError, AwsError, CachedIdentity, Gateway, RetryableAwsError
 from .config import Settings
 from .continuation import SweepContinuation
-from .events import BucketChanged, Cause, Ignored, InstanceChanged, Sweep, Trigger, classify
+from .events import RECHECK_DETAIL_TYPE, BucketChanged, Cause, Ignored, InstanceChanged, Sweep, Trigger, classify
 from .index import IndexUnavailable, InventoryIndex, role_id_reader
 from .inventory import WarmInventory
 from .invocation import Invocation
@@ -39,7 +38,7 @@ from .outcomes import (
 )
 from .planner import Plan, Planner, is_connect_default_name
 from .principals import CACHE_TTL_SECONDS, PrincipalResolver, is_own_call
-from .recheck import schedule_recheck
+from .recheck import recheck_mismatch, schedule_recheck
 from .sink import ResultSink
 from .times import hour_of, utc_iso
 
@@ -113,6 +112,10 @@ class Enforcer:
             report.ignored = cause.reason
             return report
         invocation = invocation or Invocation()
+        if (mismatch := self._unexpected_recheck(cause)) is not None:
+            logger.warning("a re-check was ignored", extra={"reason": mismatch})
+            report.ignored = mismatch
+            return report
         planner = self._planner(invocation)
         try:
             plan = self._plan(planner, cause)
@@ -132,9 +135,9 @@ class Enforcer:
         if plan.ignored is not None:
             report.ignored = plan.ignored
             return report
-        for result in [*map(unreadable, plan.unreadable), *map(pending, plan.pending)]:
+        for result in [*map(unreadable, plan.unreadable), *map(pending, plan.pending), *plan.failures]:
             self.sink.publish(report, result)
-        read_now = frozenset({cause.instance_id}) if isinstance(cause, InstanceChanged) else frozenset()
+        read_now = plan.read_now | ({cause.instance_id} if isinstance(cause, InstanceChanged) else set())
         self._lock_buckets(report, plan, planner, read_now)
         if not (report.results or report.retryable_errors or plan.continued):
             report.ignored = f"no bucket in scope is used by a Connect instance in {self.gateway.region} any more"
@@ -143,11 +146,19 @@ class Enforcer:
         self._schedule_rechecks(report, cause, invocation)
         return self._finish(report)
 
+    def _unexpected_recheck(self, cause: Cause) -> str | None:
+        """A re-check event must match the re-check the enforcer recorded when it scheduled it (`recheck.py`)."""
+        if not (isinstance(cause, InstanceChanged) and cause.trigger and cause.recheck_attempt):
+            return None
+        if cause.trigger.event_name != RECHECK_DETAIL_TYPE:
+            return None
+        return recheck_mismatch(self.index, cause.instance_id, cause.recheck_attempt)
+
     def _planner(self, invocation: Invocation) -> Planner:
         return Planner(
             self.gateway,
             self.index,
-            SweepContinuation(self.gateway, invocation),
+            SweepContinuation(self.gateway, invocation, self.index),
             self.role_id,
             cached_inventory=self.warm.cached,
             fresh_inventory=self.warm.read,
@@ -169,15 +180,18 @@ class Enforcer:
         buckets = list(plan.buckets.items())
         for number, (bucket, instances) in enumerate(buckets, start=1):
             indexed = planner.index is not None
-            if number > 1 and plan.sweep_cursor and planner.continuation.out_of_time_for_buckets(indexed=indexed):
-                cursor = plan.sweep_cursor
-                done = cursor.buckets_done + number - 1
-                plan.continued = dataclasses.replace(cursor, part=cursor.part + 1, buckets_done=done)
+            record = plan.sweep_record
+            if number > 1 and record and planner.continuation.out_of_time_for_buckets(indexed=indexed):
                 try:
-                    planner.continuation.hand_over(plan.continued)
+                    handed = planner.continuation.hand_over(record, (), record.buckets_done + number - 1)
                 except AwsError as error:
                     # The buckets not decided now wait for the next scheduled sweep; people hear of it.
                     self.sink.publish(report, inventory_failure(None, error))
+                    return
+                if isinstance(handed, BucketResult):
+                    self.sink.publish(report, handed)
+                else:
+                    plan.continued = handed
                 return
             if self.progress is not None:
                 self.progress(number, len(buckets), bucket)
@@ -232,7 +246,7 @@ class Enforcer:
             if result.outcome is Outcome.PENDING:
                 instance_id = result.instances[0].id
                 sentence = schedule_recheck(
-                    self.gateway, self.settings, invocation.function_arn, instance_id, attempt + 1
+                    self.gateway, self.settings, invocation.function_arn, instance_id, attempt + 1, self.index
                 )
                 result.reason = f"{result.reason}. {sentence}"
 

@@ -107,7 +107,10 @@ def test_a_sweep_of_60_instances_over_several_parts_lists_them_once(world: World
     assert len(reports) >= 4
     assert all(r.continued for r in reports[:-1]) and not reports[-1].continued
     assert hooks.calls["ListInstances"] == pages_of_one_listing(world)
-    assert hooks.calls_before("PutBucketPolicy").count("ListInstanceStorageConfigs") == 60 * _s3_types(world)
+    # (the first bucket to write confirms each of its three instances that an earlier part read: one storage
+    # type each, call recordings, names the bucket)
+    before_first_write = hooks.calls_before("PutBucketPolicy").count("ListInstanceStorageConfigs")
+    assert 60 * _s3_types(world) <= before_first_write <= 60 * _s3_types(world) + 3
     for instance, bucket in [(i, buckets[n % 20]) for n, i in enumerate(instances)]:
         assert f"{instance.role_id}:*" in admitted(world, bucket)
 

@@ -56,10 +56,23 @@ class BucketLock:
     caller_is_enforcer: bool
 
     def lock(
-        self, bucket: str, instances: list[ConnectInstance], source: Source, *, read_now: frozenset[str] = frozenset()
+        self,
+        bucket: str,
+        instances: list[ConnectInstance],
+        source: Source,
+        *,
+        read_now: frozenset[str] = frozenset(),
+        confirm_compliant: bool = True,
     ) -> BucketResult | None:
         """The bucket's result; None when it turns out not to be Connect's. `read_now`: instances this
-        invocation read from Connect (an instance event's own instance), which need no confirming."""
+        invocation read from Connect (an instance event's own instance), which need no confirming.
+        `confirm_compliant=False` (a sweep, whose other parts read the index's instances from Connect minutes
+        ago): a bucket that already carries the lock expected from the index is compliant without Connect calls,
+        since nothing is written; any other decision is confirmed first, as always."""
+        if source is Source.INDEX and not confirm_compliant:
+            quick = self._decide(bucket, instances, source, compliant_only=True)
+            if quick is not None:
+                return self._with_exposures(quick)
         if source is Source.INDEX:
             try:
                 confirmed = confirm_instances(
@@ -90,7 +103,9 @@ class BucketLock:
             result.exposures = tuple(exposures(result.previous_policy, account=self.identity().account))
         return result
 
-    def _decide(self, bucket: str, instances: list[ConnectInstance], source: Source) -> BucketResult | None:
+    def _decide(
+        self, bucket: str, instances: list[ConnectInstance], source: Source, *, compliant_only: bool = False
+    ) -> BucketResult | None:
         refs = _refs(instances)
         self.principals.begin_decision()
         current: dict[str, Any] | None = None
@@ -107,6 +122,8 @@ class BucketLock:
                 return BucketResult(
                     bucket, decision.outcome, refs, decision.reason, current, principal_names=allowlist.names
                 )
+            if compliant_only:
+                return None
             if source is Source.WARM:
                 instances = self.warm.read().bucket_instances().get(bucket, [])
                 if not instances:

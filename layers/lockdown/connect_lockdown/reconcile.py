@@ -138,7 +138,7 @@ class Enforcer:
         for result in [*map(unreadable, plan.unreadable), *map(pending, plan.pending), *plan.failures]:
             self.sink.publish(report, result)
         read_now = plan.read_now | ({cause.instance_id} if isinstance(cause, InstanceChanged) else set())
-        self._lock_buckets(report, plan, planner, read_now)
+        self._lock_buckets(report, plan, planner, read_now, sweep=isinstance(cause, Sweep))
         if not (report.results or report.retryable_errors or plan.continued):
             report.ignored = f"no bucket in scope is used by a Connect instance in {self.gateway.region} any more"
         report.continued = plan.continued is not None
@@ -176,7 +176,9 @@ class Enforcer:
             self.warm.keep(plan.buckets)
         return plan
 
-    def _lock_buckets(self, report: RunReport, plan: Plan, planner: Planner, read_now: frozenset[str]) -> None:
+    def _lock_buckets(
+        self, report: RunReport, plan: Plan, planner: Planner, read_now: frozenset[str], *, sweep: bool
+    ) -> None:
         buckets = list(plan.buckets.items())
         for number, (bucket, instances) in enumerate(buckets, start=1):
             indexed = planner.index is not None
@@ -196,7 +198,7 @@ class Enforcer:
             if self.progress is not None:
                 self.progress(number, len(buckets), bucket)
             try:
-                result = self.lock.lock(bucket, instances, plan.source, read_now=read_now)
+                result = self.lock.lock(bucket, instances, plan.source, read_now=read_now, confirm_compliant=not sweep)
             except RetryableAwsError as error:
                 logger.warning("retryable failure", extra={"bucket": bucket, "error": str(error)})
                 report.retryable_errors.append(error)

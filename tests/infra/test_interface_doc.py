@@ -82,6 +82,7 @@ def message(**result: Any) -> dict[str, Any]:
             "reason": "ListInstances: AccessDenied",
             "previous_policy": None,
             "applied_policy": None,
+            "exposures": [],
         },
     }
     body["result"].update(result)

@@ -102,33 +102,6 @@ class Measured:
 
 
 @dataclass(frozen=True)
-class Fixed:
-    """What a profile creates that costs money by the month, and how long it keeps logs: read on the template."""
-
-    kms_keys: int
-    alarms: int
-    uses_kms: bool
-    log_retention_months: float
-    point_in_time_recovery: bool
-
-
-def fixed_resources(profile: Mapping[str, str], **overrides: str) -> Fixed:
-    from devtools import cfn  # the template evaluator, shared with the tests
-
-    stack = cfn.Stack(cfn.load(), {**profile, **overrides})
-    created = stack.resources()
-    types = [resource["Type"] for resource in created.values()]
-    table = created["InventoryTable"]["Properties"]
-    return Fixed(
-        kms_keys=types.count("AWS::KMS::Key"),
-        alarms=types.count("AWS::CloudWatch::Alarm"),
-        uses_kms=stack.condition("UseKmsKey"),
-        log_retention_months=int(stack.parameters["LogRetentionInDays"]) / DAYS_PER_MONTH,
-        point_in_time_recovery=str(table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"]) == "True",
-    )
-
-
-@dataclass(frozen=True)
 class Line:
     item: str
     count: float
@@ -139,106 +112,95 @@ class Line:
         return self.count * float(prices["prices"][self.price_key]["price"])
 
 
-@dataclass(frozen=True)
-class Usage:
-    """One Region's month: invocations and what each does."""
+def _deployed(profile: str) -> tuple[list[str], bool, float, bool]:
+    """Read on the template as the profile deploys: resource types, a KMS key in use, months of logs kept, and
+    whether the index has point-in-time recovery."""
+    from devtools import cfn  # the template evaluator, shared with the tests
 
-    events: float  # invocations other than sweeps
-    event_seconds: float  # their total handler seconds on the bench machine
-    s3_reads: float
-    s3_writes: float
-    publishes: float
-    index_reads: float
-    index_writes: float
-    metric_hours: dict[str, float]  # metric name -> hours in the month it is published (both levels)
-    routine_metric_hours: dict[str, float]  # published with MetricsLevel=full only
-    scheduler_invocations: float = 0.0
+    stack = cfn.Stack(cfn.load(), PROFILES[profile])
+    created = stack.resources()
+    recovery = created["InventoryTable"]["Properties"]["PointInTimeRecoverySpecification"]
+    months = int(stack.parameters["LogRetentionInDays"]) / DAYS_PER_MONTH
+    types = [resource["Type"] for resource in created.values()]
+    return types, stack.condition("UseKmsKey"), months, recovery["PointInTimeRecoveryEnabled"] is True
 
 
-def usage(scenario: str, measured: Measured) -> Usage:
-    sweeps = assumption("sweeps_per_month")
+def usage(scenario: str, measured: Measured) -> dict[str, Any]:
+    """One Region's month besides the sweeps' own runs: events, their handler seconds, and the calls of both."""
+    sweeps, others = assumption("sweeps_per_month"), assumption("other_bucket_policy_changes_per_month")
     searches = assumption("orphan_searches_per_day") * DAYS_PER_MONTH
-    others = assumption("other_bucket_policy_changes_per_month")
     # Every sweep reads each Connect bucket's policy; an orphan search lists the buckets and reads every policy.
-    connect_buckets = 0 if scenario == "idle" else measured.connect_buckets
-    reads, lists = sweeps * connect_buckets + searches * measured.account_buckets, searches
-    routine = {"sweep_buckets_checked": HOURS, "ignored": min(others, HOURS)}
+    buckets = 0 if scenario == "idle" else measured.connect_buckets
+    u: dict[str, Any] = {
+        "events": others,
+        "seconds": 0.0,
+        "s3_reads": sweeps * buckets + searches * measured.account_buckets,
+    }
+    u |= {"s3_writes": searches, "publishes": 0.0, "index_reads": sweeps, "index_writes": 0.0, "scheduler": 0.0}
+    u |= {"metric_hours": {}, "routine": {"sweep_buckets_checked": HOURS, "ignored": min(others, HOURS)}}
     if scenario == "idle":
-        return Usage(others, 0.0, reads, lists, 0.0, sweeps, 0.0, {}, routine)
-    routine["compliant"] = HOURS
-    per_event, per_decision = assumption("index_reads_per_event"), assumption("index_writes_per_decision")
+        return u
+    u["routine"]["compliant"] = HOURS
     if scenario == "drift":
         drifts = assumption("drifts_per_day") * DAYS_PER_MONTH
-        return Usage(
-            events=drifts + others,
-            event_seconds=drifts * measured.seconds("put_drift"),
-            s3_reads=reads + drifts * measured.calls("put_drift", "GetBucketPolicy"),
-            s3_writes=lists + drifts * measured.calls("put_drift", "PutBucketPolicy"),
-            publishes=drifts * measured.calls("put_drift", "Publish"),
-            index_reads=sweeps * 3 + (drifts + others) * per_event,
-            index_writes=drifts * per_decision,
-            metric_hours={"remediated": min(drifts, HOURS)},
-            routine_metric_hours=routine,
-        )
-    if scenario == "new-instance":
+        decisions, writes, run = drifts, drifts, "put_drift"
+        runs, reads = {run: drifts}, drifts
+        u["metric_hours"] = {"remediated": min(drifts, HOURS)}
+    elif scenario == "new-instance":
         instances = assumption("instances_per_week") * WEEKS_PER_MONTH
         associations = instances * assumption("associations_per_instance")
-        new, first = measured.seconds("create_instance"), measured.seconds("storage_unlocked")
         # CreateInstance: pending, one re-check later; the first association locks the new bucket.
-        events = instances * 2 + associations + others
-        return Usage(
-            events=events,
-            event_seconds=instances * 2 * new + associations * first,
-            s3_reads=reads + associations * measured.calls("storage_unlocked", "GetBucketPolicy"),
-            s3_writes=lists + instances * measured.calls("storage_unlocked", "PutBucketPolicy"),
-            publishes=instances * measured.calls("storage_unlocked", "Publish"),
-            index_reads=sweeps * 3 + events * per_event,
-            index_writes=(instances * 2 + associations) * per_decision,
-            metric_hours={"pending": min(instances, HOURS), "remediated": min(instances, HOURS)},
-            routine_metric_hours=routine,
-            scheduler_invocations=instances,
-        )
-    raise ValueError(f"no such scenario: {scenario}")
+        runs, run = {"create_instance": instances * 2, "storage_unlocked": associations}, "storage_unlocked"
+        decisions, writes, reads = instances * 2 + associations, instances, associations
+        u["metric_hours"] = {"pending": min(instances, HOURS), "remediated": min(instances, HOURS)}
+        u["scheduler"] = instances
+    else:
+        raise ValueError(f"no such scenario: {scenario}")
+    u["events"] += sum(runs.values())
+    u["seconds"] = sum(count * measured.seconds(name) for name, count in runs.items())
+    u["s3_reads"] += reads * measured.calls(run, "GetBucketPolicy")
+    u["s3_writes"] += writes * measured.calls(run, "PutBucketPolicy")
+    u["publishes"] = writes * measured.calls(run, "Publish")
+    u["index_reads"] = sweeps * 3 + u["events"] * assumption("index_reads_per_event")
+    u["index_writes"] = decisions * assumption("index_writes_per_decision")
+    return u
 
 
 def lines(scenario: str, profile: str, measured: Measured) -> list[Line]:
     """The month of one stack in one Region, item by item."""
-    u, fixed, sweeps = usage(scenario, measured), fixed_resources(PROFILES[profile]), assumption("sweeps_per_month")
-    invocations = sweeps + u.events
+    u, sweeps = usage(scenario, measured), assumption("sweeps_per_month")
+    types, uses_kms, months, recovery = _deployed(profile)
+    invocations = sweeps + u["events"]
     # Every invocation is assumed to meet a new execution environment (hourly sweeps, rare events): each pays
     # the cold start, which Lambda bills, as well as its handler time.
-    seconds = invocations * measured.cold_start_seconds + sweeps * measured.seconds("sweep_compliant") + u.event_seconds
-    seconds *= assumption("lambda_slowdown")
-    log_gb = invocations * assumption("log_bytes_per_invocation") / GB
-    metric_hours = dict(u.metric_hours)
-    if PROFILES[profile].get("MetricsLevel", "lean") == "full":
-        metric_hours.update(u.routine_metric_hours)
-    kms_requests = 0.0
-    if fixed.uses_kms:
-        kms_requests = invocations * assumption("kms_requests_per_invocation")
-        kms_requests += u.publishes * assumption("kms_requests_per_publish")
-    metrics = "metric-months: " + (", ".join(f"{k} {v:,.0f} h" for k, v in sorted(metric_hours.items())) or "none")
-    retention = f"GB-months ({fixed.log_retention_months:.0f} months kept)"
-    index_gb = assumption("index_size_gb") if fixed.point_in_time_recovery else 0.0
+    seconds = invocations * measured.cold_start_seconds + sweeps * measured.seconds("sweep_compliant") + u["seconds"]
+    gb_seconds = seconds * assumption("lambda_slowdown") * MEMORY_GB
+    log_gb, kept = invocations * assumption("log_bytes_per_invocation") / GB, f"GB-months ({months:.0f} months kept)"
+    hours = u["metric_hours"] | (u["routine"] if PROFILES[profile].get("MetricsLevel", "lean") == "full" else {})
+    metrics = "metric-months: " + (", ".join(f"{k} {v:,.0f} h" for k, v in sorted(hours.items())) or "none")
+    kms = invocations * assumption("kms_requests_per_invocation") + u["publishes"] * assumption(
+        "kms_requests_per_publish"
+    )
+    publishes, index_gb = u["publishes"], assumption("index_size_gb") if recovery else 0.0
     return [
-        Line("KMS customer managed keys", fixed.kms_keys, "keys (first year)", "kms_key_month"),
-        Line("KMS requests", kms_requests, "requests", "kms_request"),
-        Line("CloudWatch alarms", fixed.alarms, "alarms", "cloudwatch_alarm_month"),
-        Line("custom metrics (EMF)", sum(metric_hours.values()) / HOURS, metrics, "cloudwatch_metric_month"),
+        Line("KMS customer managed keys", types.count("AWS::KMS::Key"), "keys (first year)", "kms_key_month"),
+        Line("KMS requests", kms if uses_kms else 0.0, "requests", "kms_request"),
+        Line("CloudWatch alarms", types.count("AWS::CloudWatch::Alarm"), "alarms", "cloudwatch_alarm_month"),
+        Line("custom metrics (EMF)", sum(hours.values()) / HOURS, metrics, "cloudwatch_metric_month"),
         Line("Lambda invocations", invocations, "invocations", "lambda_request"),
-        Line("Lambda duration", seconds * MEMORY_GB, "GB-seconds at 256 MB, arm64", "lambda_gb_second_arm"),
+        Line("Lambda duration", gb_seconds, "GB-seconds at 256 MB, arm64", "lambda_gb_second_arm"),
         Line("CloudWatch Logs ingestion", log_gb, "GB", "logs_ingestion_gb"),
         # In a steady state the log groups hold as many months of ingestion as they keep.
-        Line("CloudWatch Logs storage", log_gb * fixed.log_retention_months, retention, "logs_storage_gb_month"),
-        Line("S3 bucket reads (GetBucketPolicy)", u.s3_reads, "requests", "s3_get_request"),
-        Line("S3 bucket writes and lists", u.s3_writes, "requests", "s3_put_request"),
-        Line("DynamoDB reads (inventory index)", u.index_reads, "read request units", "dynamodb_read_request"),
-        Line("DynamoDB writes (inventory index)", u.index_writes, "write request units", "dynamodb_write_request"),
+        Line("CloudWatch Logs storage", log_gb * months, kept, "logs_storage_gb_month"),
+        Line("S3 bucket reads (GetBucketPolicy)", u["s3_reads"], "requests", "s3_get_request"),
+        Line("S3 bucket writes and lists", u["s3_writes"], "requests", "s3_put_request"),
+        Line("DynamoDB reads (inventory index)", u["index_reads"], "read request units", "dynamodb_read_request"),
+        Line("DynamoDB writes (inventory index)", u["index_writes"], "write request units", "dynamodb_write_request"),
         Line("DynamoDB point-in-time recovery", index_gb, "GB-months of table", "dynamodb_pitr_gb_month"),
-        Line("SNS publishes", u.publishes, "messages", "sns_publish"),
-        Line("SNS email deliveries", u.publishes, "emails", "sns_email"),
-        Line("EventBridge events (CloudTrail, schedule)", u.events + sweeps, "events", "eventbridge_aws_event"),
-        Line("EventBridge Scheduler (re-checks)", u.scheduler_invocations, "invocations", "scheduler_invocation"),
+        Line("SNS publishes", publishes, "messages", "sns_publish"),
+        Line("SNS email deliveries", publishes, "emails", "sns_email"),
+        Line("EventBridge events (CloudTrail, schedule)", u["events"] + sweeps, "events", "eventbridge_aws_event"),
+        Line("EventBridge Scheduler (re-checks)", u["scheduler"], "invocations", "scheduler_invocation"),
     ]
 
 
@@ -271,14 +233,11 @@ def custodian_month(scenario: str, measured: Measured) -> list[Line]:
     drifts = 0.0 if scenario == "idle" else assumption("drifts_per_day") * DAYS_PER_MONTH
     # Its own PutBucketPolicy is an event too: c7n has no self-exclusion in the rule's pattern.
     invocations = 2 * drifts + assumption("other_bucket_policy_changes_per_month")
-    seconds = (
-        invocations * (measured.c7n_import_seconds + measured.seconds("c7n_drift")) * assumption("lambda_slowdown")
-    )
+    run = measured.c7n_import_seconds + measured.seconds("c7n_drift")
+    seconds = invocations * run * assumption("lambda_slowdown")
     writes = sum(measured.calls("c7n_compliant", k) for k in ("ListBuckets", "PutBucketPolicy"))
-    reads, log_gb = (
-        measured.calls("c7n_compliant") - writes,
-        invocations * assumption("c7n_log_bytes_per_invocation") / GB,
-    )
+    reads = measured.calls("c7n_compliant") - writes
+    log_gb = invocations * assumption("c7n_log_bytes_per_invocation") / GB
     return [
         Line("Lambda invocations", invocations, "invocations", "lambda_request"),
         Line("Lambda duration", seconds * assumption("c7n_memory_gb"), "GB-seconds at 512 MB", "lambda_gb_second_arm"),

@@ -128,3 +128,18 @@ def test_the_example_scp_keeps_everyone_but_the_stack_from_the_index_and_the_fun
         assert "arn:aws:iam::*:role/connect-lockdown-enforcer-eu-west-1" in exempt
         assert "arn:aws:iam::*:role/connect-lockdown-deployer" in exempt
     assert len(json.dumps(_example_scp(), separators=(",", ":"))) <= scp.SCP_MAX_CHARACTERS
+
+
+def test_the_actions_kept_inside_the_function_are_the_templates() -> None:
+    """The blast-radius paragraph names what the OnlyInsideTheEnforcerFunction policy denies outside the function."""
+    listed = re.search(
+        r"every action the code calls \((.*?)\)\s+unless\s+`lambda:SourceFunctionArn`", SECURITY, re.DOTALL
+    )
+    assert listed, "docs/security.md does not list what the role may do only inside its function"
+    named = set(re.findall(r"`([a-z0-9-]+:[A-Za-z*]+)`", listed.group(1)))
+    policy = cfn.load()["Resources"]["EnforcerOnlyInItsFunctionPolicy"]["Properties"]["PolicyDocument"]
+    [deny] = policy["Statement"]
+    denied = set(deny["Action"])
+    # "connect:* reads" stands for the three Connect reads.
+    connect_reads = {action for action in denied if action.startswith("connect:")}
+    assert named - {"connect:*"} | connect_reads == denied

@@ -6,9 +6,10 @@ inputs, so the figures can be redone when one of them changes:
 
 - bench/prices.json: list prices, with the date they were read and where;
 - bench/results/latest.json: what `make bench` measured (calls per event, cold start, handler time);
-- template.yaml, evaluated per profile (devtools/cfn.py): how many keys, alarms and dashboards exist.
+- template.yaml and nested/trail.yaml, evaluated per profile (devtools/cfn.py): how many keys, alarms and
+  dashboards exist, how long logs are kept, whether the index has point-in-time recovery.
 
-Every other count is a model assumption, named in ASSUMPTIONS and printed in the document.
+Every other count is a model assumption, in bench/assumptions.json and printed in the document.
 """
 
 from __future__ import annotations
@@ -23,12 +24,16 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PRICES_PATH = ROOT / "bench" / "prices.json"
+ASSUMPTIONS_PATH = ROOT / "bench" / "assumptions.json"
 RESULTS_PATH = ROOT / "bench" / "results" / "latest.json"
 DOCUMENT = ROOT / "docs" / "cost.md"
+TRAIL_TEMPLATE = ROOT / "nested" / "trail.yaml"
 
 GB = 1024**3
+HOURS = 730.0
 DAYS_PER_MONTH = 30.42
 WEEKS_PER_MONTH = DAYS_PER_MONTH / 7
+MEMORY_GB = 0.25  # template.yaml's Globals: MemorySize 256
 
 # The parameters of each profile (README: "Which profile?").
 PROFILES: dict[str, dict[str, str]] = {
@@ -36,59 +41,15 @@ PROFILES: dict[str, dict[str, str]] = {
     "lean": {"Encryption": "aws-owned", "Alarms": "dead-letters", "MetricsLevel": "lean"},
 }
 
-# Counts that nothing measures: the model's assumptions, each printed in the document.
+# Counts that nothing measures: the model's assumptions, with what each is (printed in the document).
 ASSUMPTIONS: dict[str, tuple[float, str]] = {
-    "sweeps_per_month": (730, "sweeps a month: the default SweepSchedule, rate(1 hour)"),
-    "orphan_searches_per_day": (
-        1,
-        "searches a day for locked buckets no instance uses (every bucket's policy read; the index lets it run less "
-        "often than the sweep: the enforcer runs it once a day, on the sweep of hour 0 UTC, when it has an index)",
-    ),
-    "lambda_slowdown": (
-        2.0,
-        "Lambda time = time on the bench machine x this: 256 MB is a fraction of a vCPU (docs/benchmarks.md)",
-    ),
-    "log_bytes_per_invocation": (
-        2048,
-        "bytes of log per invocation: platform lines (INIT_START, START, END, REPORT), the summary, one line per "
-        "result, EMF",
-    ),
-    "log_retention_months": (3, "months of logs kept: the default LogRetentionInDays, 90"),
-    "kms_requests_per_invocation": (
-        3,
-        "KMS requests per invocation under a customer managed key: a new log stream per cold start (CloudWatch "
-        "Logs), the table's key (DynamoDB)",
-    ),
-    "kms_requests_per_publish": (2, "KMS requests per message published to an encrypted topic (encrypt, deliver)"),
-    "drifts_per_day": (1, "bucket policies of Connect buckets changed by someone else, per day"),
-    "other_bucket_policy_changes_per_month": (
-        30,
-        "bucket-policy changes on buckets that are not Connect buckets, a month (each invokes the function, which "
-        "ignores it)",
-    ),
-    "instances_per_week": (1, "new Connect instances a week"),
-    "associations_per_instance": (2, "storage associations per new instance (call recordings, chat transcripts)"),
-    "index_reads_per_event": (
-        2,
-        "inventory-table reads per event (the index's item layout: the meta marker and the bucket's items)",
-    ),
-    "index_writes_per_decision": (1, "inventory-table writes per decision that changes something"),
-    "c7n_memory_gb": (0.5, "Cloud Custodian's default Lambda memory, 512 MB"),
-    "c7n_log_bytes_per_invocation": (4096, "bytes of log per Cloud Custodian invocation"),
-    "config_items_per_change": (1, "AWS Config configuration items per bucket change"),
-    "fleet_accounts": (50, "accounts in the fleet"),
-    "fleet_regions": (4, "Regions per account in the fleet"),
-    "fleet_regions_with_connect": (1, "of which Regions with Connect instances (one drift a day), per account"),
+    name: (entry["value"], entry["what"])
+    for name, entry in json.loads(ASSUMPTIONS_PATH.read_text(encoding="utf-8"))["assumptions"].items()
 }
-
-MEMORY_GB = 0.25  # template.yaml's Globals: MemorySize 256
 
 
 def assumption(name: str) -> float:
     return ASSUMPTIONS[name][0]
-
-
-# --- inputs ---------------------------------------------------------------------------------------------
 
 
 def load_prices(path: Path = PRICES_PATH) -> dict[str, Any]:
@@ -97,85 +58,47 @@ def load_prices(path: Path = PRICES_PATH) -> dict[str, Any]:
 
 
 def load_results(path: Path = RESULTS_PATH) -> dict[str, Any]:
-    results: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return results
+    return load_prices(path)
 
 
-def _scenario(results: Mapping[str, Any], key: str) -> dict[str, Any]:
-    for scenario in results["per_event"]["scenarios"]:
-        if scenario["key"] == key:
-            found: dict[str, Any] = scenario
-            return found
-    raise KeyError(f"bench/results/latest.json has no per_event scenario {key!r}: rerun make bench, or update cost.py")
+# The bench's runs the model reads: a compliant sweep, a drift, a new instance and its first association (cold,
+# per_event), and Cloud Custodian's CloudTrail-mode runs on a drift and on a compliant bucket.
+RUNS = ("sweep_compliant", "put_drift", "create_instance", "storage_unlocked", "c7n_drift", "c7n_compliant")
 
 
 @dataclass(frozen=True)
 class Measured:
-    """What the bench measured, in the form the model uses (seconds on the bench machine; calls per event)."""
+    """What the bench measured: cold starts, and per run its median seconds (bench machine) and its calls."""
 
     cold_start_seconds: float
-    sweep_seconds: float
-    sweep_calls: dict[str, int]
-    drift_seconds: float
-    drift_calls: dict[str, int]
-    create_instance_seconds: float
-    association_seconds: float
-    association_calls: dict[str, int]
     c7n_import_seconds: float
-    c7n_drift_seconds: float
-    c7n_drift_calls: dict[str, int]
-    c7n_compliant_calls: dict[str, int]
+    runs: dict[str, dict[str, Any]]  # run -> {"seconds": median, "calls": {operation: count}}
     connect_buckets: int
     account_buckets: int
     source: str
 
+    def seconds(self, run: str) -> float:
+        return float(self.runs[run]["seconds"])
+
+    def calls(self, run: str, name: str | None = None) -> int:
+        calls: dict[str, int] = self.runs[run]["calls"]
+        return calls.get(name, 0) if name else sum(calls.values())
+
     @classmethod
     def from_results(cls, results: Mapping[str, Any]) -> Measured:
-        cold = results["cold_start"]
-        custodian = results["custodian"]["results"]
+        runs = {s["key"]: s["cold"] for s in results["per_event"]["scenarios"]}
+        runs |= {f"c7n_{k}": v["c7n_cloudtrail"] for k, v in results["custodian"]["results"].items()}
+        if missing := [run for run in RUNS if run not in runs]:
+            raise KeyError(f"bench/results/latest.json lacks {missing}: rerun make bench, or update bench/cost.py")
+        estate = results["per_event"]["estate"]
         return cls(
-            cold_start_seconds=cold["handler_as_built"]["median"],
-            sweep_seconds=_scenario(results, "sweep_compliant")["cold"]["seconds"]["median"],
-            sweep_calls=_scenario(results, "sweep_compliant")["cold"]["calls"],
-            drift_seconds=_scenario(results, "put_drift")["cold"]["seconds"]["median"],
-            drift_calls=_scenario(results, "put_drift")["cold"]["calls"],
-            create_instance_seconds=_scenario(results, "create_instance")["cold"]["seconds"]["median"],
-            association_seconds=_scenario(results, "storage_unlocked")["cold"]["seconds"]["median"],
-            association_calls=_scenario(results, "storage_unlocked")["cold"]["calls"],
-            c7n_import_seconds=cold["c7n_import"]["median"],
-            c7n_drift_seconds=custodian["drift"]["c7n_cloudtrail"]["seconds"]["median"],
-            c7n_drift_calls=custodian["drift"]["c7n_cloudtrail"]["calls"],
-            c7n_compliant_calls=custodian["compliant"]["c7n_cloudtrail"]["calls"],
-            connect_buckets=results["per_event"]["estate"]["buckets"],
-            account_buckets=results["per_event"]["estate"]["buckets"] + results["per_event"]["estate"]["other_buckets"],
+            cold_start_seconds=results["cold_start"]["handler_as_built"]["median"],
+            c7n_import_seconds=results["cold_start"]["c7n_import"]["median"],
+            runs={run: {"seconds": runs[run]["seconds"]["median"], "calls": runs[run]["calls"]} for run in RUNS},
+            connect_buckets=estate["buckets"],
+            account_buckets=estate["buckets"] + estate["other_buckets"],
             source=f"bench/results/latest.json of {results.get('started', '?')}",
         )
-
-
-@dataclass(frozen=True)
-class Fixed:
-    """What a profile creates that costs money by the month, counted on the template as it deploys."""
-
-    kms_keys: int
-    alarms: int
-    dashboards: int
-    uses_kms: bool
-
-
-def fixed_resources(profile: Mapping[str, str], **overrides: str) -> Fixed:
-    from devtools import cfn  # the template evaluator, shared with the tests
-
-    stack = cfn.Stack(cfn.load(), {**profile, **overrides})
-    types = list(stack.types().values())
-    return Fixed(
-        kms_keys=types.count("AWS::KMS::Key"),
-        alarms=types.count("AWS::CloudWatch::Alarm"),
-        dashboards=types.count("AWS::CloudWatch::Dashboard"),
-        uses_kms=stack.condition("UseKmsKey"),
-    )
-
-
-# --- the model ------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -184,164 +107,140 @@ class Line:
     count: float
     unit: str
     price_key: str
-    note: str = ""
 
     def cost(self, prices: Mapping[str, Any]) -> float:
         return self.count * float(prices["prices"][self.price_key]["price"])
 
 
-@dataclass(frozen=True)
-class Usage:
-    """One Region's month: invocations and what each does."""
+def _deployed(profile: str) -> tuple[list[str], bool, float, bool]:
+    """Read on the template as the profile deploys: resource types, a KMS key in use, months of logs kept, and
+    whether the index has point-in-time recovery."""
+    from devtools import cfn  # the template evaluator, shared with the tests
 
-    sweeps: float
-    sweep_seconds: float
-    events: float  # invocations other than sweeps
-    event_seconds: float  # their total handler seconds on the bench machine
-    s3_reads: float
-    s3_writes: float
-    publishes: float
-    index_reads: float
-    index_writes: float
-    metric_hours: dict[str, float]  # metric name -> hours in the month it is published (both levels)
-    routine_metric_hours: dict[str, float]  # published with MetricsLevel=full only
-    scheduler_invocations: float = 0.0
+    stack = cfn.Stack(cfn.load(), PROFILES[profile])
+    created = stack.resources()
+    recovery = created["InventoryTable"]["Properties"]["PointInTimeRecoverySpecification"]
+    months = int(stack.parameters["LogRetentionInDays"]) / DAYS_PER_MONTH
+    types = [resource["Type"] for resource in created.values()]
+    return types, stack.condition("UseKmsKey"), months, recovery["PointInTimeRecoveryEnabled"] is True
 
 
-def _calls(calls: Mapping[str, int], *names: str) -> int:
-    return sum(calls.get(name, 0) for name in names)
-
-
-def usage(scenario: str, measured: Measured) -> Usage:
-    hours = 730.0
-    sweeps = assumption("sweeps_per_month")
-    orphan_searches = assumption("orphan_searches_per_day") * DAYS_PER_MONTH
+def usage(scenario: str, measured: Measured) -> dict[str, Any]:
+    """One Region's month besides the sweeps' own runs: events, their handler seconds, and the calls of both."""
+    sweeps, others = assumption("sweeps_per_month"), assumption("other_bucket_policy_changes_per_month")
+    searches = assumption("orphan_searches_per_day") * DAYS_PER_MONTH
     # Every sweep reads each Connect bucket's policy; an orphan search lists the buckets and reads every policy.
-    connect_buckets = 0 if scenario == "idle" else measured.connect_buckets
-    sweep_reads = sweeps * connect_buckets + orphan_searches * measured.account_buckets
-    sweep_lists = orphan_searches
-    others = assumption("other_bucket_policy_changes_per_month")
-    routine = {"sweep_buckets_checked": hours, "ignored": min(others, hours)}
+    buckets = 0 if scenario == "idle" else measured.connect_buckets
+    u: dict[str, Any] = {
+        "events": others,
+        "seconds": 0.0,
+        "s3_reads": sweeps * buckets + searches * measured.account_buckets,
+    }
+    u |= {"s3_writes": searches, "publishes": 0.0, "index_reads": sweeps, "index_writes": 0.0, "scheduler": 0.0}
+    u |= {"metric_hours": {}, "routine": {"sweep_buckets_checked": HOURS, "ignored": min(others, HOURS)}}
     if scenario == "idle":
-        return Usage(
-            sweeps=sweeps,
-            sweep_seconds=measured.sweep_seconds,
-            events=others,
-            event_seconds=0.0,
-            s3_reads=sweep_reads,
-            s3_writes=sweep_lists,
-            publishes=0.0,
-            index_reads=sweeps * 1,
-            index_writes=0.0,
-            metric_hours={},
-            routine_metric_hours=routine,
-        )
-    drifts = assumption("drifts_per_day") * DAYS_PER_MONTH
-    routine = {**routine, "compliant": hours}
+        return u
+    u["routine"]["compliant"] = HOURS
     if scenario == "drift":
-        return Usage(
-            sweeps=sweeps,
-            sweep_seconds=measured.sweep_seconds,
-            events=drifts + others,
-            event_seconds=drifts * measured.drift_seconds,
-            s3_reads=sweep_reads + drifts * _calls(measured.drift_calls, "GetBucketPolicy"),
-            s3_writes=sweep_lists + drifts * _calls(measured.drift_calls, "PutBucketPolicy"),
-            publishes=drifts * _calls(measured.drift_calls, "Publish"),
-            index_reads=sweeps * 3 + (drifts + others) * assumption("index_reads_per_event"),
-            index_writes=drifts * assumption("index_writes_per_decision"),
-            metric_hours={"remediated": min(drifts, hours)},
-            routine_metric_hours=routine,
-        )
-    if scenario == "new-instance":
+        drifts = assumption("drifts_per_day") * DAYS_PER_MONTH
+        decisions, writes, run = drifts, drifts, "put_drift"
+        runs, reads = {run: drifts}, drifts
+        u["metric_hours"] = {"remediated": min(drifts, HOURS)}
+    elif scenario == "new-instance":
         instances = assumption("instances_per_week") * WEEKS_PER_MONTH
         associations = instances * assumption("associations_per_instance")
         # CreateInstance: pending, one re-check later; the first association locks the new bucket.
-        events = instances * 2 + associations + others
-        seconds = instances * 2 * measured.create_instance_seconds + associations * measured.association_seconds
-        return Usage(
-            sweeps=sweeps,
-            sweep_seconds=measured.sweep_seconds,
-            events=events,
-            event_seconds=seconds,
-            s3_reads=sweep_reads + associations * _calls(measured.association_calls, "GetBucketPolicy"),
-            s3_writes=sweep_lists + instances * _calls(measured.association_calls, "PutBucketPolicy"),
-            publishes=instances * _calls(measured.association_calls, "Publish"),
-            index_reads=sweeps * 3 + events * assumption("index_reads_per_event"),
-            index_writes=(instances * 2 + associations) * assumption("index_writes_per_decision"),
-            metric_hours={"pending": min(instances, hours), "remediated": min(instances, hours)},
-            routine_metric_hours=routine,
-            scheduler_invocations=instances,
-        )
-    raise ValueError(f"no such scenario: {scenario}")
+        runs, run = {"create_instance": instances * 2, "storage_unlocked": associations}, "storage_unlocked"
+        decisions, writes, reads = instances * 2 + associations, instances, associations
+        u["metric_hours"] = {"pending": min(instances, HOURS), "remediated": min(instances, HOURS)}
+        u["scheduler"] = instances
+    else:
+        raise ValueError(f"no such scenario: {scenario}")
+    u["events"] += sum(runs.values())
+    u["seconds"] = sum(count * measured.seconds(name) for name, count in runs.items())
+    u["s3_reads"] += reads * measured.calls(run, "GetBucketPolicy")
+    u["s3_writes"] += writes * measured.calls(run, "PutBucketPolicy")
+    u["publishes"] = writes * measured.calls(run, "Publish")
+    u["index_reads"] = sweeps * 3 + u["events"] * assumption("index_reads_per_event")
+    u["index_writes"] = decisions * assumption("index_writes_per_decision")
+    return u
 
 
-def lines(scenario: str, profile: str, measured: Measured, email: bool = True) -> list[Line]:
+def lines(scenario: str, profile: str, measured: Measured) -> list[Line]:
     """The month of one stack in one Region, item by item."""
-    u = usage(scenario, measured)
-    fixed = fixed_resources(PROFILES[profile])
-    slowdown = assumption("lambda_slowdown")
-    invocations = u.sweeps + u.events
+    u, sweeps = usage(scenario, measured), assumption("sweeps_per_month")
+    types, uses_kms, months, recovery = _deployed(profile)
+    invocations = sweeps + u["events"]
     # Every invocation is assumed to meet a new execution environment (hourly sweeps, rare events): each pays
     # the cold start, which Lambda bills, as well as its handler time.
-    seconds = (invocations * measured.cold_start_seconds + u.sweeps * u.sweep_seconds + u.event_seconds) * slowdown
-    log_gb = invocations * assumption("log_bytes_per_invocation") / GB
-    metric_hours = dict(u.metric_hours)
-    if PROFILES[profile].get("MetricsLevel", "lean") == "full":
-        metric_hours.update(u.routine_metric_hours)
-    kms_requests = 0.0
-    if fixed.uses_kms:
-        kms_requests = invocations * assumption("kms_requests_per_invocation") + u.publishes * assumption(
-            "kms_requests_per_publish"
-        )
-    result = [
-        Line("KMS customer managed keys", fixed.kms_keys, "keys (first year)", "kms_key_month"),
-        Line("KMS requests", kms_requests, "requests", "kms_request"),
-        Line("CloudWatch alarms", fixed.alarms, "alarms", "cloudwatch_alarm_month"),
-        Line(
-            "custom metrics (EMF)",
-            sum(metric_hours.values()) / 730.0,
-            "metric-months: " + (", ".join(f"{k} {v:,.0f} h" for k, v in sorted(metric_hours.items())) or "none"),
-            "cloudwatch_metric_month",
-        ),
+    seconds = invocations * measured.cold_start_seconds + sweeps * measured.seconds("sweep_compliant") + u["seconds"]
+    gb_seconds = seconds * assumption("lambda_slowdown") * MEMORY_GB
+    log_gb, kept = invocations * assumption("log_bytes_per_invocation") / GB, f"GB-months ({months:.0f} months kept)"
+    hours = u["metric_hours"] | (u["routine"] if PROFILES[profile].get("MetricsLevel", "lean") == "full" else {})
+    metrics = "metric-months: " + (", ".join(f"{k} {v:,.0f} h" for k, v in sorted(hours.items())) or "none")
+    kms = invocations * assumption("kms_requests_per_invocation") + u["publishes"] * assumption(
+        "kms_requests_per_publish"
+    )
+    publishes, index_gb = u["publishes"], assumption("index_size_gb") if recovery else 0.0
+    return [
+        Line("KMS customer managed keys", types.count("AWS::KMS::Key"), "keys (first year)", "kms_key_month"),
+        Line("KMS requests", kms if uses_kms else 0.0, "requests", "kms_request"),
+        Line("CloudWatch alarms", types.count("AWS::CloudWatch::Alarm"), "alarms", "cloudwatch_alarm_month"),
+        Line("custom metrics (EMF)", sum(hours.values()) / HOURS, metrics, "cloudwatch_metric_month"),
         Line("Lambda invocations", invocations, "invocations", "lambda_request"),
-        Line("Lambda duration", seconds * MEMORY_GB, "GB-seconds at 256 MB, arm64", "lambda_gb_second_arm"),
+        Line("Lambda duration", gb_seconds, "GB-seconds at 256 MB, arm64", "lambda_gb_second_arm"),
         Line("CloudWatch Logs ingestion", log_gb, "GB", "logs_ingestion_gb"),
-        Line(
-            "CloudWatch Logs storage", log_gb * assumption("log_retention_months"), "GB-months", "logs_storage_gb_month"
-        ),
-        Line("S3 bucket reads (GetBucketPolicy)", u.s3_reads, "requests", "s3_get_request"),
-        Line("S3 bucket writes and lists", u.s3_writes, "requests", "s3_put_request"),
-        Line("DynamoDB reads (inventory index)", u.index_reads, "read request units", "dynamodb_read_request"),
-        Line("DynamoDB writes (inventory index)", u.index_writes, "write request units", "dynamodb_write_request"),
-        Line("SNS publishes", u.publishes, "messages", "sns_publish"),
-        Line("SNS email deliveries", u.publishes if email else 0.0, "emails", "sns_email"),
-        Line("EventBridge events (CloudTrail, schedule)", u.events + u.sweeps, "events", "eventbridge_aws_event"),
-        Line("EventBridge Scheduler (re-checks)", u.scheduler_invocations, "invocations", "scheduler_invocation"),
+        # In a steady state the log groups hold as many months of ingestion as they keep.
+        Line("CloudWatch Logs storage", log_gb * months, kept, "logs_storage_gb_month"),
+        Line("S3 bucket reads (GetBucketPolicy)", u["s3_reads"], "requests", "s3_get_request"),
+        Line("S3 bucket writes and lists", u["s3_writes"], "requests", "s3_put_request"),
+        Line("DynamoDB reads (inventory index)", u["index_reads"], "read request units", "dynamodb_read_request"),
+        Line("DynamoDB writes (inventory index)", u["index_writes"], "write request units", "dynamodb_write_request"),
+        Line("DynamoDB point-in-time recovery", index_gb, "GB-months of table", "dynamodb_pitr_gb_month"),
+        Line("SNS publishes", publishes, "messages", "sns_publish"),
+        Line("SNS email deliveries", publishes, "emails", "sns_email"),
+        Line("EventBridge events (CloudTrail, schedule)", u["events"] + sweeps, "events", "eventbridge_aws_event"),
+        Line("EventBridge Scheduler (re-checks)", u["scheduler"], "invocations", "scheduler_invocation"),
     ]
-    return result
 
 
 def total(items: list[Line], prices: Mapping[str, Any]) -> float:
     return sum(line.cost(prices) for line in items)
 
 
+def trail_month(profile: str) -> list[Line]:
+    """CreateTrail=true, per account: the trail's bucket (log files kept as nested/trail.yaml says) and its key."""
+    from devtools import cfn
+
+    encryption = PROFILES[profile].get("Encryption", "stack-key")
+    trail = cfn.Stack(cfn.load(TRAIL_TEMPLATE), {"TrailName": "management-events", "Encryption": encryption})
+    keys = sum(r["Type"] == "AWS::KMS::Key" for r in trail.resources().values())
+    months = int(trail.parameters["LogFileRetentionInDays"]) / DAYS_PER_MONTH
+    files = assumption("trail_regions") * assumption("trail_log_files_per_region_hour") * HOURS
+    digests = assumption("trail_regions") * HOURS  # one digest file per Region and hour (log file validation)
+    kept = f"GB-months ({months:.0f} months kept)"
+    return [
+        Line("trail key", keys, "keys (first year)", "kms_key_month"),
+        # One data key per log file under a KMS key; none is counted for the hourly digest files.
+        Line("trail KMS requests", files if keys else 0.0, "requests", "kms_request"),
+        Line("trail log and digest files", files + digests, "PUT requests", "s3_put_request"),
+        Line("trail storage", assumption("trail_gb_per_month") * months, kept, "s3_storage_gb_month"),
+    ]
+
+
 def custodian_month(scenario: str, measured: Measured) -> list[Line]:
     """Cloud Custodian in CloudTrail mode: one function, invoked by PutBucketPolicy events, no schedule."""
     drifts = 0.0 if scenario == "idle" else assumption("drifts_per_day") * DAYS_PER_MONTH
-    others = assumption("other_bucket_policy_changes_per_month")
     # Its own PutBucketPolicy is an event too: c7n has no self-exclusion in the rule's pattern.
-    invocations = 2 * drifts + others
-    seconds = invocations * (measured.c7n_import_seconds + measured.c7n_drift_seconds) * assumption("lambda_slowdown")
-    reads = sum(v for k, v in measured.c7n_compliant_calls.items() if k not in ("ListBuckets", "PutBucketPolicy"))
+    invocations = 2 * drifts + assumption("other_bucket_policy_changes_per_month")
+    run = measured.c7n_import_seconds + measured.seconds("c7n_drift")
+    seconds = invocations * run * assumption("lambda_slowdown")
+    writes = sum(measured.calls("c7n_compliant", k) for k in ("ListBuckets", "PutBucketPolicy"))
+    reads = measured.calls("c7n_compliant") - writes
     log_gb = invocations * assumption("c7n_log_bytes_per_invocation") / GB
     return [
         Line("Lambda invocations", invocations, "invocations", "lambda_request"),
-        Line(
-            "Lambda duration",
-            seconds * assumption("c7n_memory_gb"),
-            "GB-seconds at 512 MB",
-            "lambda_gb_second_arm",
-        ),
+        Line("Lambda duration", seconds * assumption("c7n_memory_gb"), "GB-seconds at 512 MB", "lambda_gb_second_arm"),
         Line("CloudWatch Logs ingestion", log_gb, "GB", "logs_ingestion_gb"),
         Line("S3 bucket reads", invocations * reads, "requests", "s3_get_request"),
         Line("S3 bucket writes and lists", invocations + drifts, "requests", "s3_put_request"),
@@ -351,9 +250,8 @@ def custodian_month(scenario: str, measured: Measured) -> list[Line]:
 def config_month(scenario: str) -> list[Line]:
     """AWS Config recording S3 buckets, one custom rule triggered by their configuration changes."""
     drifts = 0.0 if scenario == "idle" else assumption("drifts_per_day") * DAYS_PER_MONTH
-    others = assumption("other_bucket_policy_changes_per_month")
     # The drift, and the remediation's own write, are each a configuration change.
-    changes = (2 * drifts + others) * assumption("config_items_per_change")
+    changes = (2 * drifts + assumption("other_bucket_policy_changes_per_month")) * assumption("config_items_per_change")
     return [
         Line("configuration items (S3 buckets)", changes, "items", "config_item"),
         Line("rule evaluations", changes, "evaluations", "config_rule_evaluation"),
@@ -378,9 +276,8 @@ def unit_price(value: float) -> str:
     if value == 0:
         return "free"
     if value >= 0.01:
-        return f"${value:.2f}"
-    per_million = value * 1_000_000
-    return f"${per_million:,.3f}".rstrip("0").rstrip(".") + " per million"
+        return f"${value:.2f}" if value >= 0.1 else f"${value:.3f}"
+    return f"${value * 1_000_000:,.3f}".rstrip("0").rstrip(".") + " per million"
 
 
 def count(value: float) -> str:
@@ -388,15 +285,12 @@ def count(value: float) -> str:
         return "0"
     if value < 0.01:
         return f"{value:.4f}"
-    if value < 10:
-        return f"{value:,.2f}".rstrip("0").rstrip(".")
-    return f"{value:,.0f}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".") if value < 10 else f"{value:,.0f}"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
     out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    out += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(out)
+    return "\n".join(out + ["| " + " | ".join(row) + " |" for row in rows])
 
 
 SCENARIOS = {
@@ -409,60 +303,38 @@ SCENARIOS = {
 def scenario_table(scenario: str, measured: Measured, prices: Mapping[str, Any]) -> str:
     by_profile = {profile: lines(scenario, profile, measured) for profile in PROFILES}
     rows = []
-    for index, line in enumerate(by_profile["default"]):
-        lean = by_profile["lean"][index]
-        price = float(prices["prices"][line.price_key]["price"])
+    for line, lean in zip(by_profile["default"], by_profile["lean"], strict=True):
         counts = count(line.count) if line.count == lean.count else f"{count(line.count)} / {count(lean.count)}"
         unit = line.unit if line.unit == lean.unit else f"{line.unit} / {lean.unit}"
-        rows.append([line.item, counts, unit, unit_price(price), money(line.cost(prices)), money(lean.cost(prices))])
-    rows.append(
-        ["**total**", "", "", ""]
-        + [f"**{money(total(by_profile[profile], prices))}**" for profile in ("default", "lean")]
-    )
+        price = unit_price(float(prices["prices"][line.price_key]["price"]))
+        rows.append([line.item, counts, unit, price, money(line.cost(prices)), money(lean.cost(prices))])
+    totals = [f"**{money(total(by_profile[profile], prices))}**" for profile in ("default", "lean")]
+    rows.append(["**total**", "", "", "", *totals])
     return _table(["item", "count (default / lean)", "unit", "unit price", "default", "lean"], rows)
 
 
 def price_table(prices: Mapping[str, Any]) -> str:
     rows = []
     for key, entry in prices["prices"].items():
-        rows.append(
-            [
-                f"`{key}`",
-                unit_price(float(entry["price"])),
-                entry["unit"],
-                "yes" if entry["confirmed"] else "**no**",
-                " ".join(f"<{url}>" for url in entry["sources"]),
-            ]
-        )
-    return f"Read on {prices['read_on']}, {prices['region']}, {prices['currency']}, before free tiers.\n\n" + _table(
-        ["price", "value", "unit", "on AWS's page", "sources"], rows
-    )
+        sources, confirmed = " ".join(f"<{url}>" for url in entry["sources"]), "yes" if entry["confirmed"] else "**no**"
+        rows.append([f"`{key}`", unit_price(float(entry["price"])), entry["unit"], confirmed, sources])
+    header = f"Read on {prices['read_on']}, {prices['region']}, {prices['currency']}, before free tiers.\n\n"
+    return header + _table(["price", "value", "unit", "on AWS's page", "sources"], rows)
 
 
 def assumptions_table(measured: Measured) -> str:
     rows = [[f"`{name}`", count(value), text] for name, (value, text) in ASSUMPTIONS.items()]
-    rows += [
-        [
-            "measured: cold start",
-            f"{measured.cold_start_seconds:.2f} s",
-            f"import of the built handler ({measured.source})",
-        ],
-        [
-            "measured: sweep",
-            f"{measured.sweep_seconds:.2f} s",
-            f"cold sweep, {sum(measured.sweep_calls.values())} calls",
-        ],
-        [
-            "measured: drift",
-            f"{measured.drift_seconds:.2f} s",
-            f"cold PutBucketPolicy event, {sum(measured.drift_calls.values())} calls",
-        ],
-        [
-            "measured: Cloud Custodian",
-            f"{measured.c7n_import_seconds + measured.c7n_drift_seconds:.2f} s",
-            f"import and CloudTrail-mode run, {sum(measured.c7n_drift_calls.values())} calls per drift",
-        ],
+    measured_rows = [
+        ("cold start", measured.cold_start_seconds, f"import of the built handler ({measured.source})"),
+        ("sweep", measured.seconds("sweep_compliant"), f"cold sweep, {measured.calls('sweep_compliant')} calls"),
+        ("drift", measured.seconds("put_drift"), f"cold PutBucketPolicy event, {measured.calls('put_drift')} calls"),
+        (
+            "Cloud Custodian",
+            measured.c7n_import_seconds + measured.seconds("c7n_drift"),
+            f"import and CloudTrail-mode run, {measured.calls('c7n_drift')} calls per drift",
+        ),
     ]
+    rows += [[f"measured: {name}", f"{seconds:.2f} s", text] for name, seconds, text in measured_rows]
     return _table(["count", "value", "what it is"], rows)
 
 
@@ -470,100 +342,69 @@ def goals_table(measured: Measured, prices: Mapping[str, Any]) -> str:
     def month(scenario: str, profile: str) -> float:
         return total(lines(scenario, profile, measured), prices)
 
-    worst_with_instances = max(month(s, "lean") for s in ("drift", "new-instance"))
     default_worst = max(month(s, "default") for s in SCENARIOS)
     rotation = float(prices["prices"]["kms_rotation_month"]["price"])
     goals = [
         ("lean, a Region with no Connect instance", "< $0.10", month("idle", "lean"), 0.10, True),
-        ("lean, a Region with instances", "< $0.50", worst_with_instances, 0.50, True),
+        (
+            "lean, a Region with instances",
+            "< $0.50",
+            max(month(s, "lean") for s in SCENARIOS if s != "idle"),
+            0.5,
+            True,
+        ),
         ("default, first year", "<= $1.50", default_worst, 1.50, False),
         ("default, from the third year (key rotated twice)", "<= $1.50", default_worst + 2 * rotation, 1.50, False),
     ]
-    rows = []
-    for name, goal, value, bound, strict in goals:
-        met = value < bound if strict else value <= bound
-        rows.append([name, goal, money(value), "met" if met else "**missed**"])
+    rows = [
+        [name, goal, money(value), "met" if (value < bound if strict else value <= bound) else "**missed**"]
+        for name, goal, value, bound, strict in goals
+    ]
     return _table(["goal", "target", "model", ""], rows)
 
 
 def fleet_table(measured: Measured, prices: Mapping[str, Any]) -> str:
-    accounts = int(assumption("fleet_accounts"))
-    regions = int(assumption("fleet_regions"))
+    accounts, regions = int(assumption("fleet_accounts")), int(assumption("fleet_regions"))
     with_connect = int(assumption("fleet_regions_with_connect"))
     dashboard = float(prices["prices"]["cloudwatch_dashboard_month"]["price"])
     rows = []
     for profile in PROFILES:
-        busy = total(lines("drift", profile, measured), prices)
-        idle = total(lines("idle", profile, measured), prices)
+        busy, idle = (total(lines(s, profile, measured), prices) for s in ("drift", "idle"))
         stacks = accounts * with_connect * busy + accounts * (regions - with_connect) * idle
         rows.append([profile, money(busy), money(idle), money(stacks), money(stacks + accounts * dashboard)])
-    header = [
-        "profile",
-        "a Region with Connect",
-        "an idle Region",
-        f"{accounts} accounts x {regions} Regions, no dashboard",
-        "with DashboardRegion set (one per account)",
-    ]
+    fleet = f"{accounts} accounts x {regions} Regions, no dashboard"
+    header = ["profile", "a Region with Connect", "an idle Region", fleet, "with DashboardRegion set (one per account)"]
     return _table(header, rows)
 
 
 def comparison_table(measured: Measured, prices: Mapping[str, Any]) -> str:
     rows = []
     for scenario in ("idle", "drift"):
-        ours = {profile: total(lines(scenario, profile, measured), prices) for profile in PROFILES}
-        rows.append(
-            [
-                SCENARIOS[scenario],
-                money(ours["default"]),
-                money(ours["lean"]),
-                money(total(config_month(scenario), prices)),
-                money(total(custodian_month(scenario, measured), prices)),
-            ]
-        )
+        ours = [money(total(lines(scenario, profile, measured), prices)) for profile in PROFILES]
+        theirs = [
+            money(total(config_month(scenario), prices)),
+            money(total(custodian_month(scenario, measured), prices)),
+        ]
+        rows.append([SCENARIOS[scenario], *ours, *theirs])
     header = ["per Region and month", "this stack, default", "this stack, lean", "AWS Config rule", "Cloud Custodian"]
     return _table(header, rows)
 
 
 def options_table(measured: Measured, prices: Mapping[str, Any]) -> str:
-    p = prices["prices"]
-    drifts = assumption("drifts_per_day") * DAYS_PER_MONTH
-    buckets = measured.connect_buckets
+    p = {key: float(entry["price"]) for key, entry in prices["prices"].items()}
+    imports = assumption("drifts_per_day") * DAYS_PER_MONTH + measured.connect_buckets * WEEKS_PER_MONTH
+    trail = {profile: money(total(trail_month(profile), prices)) for profile in PROFILES}
+    files = next(line.count for line in trail_month("default") if line.item == "trail log and digest files")
+    regions = count(assumption("trail_regions"))
     rows = [
-        [
-            "`DashboardRegion` set",
-            "one dashboard per account (only the stack in that Region creates it)",
-            money(p["cloudwatch_dashboard_month"]["price"]) + " per account, unless among its first 3",
-        ],
-        [
-            "`MetricsLevel=full`",
-            "routine counts every hour: `compliant` (with instances), `sweep_buckets_checked`, `ignored`",
-            f"up to {money(3 * p['cloudwatch_metric_month']['price'])} per Region",
-        ],
-        [
-            "`EnableSecurityHub=true`",
-            f"about {count(drifts + buckets * WEEKS_PER_MONTH)} imports a month (each decision that changes a "
-            "finding, a weekly refresh per bucket: assumed)",
-            f"$0 within the 10,000 free imports per account and Region; "
-            f"{money(p['securityhub_finding_ingestion']['price'] * 1000)} per 1,000 beyond",
-        ],
-        [
-            "`Encryption=existing-key`",
-            "no key of the stack's own; the existing key's requests",
-            "the key's $1 (or more, rotated) is paid once, by whoever owns it",
-        ],
-        [
-            "`CreateTrail=true`",
-            "a trail and, with `Encryption=stack-key`, a second key",
-            f"{money(p['kms_key_month']['price'])} for the key; the first copy of management events is free",
-        ],
-        [
-            "automatic key rotation (the stack's key)",
-            "each of the first two yearly rotations adds a backing key",
-            f"+{money(p['kms_rotation_month']['price'])} a month in year 2, "
-            f"+{money(2 * p['kms_rotation_month']['price'])} from year 3",
-        ],
+        f"`DashboardRegion` set | one dashboard per account (only the stack in that Region creates it) | {money(p['cloudwatch_dashboard_month'])} per account, unless among its first 3",
+        f"`MetricsLevel=full` | routine counts every hour: `compliant` (with instances), `sweep_buckets_checked`, `ignored` | up to {money(3 * p['cloudwatch_metric_month'])} per Region",
+        f"`EnableSecurityHub=true` | about {count(imports)} imports a month (each decision that changes a finding, a weekly refresh per bucket: assumed) | $0 within the 10,000 free imports per account and Region; {money(p['securityhub_finding_ingestion'] * 1000)} per 1,000 beyond",
+        "`Encryption=existing-key` | no key of the stack's own; the existing key's requests | the key's $1 (or more, rotated) is paid once, by whoever owns it",
+        f"`CreateTrail=true` | a trail (the first copy of management events is free); its bucket: about {count(files)} log and digest files a month ({regions} Regions), each kept a year; with `Encryption=stack-key` a second key and a KMS request per log file | {trail['default']} a month with the stack key, {trail['lean']} with `aws-owned`",
+        f"automatic key rotation (each customer managed key) | each of the first two yearly rotations adds a backing key | +{money(p['kms_rotation_month'])} a month in year 2, +{money(2 * p['kms_rotation_month'])} from year 3",
     ]
-    return _table(["option", "what it adds", "price"], rows)
+    return _table(["option", "what it adds", "price"], [row.split(" | ") for row in rows])
 
 
 def blocks(results: Mapping[str, Any], prices: Mapping[str, Any]) -> dict[str, str]:
@@ -596,15 +437,13 @@ def render(document: str, generated: Mapping[str, str]) -> str:
         return f"{match.group(1)}{generated[name]}\n{match.group(4)}"
 
     rendered = MARKER.sub(replace, document)
-    missing = set(generated) - seen
-    if missing:
+    if missing := set(generated) - seen:
         raise KeyError(f"docs/cost.md lacks the blocks {sorted(missing)}")
     return rendered
 
 
 def main(argv: list[str] | None = None, *, write: Callable[[str], None] | None = None) -> int:
-    document = DOCUMENT.read_text(encoding="utf-8")
-    rendered = render(document, blocks(load_results(), load_prices()))
+    rendered = render(DOCUMENT.read_text(encoding="utf-8"), blocks(load_results(), load_prices()))
     (write or (lambda text: DOCUMENT.write_text(text, encoding="utf-8")))(rendered)
     return 0
 

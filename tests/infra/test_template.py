@@ -24,6 +24,7 @@ import pytest
 from cfnlint.api import ManualArgs, lint_file
 from cfnlint.decode import cfn_yaml
 
+from connect_lockdown.cli import scp
 from devtools import cfn
 from tests.support import policy_eval
 
@@ -551,8 +552,11 @@ def test_a_redeployed_stack_gets_the_same_role_arn_and_the_guardrail_exempts_it(
     assert "AWS::StackId" not in name_template and "AWS::StackName" not in name_template
     default = template["Parameters"]["EnforcerRoleName"]["Default"]
     name = _sub(name_template, {"EnforcerRoleName": default, "AWS::Region": region})
-    # The guardrail SCP (connect-lockdown guardrail) exempts arn:<partition>:iam::*:role/<EnforcerRoleName>-*.
-    assert fnmatch.fnmatchcase(f"arn:aws:iam::123456789012:role/{name}", f"arn:aws:iam::*:role/{default}-*")
+    # The guardrail SCP (connect-lockdown guardrail) exempts the exact role ARN of each Region it covers,
+    # arn:<partition>:iam::*:role/<EnforcerRoleName>-<Region>: the account is its only wildcard.
+    exempt = scp.enforcer_role_arns("aws", [f"/{name}"])
+    assert exempt == [f"arn:aws:iam::*:role/{default}-{region}"]
+    assert fnmatch.fnmatchcase(f"arn:aws:iam::123456789012:role/{name}", exempt[0])
     # Two Regions of one account never collide.
     assert name != _sub(name_template, {"EnforcerRoleName": default, "AWS::Region": "ap-southeast-2"})
 

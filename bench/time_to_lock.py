@@ -357,7 +357,7 @@ def new_instance(server: MotoProcess, estate: Estate) -> dict[str, Any]:
     """A new instance as the cost model counts it, each event in a new execution environment: CreateInstance
     (no storage yet: pending, re-check 1 scheduled), its call recordings associated with a new bucket
     (remediated), the echo of that write, its chat transcripts in the same bucket (compliant), re-check 1."""
-    from connect_lockdown.events import recheck_event
+    from connect_lockdown.own_events import recheck_event
 
     bucket = "amazon-connect-new-instance"
     added = server.add_instance({"alias": "just-created"})

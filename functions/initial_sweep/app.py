@@ -20,7 +20,7 @@ import boto3
 from aws_lambda_powertools import Logger
 from botocore.config import Config
 
-from connect_lockdown import events
+from connect_lockdown import own_events
 from connect_lockdown.times import utc_iso
 
 logger = Logger(service="connect-lockdown-initial-sweep")
@@ -34,7 +34,7 @@ LAMBDA = boto3.client("lambda", config=Config(connect_timeout=5, read_timeout=10
 
 def sweep_payload(event_id: str, time: str) -> dict[str, Any]:
     """The scheduled-sweep event the enforcer receives from its schedule, built by the library."""
-    return events.sweep_event(event_id, time)
+    return own_events.sweep_event(event_id, time)
 
 
 def _send(event: dict[str, Any], context: Any, status: str, reason: str) -> None:

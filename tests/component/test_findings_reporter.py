@@ -17,8 +17,8 @@ from moto.securityhub.models import securityhub_backends
 
 from connect_lockdown.aws import AwsGateway
 from connect_lockdown.config import Settings
-from connect_lockdown.events import sweep_event
 from connect_lockdown.outcomes import BucketResult, InstanceRef, Outcome, RunReport
+from connect_lockdown.own_events import sweep_event
 from connect_lockdown.reconcile import Enforcer
 from connect_lockdown.securityhub.finding import GENERATOR_ID, finding_id, product_arn
 from connect_lockdown.securityhub.reporter import (

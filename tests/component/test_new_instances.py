@@ -13,9 +13,10 @@ from moto import mock_aws
 
 from connect_lockdown.aws import AwsGateway
 from connect_lockdown.config import Settings
-from connect_lockdown.events import MAX_RECHECK_ATTEMPTS, classify, recheck_event
+from connect_lockdown.events import MAX_RECHECK_ATTEMPTS, classify
 from connect_lockdown.invocation import Invocation
 from connect_lockdown.outcomes import Outcome, RunReport
+from connect_lockdown.own_events import recheck_event
 from connect_lockdown.reconcile import Enforcer
 from devtools.account import FUNCTION_ARN
 from devtools.events import load_event

@@ -14,10 +14,11 @@ from connect_lockdown import continuation
 from connect_lockdown import policy as policies
 from connect_lockdown.aws import AwsGateway
 from connect_lockdown.config import Settings
-from connect_lockdown.events import SweepCursor, continuation_event, recheck_event
+from connect_lockdown.events import SweepCursor
 from connect_lockdown.index import IndexUnavailable, InventoryIndex
 from connect_lockdown.invocation import Invocation
 from connect_lockdown.outcomes import Outcome, RunReport
+from connect_lockdown.own_events import continuation_event, recheck_event
 from connect_lockdown.reconcile import Enforcer
 from devtools.account import FUNCTION_ARN
 from devtools.botocore_hooks import AwsHooks

@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from connect_lockdown.events import Sweep, SweepCursor, classify, continuation_event, instance_id_from
+from connect_lockdown.events import Sweep, SweepCursor, classify, instance_id_from
+from connect_lockdown.own_events import continuation_event
 from devtools.events import FIXTURE_BUCKET, FIXTURE_INSTANCE_ID, fixture_names, load_event
 from tests.support.causes import ignored_reason, scope_of
 

@@ -22,7 +22,6 @@ from connect_lockdown.config import RUNBOOK_URL_LIMIT, ConfigError, Settings
 from connect_lockdown.events import Trigger
 from connect_lockdown.outcomes import BucketResult, InstanceRef, Outcome
 from connect_lockdown.securityhub.finding import (
-    EXPOSURES_LIMIT,
     FINDING_TYPE,
     GENERATOR_ID,
     PARTITIONS,
@@ -35,6 +34,7 @@ from connect_lockdown.securityhub.finding import (
     product_arn,
 )
 from connect_lockdown.securityhub.reporter import RETENTION, FindingState, next_state
+from connect_lockdown.securityhub.wording import EXPOSURES_LIMIT
 from devtools.account import ACCOUNT
 from tests.support.asff import asff_problems
 

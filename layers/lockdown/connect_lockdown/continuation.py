@@ -28,11 +28,13 @@ from collections.abc import Iterable
 from aws_lambda_powertools import Logger
 
 from .aws import Gateway
-from .events import MAX_CONTINUATION_IDS, SweepCursor, continuation_event
-from .index import IndexUnavailable, InventoryIndex, SweepRecord
+from .events import MAX_CONTINUATION_IDS, SweepCursor
+from .index import IndexUnavailable, InventoryIndex
 from .invocation import Invocation
 from .log import SERVICE
 from .outcomes import BucketResult, Outcome
+from .own_events import continuation_event
+from .sweep_record import SweepRecord
 from .times import utc_iso
 
 logger = Logger(service=SERVICE, child=True)

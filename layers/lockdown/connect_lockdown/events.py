@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any, TypeGuard
 from urllib.parse import unquote
 
-from .times import parse_iso
+from .times import time_problem
 
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 SCHEDULED_DETAIL_TYPE = "Scheduled Event"
@@ -25,8 +24,6 @@ MAX_RECHECK_ATTEMPTS = 20
 # A continuation carries at most this many instance ids (37 bytes each in JSON: about 185 KB, under the 256 KB of
 # an asynchronous invoke's payload); a longer list stays in the sweep record and the event says so.
 MAX_CONTINUATION_IDS = 5000
-# Clocks of different hosts disagree a little: a time this far in the future is still taken as now.
-CLOCK_SKEW = timedelta(minutes=5)
 # The sweeps the schedule starts: the hourly event, and the continuation of one too large for an invocation.
 SWEEP_EVENT_NAMES = frozenset({SCHEDULED_DETAIL_TYPE, CONTINUATION_DETAIL_TYPE})
 
@@ -120,19 +117,6 @@ class InstanceChanged:
 
 
 Cause = Ignored | Sweep | BucketChanged | InstanceChanged
-
-
-def recheck_event(instance_id: str, attempt: int, event_id: str, time: str) -> dict[str, Any]:
-    """The payload a one-time schedule sends back to the function to look at a pending instance again."""
-    return _envelope(
-        RECHECK_DETAIL_TYPE, RECHECK_SOURCE, event_id, time, {"instanceId": instance_id, "attempt": attempt}
-    )
-
-
-def _envelope(detail_type: str, source: str, event_id: str, time: str, detail: dict[str, Any]) -> dict[str, Any]:
-    """An EventBridge event as the function receives it."""
-    envelope = {"version": "0", "id": event_id, "detail-type": detail_type, "source": source, "time": time}
-    return envelope | {"resources": [], "detail": detail}
 
 
 # Untrusted text is carried into results and alerts: keep it bounded.
@@ -287,32 +271,5 @@ def _continuation_cause(event: dict[str, Any]) -> Cause:
     return Sweep(trigger=trigger, cursor=SweepCursor(sweep_id, started, part, remaining, buckets_done))
 
 
-def time_problem(text: Any, now: datetime | None = None) -> str | None:
-    """None for an ISO 8601 time with a zone that is not in the future; else what is wrong with it."""
-    moment = parse_iso(text)
-    if moment is None:
-        return "is not an ISO 8601 time with a zone"
-    if moment > (now or datetime.now(UTC)) + CLOCK_SKEW:
-        return "is in the future"
-    return None
-
-
 def _count(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 1_000_000
-
-
-def sweep_event(event_id: str, time: str) -> dict[str, Any]:
-    """A scheduled-sweep event, as EventBridge's schedule sends it: the deploy hook sends the same."""
-    return _envelope(SCHEDULED_DETAIL_TYPE, "aws.events", event_id, time, {})
-
-
-def continuation_event(cursor: SweepCursor, event_id: str, time: str) -> dict[str, Any]:
-    """The payload a sweep sends to its own function to go on where it stopped: the instances still to read, or
-    (when they are too many for the payload) a reference to the sweep record that holds them."""
-    detail: dict[str, Any] = {"sweepId": cursor.sweep_id, "started": cursor.started, "part": cursor.part}
-    detail["bucketsDone"] = cursor.buckets_done
-    if cursor.remaining is None:
-        detail["remainingInRecord"] = True
-    else:
-        detail["remaining"] = list(cursor.remaining)
-    return _envelope(CONTINUATION_DETAIL_TYPE, RECHECK_SOURCE, event_id, time, detail)

@@ -19,7 +19,6 @@ Continuations and re-checks say where to look only: each must match the record t
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,20 +26,17 @@ from typing import Any
 
 from .arns import ROLE_ARN
 from .aws import AwsError, CallerIdentity, Gateway
-from .events import instance_id_from, time_problem
+from .events import instance_id_from
 from .inventory import ConnectInstance
 from .principals import Principal, PrincipalResolver, RefusedError
-from .times import utc_iso
+from .sweep_record import META_PK, SWEEP_RECORD_SK, SweepRecord, sweep_record_of
+from .times import time_problem, utc_iso
 
 INSTANCE_PK = "instance"
-META_PK = "meta"
 # `orphan` / <bucket>: alerted (the UTC day of the last `orphaned` alert): at most one a day per bucket.
 ORPHAN_PK = "orphan"
 SWEEP_SK = "sweep"
-SWEEP_RECORD_SK = "sweep-record"
 RECHECK_PK = "recheck"
-# DynamoDB's item limit is 400 KB: the listing's summaries stay in the sweep record only while it is well under.
-MAX_RECORD_BYTES = 300_000
 
 
 class IndexUnavailable(Exception):
@@ -52,40 +48,6 @@ class IndexedInstance:
     instance: ConnectInstance
     role_id: str | None
     seen: str
-
-
-@dataclass(frozen=True)
-class SweepRecord:
-    """A sweep spread over invocations, as its first part wrote it: what a continuation must match."""
-
-    sweep_id: str
-    started: str
-    # The part expected next (a continuation names it), and the buckets decided before it (the last phase).
-    part: int
-    # Instance id -> what ListInstances said of it ({} when the summaries did not fit in the item), in order.
-    listed: dict[str, dict[str, Any]]
-    # The ids still to read when the continuation event could not carry them; None when it does.
-    remaining: tuple[str, ...] | None = None
-    buckets_done: int = 0
-    completed: str | None = None
-
-    def item(self) -> dict[str, Any]:
-        item: dict[str, Any] = {"pk": META_PK, "sk": SWEEP_RECORD_SK, "sweep_id": self.sweep_id}
-        item |= {"started": self.started, "part": self.part, "buckets_done": self.buckets_done}
-        item["listed_ids"] = list(self.listed)
-        summaries = [_summary_fields(s) for s in self.listed.values()]
-        if len(json.dumps(summaries)) + 40 * len(self.remaining or ()) < MAX_RECORD_BYTES:
-            item["summaries"] = summaries
-        if self.remaining is not None:
-            item["remaining"] = list(self.remaining)
-        if self.completed is not None:
-            item["completed"] = self.completed
-        return item
-
-
-def _summary_fields(summary: dict[str, Any]) -> dict[str, str]:
-    fields = ("Id", "Arn", "InstanceAlias", "InstanceStatus", "ServiceRole")
-    return {f: str(summary[f]) for f in fields if isinstance(summary.get(f), str)}
 
 
 def bucket_pk(bucket: str) -> str:
@@ -120,7 +82,10 @@ class InventoryIndex:
         as one (wrong types, a start time in the future) raises IndexUnavailable."""
         for item in self._query(META_PK):
             if item.get("sk") == SWEEP_RECORD_SK:
-                return _sweep_record(item)
+                record = sweep_record_of(item)
+                if record is None:
+                    raise IndexUnavailable("the sweep record cannot be read")
+                return record
         return None
 
     def write_sweep_record(self, record: SweepRecord) -> None:
@@ -312,43 +277,3 @@ def role_id_reader(
             return None
 
     return role_id
-
-
-def _sweep_record(item: dict[str, Any]) -> SweepRecord:
-    sweep_id, started, part, done = (
-        item.get("sweep_id"),
-        item.get("started"),
-        item.get("part"),
-        item.get("buckets_done"),
-    )
-    ids, summaries, remaining = item.get("listed_ids"), item.get("summaries", []), item.get("remaining")
-    readable = (
-        isinstance(sweep_id, str)
-        and isinstance(started, str)
-        and time_problem(started) is None
-        and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in (part, done))
-        and _str_list(ids)
-        and isinstance(summaries, list)
-        and all(isinstance(s, dict) and isinstance(s.get("Id"), str) for s in summaries)
-        and (remaining is None or _str_list(remaining))
-        and _optional_str(item.get("completed"))
-    )
-    if not readable:
-        raise IndexUnavailable("the sweep record cannot be read")
-    assert isinstance(sweep_id, str) and isinstance(started, str) and isinstance(part, int) and isinstance(done, int)
-    assert isinstance(ids, list)
-    by_id = {s["Id"]: s for s in summaries}
-    listed = {i: by_id.get(i, {"Id": i}) for i in ids}
-    return SweepRecord(
-        sweep_id,
-        started,
-        part,
-        listed,
-        None if remaining is None else tuple(remaining),
-        done,
-        item.get("completed"),
-    )
-
-
-def _str_list(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(v, str) for v in value)

@@ -24,7 +24,7 @@ from .index import InventoryIndex
 from .inventory import ConnectInstance, WarmInventory
 from .log import SERVICE
 from .outcomes import BucketResult, InstanceRef, Outcome, failure_reason
-from .planner import Source
+from .plan import Source
 from .principals import (
     Allowlist,
     Principal,

@@ -15,10 +15,14 @@ from aws_lambda_powertools import Logger
 
 from . import policy as policies
 from .aws import AwsError, CallerIdentity, Gateway
+from .index import IndexUnavailable, InventoryIndex
 from .log import SERVICE
+from .times import utc_iso
 
 logger = Logger(service=SERVICE, child=True)
 
+# The orphan search costs a read of every bucket in the Region: once a day, on the sweep of this UTC hour.
+ORPHAN_SEARCH_HOUR = 0
 # Bounded, so the search does not hammer S3 from one execution environment.
 MAX_PARALLEL_READS = 4
 
@@ -49,3 +53,19 @@ def find_orphaned_buckets(
             "a bucket carries the lockdown but no Connect instance uses it any more", extra={"bucket": bucket}
         )
     return orphans
+
+
+def orphan_alert_due(index: InventoryIndex | None, bucket: str, hour: int | None) -> bool:
+    """At most one `orphaned` alert a day per bucket: the index remembers the day of the last; without an
+    index, only the sweep of ORPHAN_SEARCH_HOUR alerts (the others still report the bucket)."""
+    if index is None:
+        return hour == ORPHAN_SEARCH_HOUR
+    today = utc_iso()[:10]
+    try:
+        if index.orphan_alerted_on(bucket) == today:
+            return False
+        index.record_orphan_alert(bucket, today)
+    except IndexUnavailable as error:
+        logger.warning("the index cannot say when the orphan was last alerted", extra={"error": str(error)})
+        return hour == ORPHAN_SEARCH_HOUR
+    return True

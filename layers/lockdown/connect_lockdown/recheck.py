@@ -23,9 +23,10 @@ from aws_lambda_powertools import Logger
 
 from .aws import AwsError, Gateway
 from .config import Settings
-from .events import MAX_RECHECK_ATTEMPTS, recheck_event
+from .events import MAX_RECHECK_ATTEMPTS
 from .index import IndexUnavailable, InventoryIndex
 from .log import SERVICE
+from .own_events import recheck_event
 from .times import utc_iso
 
 logger = Logger(service=SERVICE, child=True)

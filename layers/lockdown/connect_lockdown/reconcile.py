@@ -20,12 +20,12 @@ from .aws import AwsCallError, AwsError, CachedIdentity, Gateway, RetryableAwsEr
 from .config import Settings
 from .continuation import SweepContinuation
 from .events import RECHECK_DETAIL_TYPE, BucketChanged, Cause, Ignored, InstanceChanged, Sweep, Trigger, classify
-from .index import IndexUnavailable, InventoryIndex, role_id_reader
+from .index import InventoryIndex, role_id_reader
 from .inventory import WarmInventory
 from .invocation import Invocation
 from .lock import BucketLock
 from .log import SERVICE
-from .orphans import find_orphaned_buckets
+from .orphans import ORPHAN_SEARCH_HOUR, find_orphaned_buckets, orphan_alert_due
 from .outcomes import (
     BucketResult,
     Outcome,
@@ -36,19 +36,17 @@ from .outcomes import (
     pending,
     unreadable,
 )
-from .planner import Plan, Planner, is_connect_default_name
+from .plan import Plan, is_connect_default_name
+from .planner import Planner
 from .principals import CACHE_TTL_SECONDS, PrincipalResolver, is_own_call
 from .recheck import recheck_mismatch, schedule_recheck
 from .sink import ResultSink
-from .times import hour_of, utc_iso
+from .times import hour_of
 
 logger = Logger(service=SERVICE, child=True)
 
 # The Connect calls that make an instance store in a bucket: their caller is who pointed Connect at it.
 STORAGE_ASSOCIATIONS = frozenset({"AssociateInstanceStorageConfig", "UpdateInstanceStorageConfig"})
-
-# The orphan search costs a read of every bucket in the Region: once a day, on the sweep of this UTC hour.
-ORPHAN_SEARCH_HOUR = 0
 
 
 class Enforcer:
@@ -222,23 +220,8 @@ class Enforcer:
                 self.sink.publish(
                     report,
                     orphaned(bucket, policy, self.identity(), self.gateway.region),
-                    alert=self._orphan_alert_due(bucket, hour),
+                    alert=orphan_alert_due(self.index, bucket, hour),
                 )
-
-    def _orphan_alert_due(self, bucket: str, hour: int | None) -> bool:
-        """At most one `orphaned` alert a day per bucket: the index remembers the day of the last; without an
-        index, only the sweep of ORPHAN_SEARCH_HOUR alerts (the others still report the bucket)."""
-        if self.index is None:
-            return hour == ORPHAN_SEARCH_HOUR
-        today = utc_iso()[:10]
-        try:
-            if self.index.orphan_alerted_on(bucket) == today:
-                return False
-            self.index.record_orphan_alert(bucket, today)
-        except IndexUnavailable as error:
-            logger.warning("the index cannot say when the orphan was last alerted", extra={"error": str(error)})
-            return hour == ORPHAN_SEARCH_HOUR
-        return True
 
     def _schedule_rechecks(self, report: RunReport, cause: Cause, invocation: Invocation) -> None:
         attempt = cause.recheck_attempt if isinstance(cause, InstanceChanged | Sweep) else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 
@@ -34,3 +34,17 @@ def hour_of(text: str | None) -> int | None:
     """The UTC hour of an event's time ("2025-03-15T03:00:00Z" -> 3); None when it has none."""
     moment = parse_iso(text)
     return moment.astimezone(UTC).hour if moment is not None else None
+
+
+# How far ahead of this clock another's time may be before it counts as in the future.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def time_problem(text: Any, now: datetime | None = None) -> str | None:
+    """None for an ISO 8601 time with a zone that is not in the future; else what is wrong with it."""
+    moment = parse_iso(text)
+    if moment is None:
+        return "is not an ISO 8601 time with a zone"
+    if moment > (now or datetime.now(UTC)) + CLOCK_SKEW:
+        return "is in the future"
+    return None

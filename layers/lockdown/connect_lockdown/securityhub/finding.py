@@ -24,7 +24,7 @@ Limits and rules, from the AWS Security Hub API Reference and User Guide:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,6 +32,7 @@ from ..events import Trigger
 from ..notify import console_url
 from ..outcomes import BucketResult, InstanceRef, Outcome
 from ..times import utc_iso
+from .wording import RECOMMENDATIONS, TITLES, exposure_label, exposures_sentence, fit
 
 SCHEMA_VERSION = "2018-10-08"
 GENERATOR_ID = "connect-bucket-lockdown"
@@ -44,9 +45,6 @@ RECOMMENDATION_LIMIT = 512
 PRODUCT_FIELD_VALUE_LIMIT = 2048
 RESOURCES_LIMIT = 32
 ORIGINAL_SEVERITY_LIMIT = 64
-# The exposures' sentence in the Description: kept whole whatever the length of the reason before it.
-EXPOSURES_LIMIT = 400
-EXPOSURE_PRINCIPAL_LIMIT = 120
 # The partitions in which Security Hub has endpoints (botocore's endpoints data): the partitions a finding's
 # ARNs (ProductArn, the resources' Id) may use. tests/unit/test_findings.py keeps this equal to botocore's data.
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc")
@@ -68,33 +66,6 @@ SEVERITY = {
     Outcome.COMPLIANT: "INFORMATIONAL",
     # A lock without an instance denies nothing it should not; someone decides whether to keep or retire it.
     Outcome.ORPHANED: "LOW",
-}
-
-_TITLES = {
-    Outcome.COMPLIANT: "Connect bucket {bucket} carries the lockdown policy",
-    Outcome.REMEDIATED: "Connect bucket {bucket} had drifted from the lockdown policy and was restored",
-    Outcome.WOULD_REMEDIATE: "Connect bucket {bucket} has drifted from the lockdown policy (dry run: not restored)",
-    Outcome.REFUSED: "Connect bucket {bucket} is not locked: the enforcer refused to write its policy",
-    Outcome.FAILED: "Connect bucket {bucket} is not enforced: AWS rejected the enforcer's call",
-    Outcome.ORPHANED: "Bucket {bucket} carries the Connect lockdown but no Connect instance stores in it any more",
-}
-
-_RECOMMENDATIONS = {
-    Outcome.COMPLIANT: "Nothing to do. The enforcer keeps this bucket's lockdown policy in place and reports any "
-    "change to it.",
-    Outcome.REMEDIATED: "Ask the caller named in the finding why they changed the bucket policy; the lock is back "
-    "and their other statements were kept. To give someone access, add their role to AdminRoleArns or "
-    "ExtraPrincipalArns: a hand edit of the policy is reverted.",
-    Outcome.WOULD_REMEDIATE: "The enforcer runs with DRY_RUN on and wrote nothing. Review the drift (the alert "
-    "carries the policy diff), then set the DryRun parameter to false so the lock is restored automatically.",
-    Outcome.REFUSED: "Writing the policy would have been unsafe, so the bucket stays as it is. Fix the cause given in "
-    "the description (a role that does not resolve, a policy over 20 KB, an unreadable policy); the next event "
-    "or sweep restores the lock.",
-    Outcome.FAILED: "Give the enforcer's role the access the description names (IAM, SCPs, permissions boundaries, "
-    "the bucket policy), or remove the Connect storage configuration of a deleted bucket; the next sweep "
-    "checks again.",
-    Outcome.ORPHANED: "Nothing was written: removing a lock is a person's decision. If the bucket still holds "
-    "recordings, keep the lock; to retire it, run connect-lockdown unlock --bucket with the bucket's name.",
 }
 
 
@@ -179,7 +150,7 @@ def finding_for(
         # What the provider says, kept apart from what people change with BatchUpdateFindings; an update of
         # Severity and Types by a provider goes through here.
         "FindingProviderFields": {"Severity": dict(severity), "Types": [FINDING_TYPE]},
-        "Title": fit(_TITLES[outcome].format(bucket=bucket), TITLE_LIMIT),
+        "Title": fit(TITLES[outcome].format(bucket=bucket), TITLE_LIMIT),
         "Description": fit(_description(result, trigger), DESCRIPTION_LIMIT),
         "Remediation": {"Recommendation": _recommendation(outcome, runbook_url)},
         "ProductFields": _product_fields(result, trigger),
@@ -197,15 +168,8 @@ def finding_for(
     return finding
 
 
-def fit(text: str, limit: int) -> str:
-    """`text` on one line, cut to `limit` characters with an ellipsis when cut, never blank: ASFF strings match
-    the pattern .*\\S.*, which a line break could fail."""
-    text = " ".join(text.split()) or "-"
-    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
-
-
 def _recommendation(outcome: Outcome, runbook_url: str | None) -> dict[str, str]:
-    recommendation = {"Text": fit(_RECOMMENDATIONS[outcome], RECOMMENDATION_LIMIT)}
+    recommendation = {"Text": fit(RECOMMENDATIONS[outcome], RECOMMENDATION_LIMIT)}
     if runbook_url:
         recommendation["Url"] = runbook_url
     return recommendation
@@ -214,7 +178,7 @@ def _recommendation(outcome: Outcome, runbook_url: str | None) -> dict[str, str]
 def _description(result: BucketResult, trigger: Trigger | None) -> str:
     """The reason, then the exposures (kept whole: the reason is cut to leave them room), then the instances and
     the trigger while they fit."""
-    exposures = _exposures_sentence(result.exposures)
+    exposures = exposures_sentence(result.exposures)
     room = DESCRIPTION_LIMIT - (len(exposures) + 1 if exposures else 0)
     text = fit(result.reason.rstrip(".") + ".", room)
     if exposures:
@@ -228,39 +192,6 @@ def _description(result: BucketResult, trigger: Trigger | None) -> str:
     if rest and room >= len("Connect instances: ..."):
         text += " " + fit(" ".join(rest), room)
     return text
-
-
-def _exposures_sentence(exposures: Sequence[Mapping[str, str | None]]) -> str:
-    """One line of at most EXPOSURES_LIMIT characters: how many grants beside the lock would open the bucket (or
-    pass it), and as many of them as fit; empty when there are none."""
-    if not exposures:
-        return ""
-    count = len(exposures)
-    head = (
-        f"{count} grant{'s' if count > 1 else ''} beside the lock would open the bucket without it, or "
-        f"{'pass' if count > 1 else 'passes'} it:"
-    )
-    items = [_exposure_label(e) for e in exposures]
-    shown: list[str] = []
-    for number, item in enumerate(items):
-        left = count - number - 1
-        more = f" and {left} more" if left else ""
-        candidate = f"{head} {'; '.join([*shown, item])}{more}."
-        if len(candidate) > EXPOSURES_LIMIT:
-            break
-        shown.append(item)
-    left = count - len(shown)
-    if not shown:
-        return fit(f"{head} {count} (see the alert's exposures).", EXPOSURES_LIMIT)
-    return f"{head} {'; '.join(shown)}{f' and {left} more' if left else ''}."
-
-
-def _exposure_label(exposure: Mapping[str, str | None]) -> str:
-    kind = exposure.get("kind") or "grant"
-    principal = fit(str(exposure.get("principal") or "?"), EXPOSURE_PRINCIPAL_LIMIT)
-    sid = exposure.get("sid")
-    label = f"{kind} {principal}"
-    return fit(f"{label} (statement {sid})" if sid else label, EXPOSURE_PRINCIPAL_LIMIT + 80)
 
 
 def _trigger_sentence(trigger: Trigger) -> str:
@@ -280,7 +211,7 @@ def _product_fields(result: BucketResult, trigger: Trigger | None) -> dict[str, 
         "connect-lockdown/Reason": result.reason,
         "connect-lockdown/ErrorCode": result.error_code,
         "connect-lockdown/Instances": ", ".join(i.label() for i in result.instances),
-        "connect-lockdown/Exposures": "; ".join(_exposure_label(e) for e in result.exposures),
+        "connect-lockdown/Exposures": "; ".join(exposure_label(e) for e in result.exposures),
     }
     if trigger is not None:
         values |= {

@@ -805,7 +805,7 @@ def test_logs_queue_key_and_pass_role_are_limited_to_this_stacks_resources(state
     assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}
 
 
-# --- issue 7: the pending instance's re-check ---------------------------------------------------------------
+# --- the pending instance's re-check ---------------------------------------------------------------------
 
 
 def test_scheduler_role_can_only_invoke_the_enforcer(resources: dict[str, Any]) -> None:

@@ -386,3 +386,34 @@ def test_a_bucket_outside_the_names_the_enforcer_may_write_fails_naming_the_para
     assert result.outcome is Outcome.FAILED and "LockdownBucketNames" in result.reason
     assert result.error_code == "OutsideLockdownBucketNames"
     assert world.policy(CUSTOM) is None
+
+
+def test_a_role_named_like_a_service_linked_role_outside_its_path_is_not_admitted(world: World) -> None:
+    # Given an account without Macie, where someone creates a role of Macie's service-linked role's name, at /
+    world.create_bucket(BUCKET)
+    instance = world.create_instance("first", BUCKET)
+    impostor_arn, impostor_id = world.create_role("AWSServiceRoleForAmazonMacie")
+    settings = Settings(topic_arn=world.topic_arn, admit_service_linked_roles=("macie",))
+    enforcer = Enforcer(settings, AwsGateway(session=world.enforcer_session()))
+
+    # When the lock is written
+    [result] = enforcer.handle_event(load_event("s3-DeleteBucketPolicy", bucket=BUCKET)).results
+
+    # Then the impostor is not admitted (its path is not /aws-service-role/macie.amazonaws.com/), and nothing
+    # is refused for it
+    assert result.outcome is Outcome.REMEDIATED
+    assert not reads_recordings(world, BUCKET, "AWSServiceRoleForAmazonMacie", impostor_id)
+    assert connect_role_reads(world, instance, BUCKET)
+    assert impostor_arn.endswith(":role/AWSServiceRoleForAmazonMacie")
+
+
+def test_the_service_linked_role_itself_is_admitted(world: World) -> None:
+    world.create_bucket(BUCKET)
+    world.create_instance("first", BUCKET)
+    _arn, config_id = world.create_role("AWSServiceRoleForConfig", path="/aws-service-role/config.amazonaws.com/")
+    enforcer = Enforcer(Settings(topic_arn=world.topic_arn), AwsGateway(session=world.enforcer_session()))
+
+    [result] = enforcer.handle_event(load_event("s3-DeleteBucketPolicy", bucket=BUCKET)).results
+
+    assert result.outcome is Outcome.REMEDIATED
+    assert reads_recordings(world, BUCKET, "AWSServiceRoleForConfig", config_id)

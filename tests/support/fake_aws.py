@@ -150,7 +150,7 @@ class FakeAws(AwsGateway):
         self._enter("GetCallerIdentity")
         return self.identity
 
-    def role_id(self, role_name: str) -> str:
+    def role_id(self, role_name: str, path: str | None = None) -> str:
         self._enter("GetRole", name=role_name)
         if role_name not in self.roles:
             raise AwsCallError("GetRole", "NoSuchEntity", f"The role with name {role_name} cannot be found.")

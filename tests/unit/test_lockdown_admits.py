@@ -440,7 +440,7 @@ class _Iam:
         self.roles = roles
         self.reads: list[str] = []
 
-    def role_id(self, role_name: str) -> str:
+    def role_id(self, role_name: str, path: str | None = None) -> str:
         self.reads.append(role_name)
         if role_name not in self.roles:
             raise AwsCallError("GetRole", "NoSuchEntity", f"The role with name {role_name} cannot be found.")

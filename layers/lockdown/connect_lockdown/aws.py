@@ -58,7 +58,7 @@ class Gateway(Protocol):
     region: str
 
     def caller_identity(self) -> CallerIdentity: ...
-    def role_id(self, role_name: str) -> str: ...
+    def role_id(self, role_name: str, path: str | None = None) -> str: ...
     def user_id(self, user_name: str) -> str: ...
     def storage_resource_types(self) -> list[str]: ...
     def list_instances(self) -> Iterator[dict[str, Any]]: ...
@@ -109,8 +109,13 @@ class AwsGateway:
         response = call("GetCallerIdentity", self.sts.get_caller_identity)
         return CallerIdentity(account=response["Account"], arn=response["Arn"], user_id=response["UserId"])
 
-    def role_id(self, role_name: str) -> str:
-        return str(call("GetRole", self.iam.get_role, RoleName=role_name)["Role"]["RoleId"])
+    def role_id(self, role_name: str, path: str | None = None) -> str:
+        """The role's unique ID; with `path`, only when the role has that path (a role name is unique in an
+        account whatever its path, so a name alone does not say a role is service-linked)."""
+        role = call("GetRole", self.iam.get_role, RoleName=role_name)["Role"]
+        if path is not None and role.get("Path") != path:
+            raise AwsCallError("GetRole", "UnexpectedPath", f"role {role_name} has path {role.get('Path')}, not {path}")
+        return str(role["RoleId"])
 
     def user_id(self, user_name: str) -> str:
         return str(call("GetUser", self.iam.get_user, UserName=user_name)["User"]["UserId"])

@@ -117,7 +117,10 @@ class PrincipalResolver:
         is_role = ":role/" in principal.arn
         try:
             if is_role:
-                return self.gateway.role_id(match.group("name"))
+                # A service-linked role lives under /aws-service-role/: anyone may create a role of the same name
+                # elsewhere when the service has none, so the path is checked, never the name alone.
+                path = _service_role_path(principal.arn)
+                return self.gateway.role_id(match.group("name"), path)
             return self.gateway.user_id(match.group("name"))
         except AwsCallError as error:
             kind = "role" if is_role else "user"
@@ -207,3 +210,12 @@ def is_own_call(
     if match is not None:
         own_roles.add((match.group("account"), match.group("name")))
     return actor_role in own_roles
+
+
+def _service_role_path(role_arn: str) -> str | None:
+    """`/aws-service-role/<service>/` of a service-linked role's ARN; None for any other role."""
+    marker = ":role/aws-service-role/"
+    if marker not in role_arn:
+        return None
+    rest = role_arn.split(marker, 1)[1]
+    return "/aws-service-role/" + rest.rsplit("/", 1)[0] + "/"

@@ -118,7 +118,7 @@ def _bucket_names(environ: Mapping[str, str], name: str) -> tuple[str, ...] | No
     raw = environ.get(name, "").strip()
     if not raw:
         return None
-    names = tuple(dict.fromkeys(item.strip() for item in raw.split(",") if item.strip()))
+    names = _items(raw)
     for item in names:
         if not BUCKET_NAME_OR_PREFIX.match(item):
             raise ConfigError(f"{name} has an entry that is not a bucket name or a prefix ending in '*': {item!r}")
@@ -183,18 +183,13 @@ def _exempt_services(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
         return (CONNECT_SERVICE,)
     if raw.lower() == "false":
         return ()
-    services: list[str] = []
-    for item in raw.split(","):
-        service = item.strip()
-        if not service:
-            continue
+    services = _items(raw)
+    for service in services:
         if not SERVICE_PRINCIPAL.match(service):
             raise ConfigError(
                 f"{name} must be 'true', 'false' or a comma-separated list of service principals such as "
                 f"connect.amazonaws.com; {service!r} is not one"
             )
-        if service not in services:
-            services.append(service)
     if not services:
         raise ConfigError(f"{name} names no service principal: {raw!r}")
     return tuple(services)
@@ -207,17 +202,17 @@ def _service_linked_roles(environ: Mapping[str, str], name: str) -> tuple[str, .
         return DEFAULT_SERVICE_LINKED_ROLES
     if raw == "none":
         return ()
-    services: list[str] = []
-    for item in raw.split(","):
-        service = item.strip()
-        if not service:
-            continue
+    services = _items(raw)
+    for service in services:
         if service not in SERVICE_LINKED_ROLES:
             known = ", ".join(sorted(SERVICE_LINKED_ROLES))
             raise ConfigError(f"{name} names {service!r}, which is not one of {known} (or 'none')")
-        if service not in services:
-            services.append(service)
-    return tuple(services)
+    return services
+
+
+def _items(raw: str) -> tuple[str, ...]:
+    """The non-empty items of a comma-separated value, stripped, each once, in order."""
+    return tuple(dict.fromkeys(item.strip() for item in raw.split(",") if item.strip()))
 
 
 def _arn_list(environ: Mapping[str, str], name: str, *, roles_only: bool) -> tuple[str, ...]:

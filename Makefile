@@ -144,7 +144,7 @@ $(BENCH_STAMP): requirements-dev.txt layers/lockdown/requirements.txt bench/requ
 	@touch $@
 
 .PHONY: bench
-bench: $(BENCH_STAMP) ## Benchmarks (about 11 min): rewrites docs/benchmarks.md and docs/img/sweep-scaling.png
+bench: $(BENCH_STAMP) ## Benchmarks (about 9 min): rewrites docs/benchmarks.md and docs/img/time-to-lock.png
 	SAM="$(SAM)" $(BENCH_VENV)/bin/python -m bench $(BENCH_ARGS)
 
 # The cost model (docs/cost.md): list prices in bench/prices.json times counts from the bench's results and the

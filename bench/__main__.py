@@ -13,9 +13,8 @@ from typing import Any
 
 from bench.common import RESULTS_DIR, ROOT, log, machine
 
-SECTIONS = ("package", "cold_start", "per_event", "custodian", "scaling", "time_to_lock", "sweep_share")
+SECTIONS = ("package", "cold_start", "per_event", "custodian", "time_to_lock", "sweep_share")
 DOCUMENT = ROOT / "docs" / "benchmarks.md"
-PLOT = ROOT / "docs" / "img" / "sweep-scaling.png"
 TIME_TO_LOCK_PLOT = ROOT / "docs" / "img" / "time-to-lock.png"
 
 
@@ -25,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="few runs and no 1,000-instance sweep: a smoke test, not figures to publish",
+        help="few runs and small estates: a smoke test, not figures to publish",
     )
     parser.add_argument("--no-docs", action="store_true", help="write the JSON only, leave docs/ alone")
     parser.add_argument(
@@ -41,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     # Powertools warns when an ignored event emits no metric; that is the expected case here.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
 
-    from bench import cold_start, custodian, package_size, per_event, scaling, time_to_lock
+    from bench import cold_start, custodian, package_size, per_event, time_to_lock
     from bench.moto_process import MotoProcess
 
     name = "quick.json" if quick else "latest.json"
@@ -81,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             from bench import sweep_share
 
             finish("sweep_share", sweep_share.run(), time.perf_counter())
-        if sections & {"per_event", "custodian", "scaling", "time_to_lock"}:
+        if sections & {"per_event", "custodian", "time_to_lock"}:
             with MotoProcess() as server:
                 if "per_event" in sections:
                     since = time.perf_counter()
@@ -90,24 +89,10 @@ def main(argv: list[str] | None = None) -> int:
                 if "custodian" in sections:
                     since = time.perf_counter()
                     finish("custodian", custodian.run(server, runs=3 if quick else 9), since)
-                if "scaling" in sections:
-                    since = time.perf_counter()
-                    if quick:
-                        small = {
-                            "sizes": (10, 50),
-                            "repeats": {10: 2, 50: 1},
-                            "parallel_instances": 8,
-                            "levels": (1, 2, 8),
-                        }
-                        finish("scaling", scaling.run(server, **small), since)  # type: ignore[arg-type]
-                    else:
-                        finish("scaling", scaling.run(server), since)
                 if "time_to_lock" in sections:
                     since = time.perf_counter()
                     sizes = {"sizes": (2, 10), "runs": 1} if quick else {}
                     finish("time_to_lock", time_to_lock.run(server, **sizes), since)  # type: ignore[arg-type]
-                    results["cost_counts"] = time_to_lock.cost_counts(results["time_to_lock"])
-                    save(results, name)
     results["duration_seconds"] = sum(durations.values())
     results["quick"] = quick
     save(results, name)
@@ -124,11 +109,8 @@ def save(results: dict[str, Any], name: str) -> None:
 
 
 def render(results: dict[str, Any]) -> int:
-    from bench import report, scaling, time_to_lock
+    from bench import report, time_to_lock
 
-    if "scaling" in results:
-        scaling.plot(results["scaling"], PLOT)
-        log(f"plot: {PLOT}")
     if "time_to_lock" in results:
         time_to_lock.plot(results["time_to_lock"], TIME_TO_LOCK_PLOT)
         log(f"plot: {TIME_TO_LOCK_PLOT}")
@@ -136,14 +118,12 @@ def render(results: dict[str, Any]) -> int:
     log(f"doc: {DOCUMENT}" + (f" (no marker for: {', '.join(missing)})" if missing else ""))
     for what, budget, measured, holds in report.budgets(results) if _complete(results) else []:
         log(f"{'OK  ' if holds else 'MISS'} {what}: {measured} (budget: {budget})")
-    for goal, measured, holds in report.goals(results) if "time_to_lock" in results else []:
-        log(f"{'MET ' if holds else 'NOT '} {goal}: {measured}")
     log(f"measured in {results['duration_seconds'] / 60:.1f} minutes")
     return 0
 
 
 def _complete(results: dict[str, Any]) -> bool:
-    return all(section in results for section in ("cold_start", "per_event", "scaling", "package"))
+    return all(section in results for section in ("cold_start", "per_event", "package"))
 
 
 if __name__ == "__main__":

@@ -38,6 +38,11 @@ for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_END
     os.environ.pop(_name, None)
 
 RESULTS_DIR = ROOT / "bench" / "results"
+# Connect's documented default quota per API (requests/s, burst), and a request's round trip from Lambda to a
+# regional endpoint, for "modelled" times.
+CONNECT_DEFAULT_RATE = 2.0
+CONNECT_DEFAULT_BURST = 5.0
+LATENCY = 0.025
 
 from devtools.botocore_hooks import AwsHooks  # noqa: E402 - after the fake credentials above
 

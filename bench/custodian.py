@@ -22,6 +22,9 @@ from types import ModuleType
 from typing import Any
 
 from bench.common import (
+    CONNECT_DEFAULT_BURST,
+    CONNECT_DEFAULT_RATE,
+    LATENCY,
     ApiModel,
     CallCounter,
     QuotaSwitch,
@@ -34,14 +37,11 @@ from bench.common import (
 )
 from bench.moto_process import MotoProcess
 from bench.per_event import BUCKET, Estate, _drift, build_estate, invoke, load_app
-from bench.scaling import CONNECT_DEFAULT_BURST, CONNECT_DEFAULT_RATE
 from devtools.events import load_event
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 TABLE = "connect-lockdown-inventory"
-# Every request's round trip, as in time_to_lock.py and scaling.py.
-LATENCY = 0.025
 
 
 def c7n_policy(statement: dict[str, Any], mode: str) -> dict[str, Any]:

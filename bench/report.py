@@ -6,7 +6,6 @@ The document's prose is written by people; every figure sits between `<!-- bench
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 from collections.abc import Callable
@@ -104,33 +103,6 @@ def budgets(results: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
                 remediation_within_budget(row["warm"]["calls"]),
             )
         )
-    scaling = results["scaling"]
-    growth = scaling["growth"]
-    per_instance = [row["steady"]["total_calls"] / row["instances"] for row in growth]
-    rows.append(
-        (
-            "Sweep growth",
-            "linear in instances",
-            f"time R^2 = {scaling['fit_seconds']['r2']:.4f}, calls R^2 = {scaling['fit_calls']['r2']:.4f}; "
-            f"{min(per_instance):.2f} to {max(per_instance):.2f} calls per instance",
-            scaling["fit_seconds"]["r2"] >= 0.99 and scaling["fit_calls"]["r2"] >= 0.999,
-        )
-    )
-    study = scaling["parallelism"]
-    free = {r["parallel"]: r["seconds"] for r in study["series"]["latency"]}
-    limited = {r["parallel"]: r["seconds"] for r in study["series"]["latency_and_rate_limit"]}
-    levels = sorted(free)
-    helps = all(free[b] < free[a] for a, b in itertools.pairwise(levels[:3]))
-    floor_reached = min(v for v in limited.values() if not math.isnan(v)) >= study["rate_limit_floor_seconds"] * 0.95
-    rows.append(
-        (
-            "Parallelism",
-            "helps until the rate limit takes over",
-            f"{secs(free[levels[0]])} at {levels[0]} thread(s) -> {secs(min(free.values()))} best without a limit; "
-            f"never below the {secs(study['rate_limit_floor_seconds'])} rate-limit floor with one",
-            helps and floor_reached,
-        )
-    )
     package = results["package"]
     shipped, pinned = package["sdk_shipped"], package["sdk_pinned"]
     sdk_as_pinned = all(shipped.get(name) == pinned.get(name) is not None for name in ("boto3", "botocore"))
@@ -284,62 +256,6 @@ def block_timing(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def block_scaling(results: dict[str, Any]) -> str:
-    scaling = results["scaling"]
-    lines = [
-        "| instances | steady-state sweep | calls | calls per instance | first sweep (all remediated) | calls |",
-        "|---|---|---|---|---|---|",
-    ]
-    for row in scaling["growth"]:
-        steady = row["steady"]
-        first = row.get("first")
-        first_cells = f"{secs(first['seconds']['median'])} | {first['total_calls']:,}" if first else "not run (time) | "
-        lines.append(
-            f"| {row['instances']:,} | {secs(steady['seconds']['median'])} (median of {steady['seconds']['runs']}) | "
-            f"{steady['total_calls']:,} | {steady['total_calls'] / row['instances']:.2f} | {first_cells} |"
-        )
-    fit_t, fit_c = scaling["fit_seconds"], scaling["fit_calls"]
-    lines += [
-        "",
-        f"Least-squares fit, steady state: time = {fit_t['intercept']:.3f} s + {fit_t['slope'] * 1000:.1f} ms x instances "
-        f"(R^2 = {fit_t['r2']:.4f}); calls = {fit_c['intercept']:.1f} + {fit_c['slope']:.2f} x instances "
-        f"(R^2 = {fit_c['r2']:.4f}).",
-        "",
-    ]
-    study = scaling["parallelism"]
-    lines += [
-        f"Parallelism, {study['instances']} instances ({study['connect_calls']} Connect calls per sweep), "
-        f"{study['latency'] * 1000:.0f} ms modelled latency on every request; rate limit "
-        f"{study['rate']:g} requests/s per Connect API, burst {study['burst']:g} "
-        f"(floor: {secs(study['rate_limit_floor_seconds'])}):",
-        "",
-        "| MAX_PARALLEL_INSTANCES | no rate limit | with the rate limit | throttled responses | HTTP requests |",
-        "|---|---|---|---|---|",
-    ]
-    for free, limited in zip(study["series"]["latency"], study["series"]["latency_and_rate_limit"], strict=True):
-        failed = f" ({limited['error']})" if limited["error"] else ""
-        lines.append(
-            f"| {free['parallel']} | {secs(free['seconds'])} | {secs(limited['seconds'])}{failed} | "
-            f"{limited['throttled']} | {limited['http_requests']} |"
-        )
-    quota = scaling["default_quota"]
-    lines += [
-        "",
-        f"At Amazon Connect's documented default quota ({quota['rate']:g} requests/s per API, burst "
-        f"{quota['burst']:g}), {quota['instances']} instances, {quota['latency'] * 1000:.0f} ms latency:",
-        "",
-        "| MAX_PARALLEL_INSTANCES | sweep | AWS calls | HTTP requests | throttled responses |",
-        "|---|---|---|---|---|",
-    ]
-    for run in quota["runs"]:
-        failed = f" ({run['error']})" if run["error"] else ""
-        lines.append(
-            f"| {run['parallel']} | {secs(run['seconds'])}{failed} | {run['total_calls']} | {run['http_requests']} | "
-            f"{run['throttled']} |"
-        )
-    return "\n".join(lines)
-
-
 def block_package(results: dict[str, Any]) -> str:
     package = results["package"]
     lines = [
@@ -456,9 +372,6 @@ def block_custodian(results: dict[str, Any]) -> str:
 
 VARIANTS = (("fresh", "cold"), ("fresh", "warm"), ("index", "cold"), ("index", "warm"))
 VARIANT_NAMES = {"fresh": "without the index", "index": "with the index", "cold": "new environment", "warm": "warm"}
-CONNECT_CALLS_PER_INSTANCE_GOAL = 13
-CONNECT_CALLS_FIXED_GOAL = 5
-TIME_TO_LOCK_RATIO_GOAL = 3.0
 
 
 def minutes(seconds: float) -> str:
@@ -482,15 +395,19 @@ def block_time_to_lock(results: dict[str, Any]) -> str:
     model = section["model"]
     timeout = model["function_timeout"]
     lines = [
-        f"A bucket used by one instance has its policy deleted. Least time until the lock is written, at Connect's "
-        f"quota ({model['connect_rate']:g} requests/s per API, burst {model['connect_burst']:g}), and the Connect "
+        "A bucket has its policy deleted (used by one instance, or shared by several). Least time until the lock "
+        f"is written, at Connect's quota ({model['connect_rate']:g} requests/s per API, burst {model['connect_burst']:g}), and the Connect "
         "calls before the write:",
         "",
-        "| instances | " + " | ".join(f"{VARIANT_NAMES[v]}, {VARIANT_NAMES[m]}" for v, m in VARIANTS) + " |",
-        "|---|" + "---|" * len(VARIANTS),
+        "| instances | "
+        + " | ".join(f"{VARIANT_NAMES[v]}, {VARIANT_NAMES[m]}" for v, m in VARIANTS)
+        + " | with the index, shared bucket, new environment | with the index, shared bucket, warm |",
+        "|---|" + "---|" * (len(VARIANTS) + 2),
     ]
     for estate in section["estates"]:
         cells = [lock_cell(estate["time_to_lock"][v][m], timeout) for v, m in VARIANTS]
+        shared = f" ({estate['shared_bucket_instances']} instances store in it)"
+        cells += [lock_cell(estate["shared_bucket"][m], timeout) + shared for m in ("cold", "warm")]
         lines.append(f"| {estate['instances']:,} | " + " | ".join(cells) + " |")
     lines += [
         "",
@@ -573,17 +490,6 @@ def parts_text(parts: list[dict[str, Any]]) -> str:
     return ", ".join(text if count == 1 else f"{count} x {text}" for text, count in groups)
 
 
-def final_part_tolerance(sweep: dict[str, Any], latency: float, timeout: float) -> float | None:
-    """Up to what time per request the last invocation still fits in the timeout: its calls after the last Connect
-    read (the buckets' decisions) each take one request's time; what comes before is set by the quota."""
-    last = sweep["parts"][-1]
-    after = last["calls_after_connect"]
-    if not after:
-        return None
-    reads_end = last["modelled_seconds"] - after * latency
-    return (timeout - reads_end) / after
-
-
 def sweeps(section: dict[str, Any]) -> list[tuple[int, str, dict[str, Any]]]:
     rows = []
     for estate in section["estates"]:
@@ -619,151 +525,6 @@ def block_sweeps(results: dict[str, Any]) -> str:
             f"{sweep['connect_total']:,}: {calls_text(sweep['connect_calls'])} | {sweep['total_calls']:,} | "
             f"{units.get('read_request_units', 0)} / {units.get('write_request_units', 0)} |"
         )
-    lines += ["", "The last invocation decides every bucket after its last Connect read:", ""]
-    lines += [
-        "| instances | sweep | last invocation | calls after its last Connect read | it fits the timeout while a "
-        "request takes less than |",
-        "|---|---|---|---|---|",
-    ]
-    for count, kind, sweep in sweeps(section):
-        if sweep["invocations"] < 2 and count < section["estates"][-1]["instances"]:
-            continue
-        last = sweep["parts"][-1]
-        tolerance = final_part_tolerance(sweep, latency, timeout)
-        lines.append(
-            f"| {count:,} | {kind} | {last['modelled_seconds']:.1f} s | {last['calls_after_connect']:,} | "
-            f"{ms(tolerance) if tolerance is not None else 'n/a'} |"
-        )
-    interval = model["sweep_interval"]
-    lines += [
-        "",
-        f"How long an association whose CloudTrail event was lost stays unadmitted, at most: the sweep interval "
-        f"({minutes(interval)}, the template's default) plus the duration of the hourly sweep:",
-        "",
-        "| instances | sweep | window |",
-        "|---|---|---|",
-    ]
-    for estate in section["estates"]:
-        if estate["instances"] not in (10, 100, 250):
-            continue
-        duration = estate["hourly_sweep"]["modelled_seconds"]
-        lines.append(f"| {estate['instances']:,} | {minutes(duration)} | **{minutes(interval + duration)}** |")
-    return "\n".join(lines)
-
-
-def goals(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
-    """The goals of the index, time to lock and sweeps: (goal, measured, holds)."""
-    section = results["time_to_lock"]
-    estates = section["estates"]
-    timeout = section["model"]["function_timeout"]
-    sizes = f"{estates[0]['instances']} to {estates[-1]['instances']:,} instances"
-    rows: list[tuple[str, str, bool]] = []
-
-    before = [
-        r["connect_before_write_total"]
-        for e in estates
-        for r in [*e["time_to_lock"]["index"].values(), *e["shared_bucket"].values()]
-    ]
-    fresh_before = [e["time_to_lock"]["fresh"]["cold"]["connect_before_write_total"] for e in estates]
-    rows.append(
-        (
-            f"At most {CONNECT_CALLS_FIXED_GOAL} Connect calls before the write, whatever the estate",
-            f"with the index, at most {max(before)} ({sizes}, new and warm environments, buckets of one and of "
-            f"several instances); without it {min(fresh_before):,} to {max(fresh_before):,}",
-            max(before) <= CONNECT_CALLS_FIXED_GOAL,
-        )
-    )
-
-    checks = []
-    for estate in estates:
-        for k, measured in (
-            *((1, r) for r in estate["time_to_lock"]["index"].values()),
-            *((estate["shared_bucket_instances"], r) for r in estate["shared_bucket"].values()),
-            (1, estate["drift"]["steps"][0]),
-        ):
-            checks.append((k, measured["connect_total"]))
-    worst: dict[int, int] = {}
-    for k, total in checks:
-        worst[k] = max(worst.get(k, 0), total)
-    rows.append(
-        (
-            f"At most {CONNECT_CALLS_PER_INSTANCE_GOAL} x (instances that store in the bucket) + "
-            f"{CONNECT_CALLS_FIXED_GOAL} Connect calls per bucket event, in all",
-            "; ".join(
-                f"{k} instance{'s' if k > 1 else ''} in the bucket: at most {total} "
-                f"(goal {CONNECT_CALLS_PER_INSTANCE_GOAL * k + CONNECT_CALLS_FIXED_GOAL})"
-                for k, total in sorted(worst.items())
-            )
-            + f" ({sizes})",
-            all(t <= CONNECT_CALLS_PER_INSTANCE_GOAL * k + CONNECT_CALLS_FIXED_GOAL for k, t in checks),
-        )
-    )
-
-    unrelated = [r["connect_total"] for e in estates for r in e["unrelated_bucket"]["index"].values()]
-    unrelated_fresh = [e["unrelated_bucket"]["fresh"]["cold"]["connect_total"] for e in estates]
-    rows.append(
-        (
-            "0 Connect calls for an event on an unrelated bucket",
-            f"with the index, {max(unrelated)} ({sizes}, new and warm environments); without it, in a new "
-            f"environment, {min(unrelated_fresh):,} to {max(unrelated_fresh):,}",
-            max(unrelated) == 0,
-        )
-    )
-
-    if "custodian" in results and "drift_at_quota" in results["custodian"]["results"]:
-        c7n = results["custodian"]
-        drift = c7n["results"]["drift"]
-        theirs = drift["c7n_cloudtrail"]
-        ours_rows = {name: drift[name] for name in ("ours_index_cold", "ours_index_warm")}
-        rows.append(
-            (
-                "Fewer calls than Cloud Custodian (`cloudtrail` mode) on the same drift",
-                f"ours with the index {ours_rows['ours_index_cold']['total_calls']} in a new environment, "
-                f"{ours_rows['ours_index_warm']['total_calls']} warm, against c7n's {theirs['total_calls']}; before "
-                f"the write {ours_rows['ours_index_cold']['calls_before_write']} and "
-                f"{ours_rows['ours_index_warm']['calls_before_write']} against {theirs['calls_before_write']}",
-                all(r["total_calls"] < theirs["total_calls"] for r in ours_rows.values()),
-            )
-        )
-        paired = c7n.get("paired_ratio_to_write_at_quota") or {}
-        quota = c7n["results"]["drift_at_quota"]
-        ratios = {
-            name: (paired.get(f"c7n_cloudtrail_over_{name}") or {}).get("median", float("nan"))
-            for name in ("ours_index_cold", "ours_index_warm")
-        }
-        rows.append(
-            (
-                f"A time to lock at least {TIME_TO_LOCK_RATIO_GOAL:g} times shorter than c7n's at the quota",
-                f"c7n {ms(quota['c7n_cloudtrail']['seconds_to_write']['median'])}, ours "
-                f"{ms(quota['ours_index_cold']['seconds_to_write']['median'])} in a new environment "
-                f"(**{ratios['ours_index_cold']:.2f} x**), {ms(quota['ours_index_warm']['seconds_to_write']['median'])} "
-                f"warm (**{ratios['ours_index_warm']:.2f} x**); without the index "
-                f"{ms(quota['ours_fresh_warm']['seconds_to_write']['median'])}",
-                all(r >= TIME_TO_LOCK_RATIO_GOAL for r in ratios.values()),
-            )
-        )
-
-    all_sweeps = sweeps(section)
-    largest = estates[-1]
-    longest = max(s["longest_invocation_seconds"] for _, _, s in all_sweeps)
-    hourly = largest["hourly_sweep"]
-    rows.append(
-        (
-            f"A sweep of {largest['instances']:,} instances finishes at the default quota; no invocation outgrows "
-            f"its {timeout:g} s timeout",
-            f"{largest['instances']:,} instances: {hourly['invocations']} invocations, "
-            f"{minutes(hourly['modelled_seconds'])} in all; longest invocation of every sweep measured "
-            f"({len(all_sweeps)}, up to {max(c for c, _, _ in all_sweeps):,} instances) {longest:.1f} s",
-            all(s["within_timeout"] for _, _, s in all_sweeps),
-        )
-    )
-    return rows
-
-
-def block_goals(results: dict[str, Any]) -> str:
-    lines = ["| goal | measured | |", "|---|---|---|"]
-    for goal, measured, holds in goals(results):
-        lines.append(f"| {goal} | {measured} | {'**met**' if holds else '**not met**'} |")
     return "\n".join(lines)
 
 
@@ -773,10 +534,8 @@ BLOCKS: dict[str, Callable[[dict[str, Any]], str]] = {
     "cold-start": block_cold_start,
     "calls": block_calls,
     "timing": block_timing,
-    "scaling": block_scaling,
     "package": block_package,
     "custodian": block_custodian,
-    "goals": block_goals,
     "time-to-lock": block_time_to_lock,
     "index-calls": block_index_calls,
     "sweeps": block_sweeps,
@@ -807,15 +566,13 @@ def render(results: dict[str, Any], document: Path) -> list[str]:
 
 def _has_section(results: dict[str, Any], name: str) -> bool:
     needs = {
-        "budgets": ("cold_start", "per_event", "scaling", "package"),
+        "budgets": ("cold_start", "per_event", "package"),
         "cold-start": ("cold_start",),
         "calls": ("per_event",),
         "timing": ("per_event",),
-        "scaling": ("scaling",),
         "package": ("package",),
         "custodian": ("custodian",),
         "machine": ("machine",),
-        "goals": ("time_to_lock",),
         "time-to-lock": ("time_to_lock",),
         "index-calls": ("time_to_lock",),
         "sweeps": ("time_to_lock",),

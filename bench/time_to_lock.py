@@ -1,5 +1,5 @@
 """Time to lock against the estate size, with the index and without; sweeps that continue
-themselves at any size; the call counts the cost model needs.
+themselves at any size.
 
 For each estate size one set-up serves every measurement. The estate is built on the moto server's backends
 with every bucket unlocked, the index table is created, and then, in order:
@@ -36,6 +36,9 @@ from types import ModuleType
 from typing import Any
 
 from bench.common import (
+    CONNECT_DEFAULT_BURST,
+    CONNECT_DEFAULT_RATE,
+    LATENCY,
     ApiModel,
     CallCounter,
     VirtualClock,
@@ -48,15 +51,12 @@ from bench.common import (
 )
 from bench.moto_process import ACCOUNT, REGION, MotoProcess, client_world
 from bench.per_event import Estate, invoke, load_app, warm_resource_types
-from bench.scaling import CONNECT_DEFAULT_BURST, CONNECT_DEFAULT_RATE
 from devtools.events import load_event
 
 SIZES = (2, 10, 40, 100, 250)
 # The template's Timeout and default SweepSchedule.
 FUNCTION_TIMEOUT = 120.0
 SWEEP_INTERVAL_SECONDS = 3600.0
-# A request's round trip from Lambda to a regional endpoint, for "modelled" times (as in scaling.py).
-LATENCY = 0.025
 TABLE = "connect-lockdown-inventory"
 SCHEDULE_GROUP = "connect-lockdown-rechecks"
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:connect-lockdown-enforcer"
@@ -533,60 +533,6 @@ def stress_sweep(server: MotoProcess, largest: dict[str, Any], resource_types_re
     }
 
 
-# --- the cost model's counts --------------------------------------------------------------------------
-
-
-def cost_counts(section: dict[str, Any]) -> dict[str, Any]:
-    """What docs/cost.md needs, per estate size: invocations, calls per API and service, DynamoDB units, and
-    the modelled Lambda seconds, for the idle estate's hourly sweep, one drift and one new instance."""
-
-    def keep(measured: dict[str, Any]) -> dict[str, Any]:
-        fields = ("invocations", "calls", "calls_by_service", "total_calls", "dynamodb", "modelled_seconds")
-        return {name: measured[name] for name in fields if name in measured}
-
-    by_size = {}
-    for row in section["estates"]:
-        by_size[str(row["instances"])] = {
-            "buckets_used_by_connect": row["buckets"],
-            "hourly_sweep_idle": keep(row["hourly_sweep"]),
-            "drift": keep(row["drift"]),
-            "new_instance": keep(row["new_instance"]),
-            "first_sweep": keep(row["first_sweep"]),
-        }
-    model = section["model"]
-    return {
-        "about": (
-            "Counts per event kind with the index (INVENTORY_TABLE set), measured by make bench on moto: Lambda "
-            "invocations (the sweep's continuations and the echo of the enforcer's own PutBucketPolicy count as "
-            "invocations), AWS calls per API and per service (a paginator page is one call; lambda Invoke is the "
-            "sweep's hand-over), DynamoDB on-demand request units estimated from the items, and modelled_seconds: "
-            "the invocations' durations added up, at Connect's default quota with every request taking "
-            f"{model['latency'] * 1000:.0f} ms, one after another. Every invocation in a new execution environment. "
-            "The hourly sweep is the idle estate's (every bucket compliant); at 00:00 UTC the sweep also searches "
-            "for orphaned locks (orphan_search_daily_extra: ListBuckets, and GetBucketPolicy once per bucket in "
-            "the Region that no Connect instance uses)."
-        ),
-        "model": {
-            "connect_rate_per_api": model["connect_rate"],
-            "connect_burst": model["connect_burst"],
-            "latency_seconds": model["latency"],
-            "function_timeout_seconds": model["function_timeout"],
-            "sweep_interval_seconds": model["sweep_interval"],
-            "other_buckets_in_the_region": model["other_buckets"],
-        },
-        "by_instances": by_size,
-        "orphan_search_daily_extra": {
-            "measured_on": {
-                "instances": section["orphan_search"]["instances"],
-                "other_buckets": section["orphan_search"]["other_buckets"],
-            },
-            "calls": section["orphan_search"]["extra_calls"],
-            "per_other_bucket": {"GetBucketPolicy": 1},
-            "fixed": {"ListBuckets": 1},
-        },
-    }
-
-
 # --- the plot ------------------------------------------------------------------------------------------
 
 
@@ -605,40 +551,45 @@ def plot(section: dict[str, Any], path: Path) -> None:
     colours = {("fresh", "cold"): "tab:red", ("fresh", "warm"): "tab:orange"}
     colours |= {("index", "cold"): "tab:blue", ("index", "warm"): "tab:cyan"}
 
-    def draw(axes: Any, variant: str, key: str, what: str, colour: dict[str, str] | None = None) -> None:
-        """The new-environment and warm series of one variant; one line when they are within 2% of each other
-        everywhere (they would draw on top of each other), labelled so."""
-        series = {mode: [row["time_to_lock"][variant][mode][key] for row in estates] for mode in ("cold", "warm")}
+    def draw(
+        axes: Any, variant: str, key: str, what: str, colour: dict[str, str] | None = None, shared: bool = False
+    ) -> None:
+        """The new-environment and warm series of one variant (of the shared bucket's event: `shared`); one line when
+        they are within 2% of each other everywhere (they would draw on top of each other), labelled so."""
+        series = {
+            mode: [(row["shared_bucket"] if shared else row["time_to_lock"][variant])[mode][key] for row in estates]
+            for mode in ("cold", "warm")
+        }
+        name = names[variant] + (", shared bucket" if shared else "")
         marker = "s" if variant == "fresh" else "o"
         gap = max(abs(a - b) / max(abs(a), abs(b), 1e-9) for a, b in zip(*series.values(), strict=True))
         if gap <= 0.02:
             alike = "equal" if gap == 0 else f"within {max(gap * 100, 0.1):.1f}%"
-            label = f"{names[variant]}, new environment and warm ({alike}){what}"
+            label = f"{name}, new environment and warm ({alike}){what}"
             color = (colour or {}).get("cold") or colours[(variant, "cold")]
             axes.plot(sizes, series["cold"], marker=marker, label=label, color=color)
             return
         for mode, values in series.items():
             style = {"linestyle": "-", "markersize": 8} if mode == "cold" else {"linestyle": "--", "markersize": 4}
             color = (colour or {}).get(mode) or colours[(variant, mode)]
-            axes.plot(
-                sizes, values, marker=marker, label=f"{names[variant]}, {names[mode]}{what}", color=color, **style
-            )
+            axes.plot(sizes, values, marker=marker, label=f"{name}, {names[mode]}{what}", color=color, **style)
 
     for variant in ("fresh", "index"):
         draw(left, variant, "modelled_seconds_to_lock", "")
         draw(middle, variant, "connect_before_write_total", ": before the write")
-    draw(middle, "index", "connect_total", ": in all", {"cold": "tab:green", "warm": "yellowgreen"})
+    shared_colours = {"cold": "tab:green", "warm": "yellowgreen"}
+    draw(left, "index", "modelled_seconds_to_lock", "", shared_colours, shared=True)
+    draw(middle, "index", "connect_before_write_total", ": before the write", shared_colours, shared=True)
     left.axhline(timeout, color="grey", linestyle=":", label=f"the function's timeout ({timeout:g} s)")
     left.set_yscale("log")
     left.set_xlabel("Connect instances in the Region (one bucket each)")
     left.set_ylabel("seconds until the lock is written")
     left.set_title(
-        f"Time to lock a bucket whose policy was deleted: Connect at {model['connect_rate']:g} requests/s per API\n"
-        f"(burst {model['connect_burst']:g}), {model['latency'] * 1000:.0f} ms per request of every service"
+        f"Time to lock a bucket whose policy was deleted:\nConnect at {model['connect_rate']:g} requests/s per API "
+        f"(burst {model['connect_burst']:g}), {model['latency'] * 1000:.0f} ms a request"
     )
     left.legend(fontsize=8)
-    middle.axhline(5, color="grey", linestyle=":", label="goal before the write: at most 5")
-    middle.axhline(18, color="grey", linestyle="-.", label="goal in all, 1 instance in the bucket: 13 x 1 + 5")
+    middle.axhline(model["connect_burst"], color="grey", linestyle=":", label="Connect's burst per API")
     middle.set_yscale("symlog", linthresh=1)
     middle.set_ylim(-0.3, 1e6)  # room for the legend above the lines
     middle.set_xlabel("Connect instances in the Region (one bucket each)")
@@ -682,9 +633,3 @@ def plot(section: dict[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
     plt.close(figure)
-
-
-def lost_association_window(sweep: dict[str, Any], interval: float = SWEEP_INTERVAL_SECONDS) -> float:
-    """How long an association whose CloudTrail event was lost can stay unadmitted: it may happen just after the
-    sweep read its instance, so it waits for the next sweep to start and to finish."""
-    return interval + float(sweep["modelled_seconds"])

@@ -113,14 +113,15 @@ def test_an_instance_event_reads_that_instance_only(world: World, table: str) ->
     event = load_event("connect-AssociateInstanceStorageConfig", instance_id=changed.id)
     report = enforcer_for(world, table, recorder).handle_event(event)
 
-    # Then that instance is read whole, the other one sharing the bucket it joined is confirmed (described, and its
-    # storage read until a type names the bucket), nothing else is read, and the bucket admits both roles
+    # Then that instance is read whole (which proves the bucket is Connect's), the other one sharing the bucket it
+    # joined is described before the write (its role is Connect's) and its storage read after it, nothing else is
+    # read, and the bucket admits both roles
     outcomes = {r.bucket: r.outcome for r in report.results}
     assert outcomes == {BUCKET: Outcome.COMPLIANT, OTHER: Outcome.REMEDIATED}
     assert recorder.calls["ListInstances"] == 0
     assert recorder.calls["DescribeInstance"] == 2
     per_instance = s3_types_read_per_instance(enforcer_for(world, table))
-    assert connect_calls(recorder.calls_before("PutBucketPolicy")) == 2 + per_instance + 1
+    assert connect_calls(recorder.calls_before("PutBucketPolicy")) == 2 + per_instance
     assert recorder.calls["ListInstanceStorageConfigs"] == per_instance + 1
     assert {f"{changed.role_id}:*", f"{world.instances[1].role_id}:*"} <= admitted(world, OTHER)
 

@@ -417,3 +417,36 @@ def test_the_service_linked_role_itself_is_admitted(world: World) -> None:
 
     assert result.outcome is Outcome.REMEDIATED
     assert reads_recordings(world, BUCKET, "AWSServiceRoleForConfig", config_id)
+
+
+def test_a_bucket_shared_by_five_instances_is_locked_within_connects_burst(world: World, table: str) -> None:
+    # Given a bucket five instances share (each through another type than call recordings), indexed; then one
+    # of them stops storing there without its event reaching the enforcer
+    world.create_bucket(BUCKET)
+    five = [world.create_instance(f"i-{n}", BUCKET, resource_types=("SCREEN_RECORDINGS",)) for n in range(5)]
+    sweep(world, table)
+    leaver = five[-1]
+    association = world.client("connect").list_instance_storage_configs(
+        InstanceId=leaver.id, ResourceType="SCREEN_RECORDINGS"
+    )["StorageConfigs"][0]["AssociationId"]
+    world.client("connect").disassociate_instance_storage_config(
+        InstanceId=leaver.id, AssociationId=association, ResourceType="SCREEN_RECORDINGS"
+    )
+    world.delete_policy(BUCKET)
+    recorder = AwsHooks()
+
+    # When the lock's deletion arrives
+    [result] = (
+        enforcer_for(world, table, recorder).handle_event(load_event("s3-DeleteBucketPolicy", bucket=BUCKET)).results
+    )
+
+    # Then before the first write each API of Connect is called at most five times (its burst), every role comes
+    # from DescribeInstance, and after the write the instance that left is dropped from the lock
+    before = recorder.calls_before("PutBucketPolicy")
+    for operation in ("DescribeInstance", "ListInstanceStorageConfigs"):
+        assert before.count(operation) <= 5, operation
+    assert before.count("ListInstances") == 0
+    assert result.outcome is Outcome.REMEDIATED and leaver.id not in result.instance_ids
+    for instance in five[:-1]:
+        assert connect_role_reads(world, instance, BUCKET)
+    assert not connect_role_reads(world, leaver, BUCKET)

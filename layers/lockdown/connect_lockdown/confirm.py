@@ -10,8 +10,9 @@ to any bucket of the account, or make a lock keep an ID it should drop. So, in t
   no longer names the bucket is dropped, and the index is corrected;
 - an ID the current lock carries for a Connect role the index knows is kept only when the role of an instance
   described now resolves to that same ID.
-A few Connect calls per instance of the bucket (two for the usual bucket of one instance, run side by side with
-those of the bucket's other instances): within Connect's burst for a bucket shared by up to five instances.
+Before the write: one `DescribeInstance` per instance (side by side, at most five: within Connect's burst for a
+bucket shared by up to five instances), and the storage of one instance, read until a type names the bucket.
+The storage of the others is read after the write, and a write that admitted one that left is made again.
 """
 
 from __future__ import annotations
@@ -22,10 +23,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from aws_lambda_powertools import Logger
+
 from . import policy as policies
 from .aws import Gateway
 from .index import IndexedInstance, IndexUnavailable, InventoryIndex
 from .inventory import SKIPPED_STATUSES, ConnectInstance, instance_from, reread_unless_stored_in
+from .log import SERVICE
+
+logger = Logger(service=SERVICE, child=True)
 
 # Side by side, but bounded: Connect's APIs allow 2 requests per second per account, with a small burst.
 MAX_PARALLEL_CONFIRMATIONS = 5
@@ -33,11 +39,13 @@ MAX_PARALLEL_CONFIRMATIONS = 5
 
 @dataclass
 class Confirmed:
-    """The instances Connect confirmed store in the bucket, with the roles Connect names, and what was dropped."""
+    """The instances Connect confirmed, with the roles Connect names, and what was dropped or is left to check."""
 
     instances: list[ConnectInstance] = field(default_factory=list)
     # Instances the index named that Connect says do not exist, or whose storage no longer names the bucket.
     dropped: list[str] = field(default_factory=list)
+    # Described (their roles are Connect's), but their storage not read yet: checked after the write.
+    unchecked: list[ConnectInstance] = field(default_factory=list)
 
 
 def confirm_instances(
@@ -47,40 +55,53 @@ def confirm_instances(
     *,
     already_read: Iterable[ConnectInstance] = (),
 ) -> Confirmed:
-    """The instances of `named` that Connect says exist and store in `bucket`, as Connect describes them.
+    """The instances of `named` that Connect says exist, as Connect describes them, once one of them (or of
+    `already_read`) is seen storing in `bucket`.
 
-    `already_read`: instances read from Connect in this invocation (an instance event's own instance): taken as
-    they are. An AWS error that a retry can fix, or an access denied, is raised: a lock is never written from what
-    could not be confirmed.
+    Every role comes from `DescribeInstance`, all described side by side (at most five: within Connect's burst).
+    The storage is read one instance at a time only until one names the bucket: that proves the bucket is
+    Connect's before anything is written to it. The other instances keep the roles Connect named and are in
+    `unchecked`, for the check after the write. `already_read`: instances read from Connect in this invocation
+    (an instance event's own instance), taken as they are. An AWS error that a retry can fix, or an access
+    denied, is raised: a lock is never written from what could not be confirmed.
     """
     confirmed = Confirmed(instances=list(already_read))
     todo = [i for i in named if i.id not in {r.id for r in confirmed.instances}]
     if not todo:
         return confirmed
     with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_CONFIRMATIONS, len(todo))) as pool:
-        answers = list(pool.map(lambda i: _confirm_one(gateway, bucket, i), todo))
-    for instance, answer in zip(todo, answers, strict=True):
-        if answer is None:
-            confirmed.dropped.append(instance.id)
+        described = list(pool.map(lambda i: _describe(gateway, i, bucket), todo))
+    proven = any(bucket in i.buckets for i in confirmed.instances)
+    for hint, instance in zip(todo, described, strict=True):
+        if instance is None:
+            confirmed.dropped.append(hint.id)
+        elif proven:
+            confirmed.unchecked.append(instance)
+            confirmed.instances.append(instance)
+        elif (stores := stores_in(gateway, instance, bucket)) is not None:
+            confirmed.instances.append(instance)
+            proven = stores
         else:
-            confirmed.instances.append(answer)
+            confirmed.dropped.append(hint.id)
     confirmed.instances.sort(key=lambda i: i.id)
     return confirmed
 
 
-def _confirm_one(gateway: Gateway, bucket: str, hint: ConnectInstance) -> ConnectInstance | None:
+def stores_in(gateway: Gateway, instance: ConnectInstance, bucket: str) -> bool | None:
+    """True when the instance's storage names the bucket; None when it does not; False when some of its storage
+    could not be read: it may still store there, and its role is the one Connect names, so keeping it admitted
+    admits a real Connect service role and locks none of its recordings out."""
+    elsewhere = reread_unless_stored_in(gateway, instance, bucket)
+    if elsewhere is None:
+        return True
+    return False if elsewhere.unreadable_types else None
+
+
+def _describe(gateway: Gateway, hint: ConnectInstance, bucket: str) -> ConnectInstance | None:
     described = gateway.describe_instance(hint.id)
     if not described or described.get("InstanceStatus") in SKIPPED_STATUSES:
         return None
-    instance = instance_from({**described, "Id": hint.id}, {bucket})
-    elsewhere = reread_unless_stored_in(gateway, instance, bucket)
-    if elsewhere is None:
-        return instance
-    if elsewhere.unreadable_types:
-        # Some of its storage could not be read, so it may still store here; its role is the one Connect names,
-        # so keeping it admitted admits a real Connect service role and locks none of its recordings out.
-        return instance
-    return None
+    return instance_from({**described, "Id": hint.id}, {bucket})
 
 
 def forget_dropped(index: InventoryIndex | None, bucket: str, dropped: Iterable[str]) -> None:
@@ -88,6 +109,9 @@ def forget_dropped(index: InventoryIndex | None, bucket: str, dropped: Iterable[
     ids = set(dropped)
     if index is None or not ids:
         return
+    logger.info(
+        "instances the index named do not store in the bucket", extra={"bucket": bucket, "instances": sorted(ids)}
+    )
     try:
         index.forget_bucket_items(bucket, sorted(ids))
     except IndexUnavailable:
@@ -101,6 +125,7 @@ def confirmed_kept_patterns(
     current: dict[str, Any] | None,
     confirmed_patterns: frozenset[str] | set[str],
     role_id: Callable[[ConnectInstance], str | None],
+    left: Iterable[str] = (),
 ) -> set[str]:
     """The allowlist entries of the current lock that belong to a Connect service role, confirmed now.
 
@@ -119,7 +144,9 @@ def confirmed_kept_patterns(
         indexed = index.instances()
     except IndexUnavailable:
         return set()
-    wanted = [i for i in indexed.values() if _pattern(i) in candidates]
+    # An instance Connect just showed does not store in the bucket (`left`) keeps nothing.
+    gone = set(left)
+    wanted = [i for i in indexed.values() if _pattern(i) in candidates and i.instance.id not in gone]
     kept: set[str] = set()
     for entry in wanted[:MAX_PARALLEL_CONFIRMATIONS]:
         described = gateway.describe_instance(entry.instance.id)

@@ -17,7 +17,7 @@ from aws_lambda_powertools import Logger
 from . import policy as policies
 from .aws import AwsCallError, AwsError, CallerIdentity, Gateway
 from .config import Settings, may_write
-from .confirm import confirm_instances, confirmed_kept_patterns, forget_dropped
+from .confirm import Confirmed, confirm_instances, confirmed_kept_patterns, forget_dropped, stores_in
 from .decide import Decision, decide
 from .exposures import exposures
 from .index import InventoryIndex
@@ -72,7 +72,7 @@ class BucketLock:
         if source is Source.INDEX and not confirm_compliant:
             quick = self._decide(bucket, instances, source, compliant_only=True)
             if quick is not None:
-                return self._with_exposures(quick)
+                return _with_exposures(self.identity().account, quick)
         if source is Source.INDEX:
             try:
                 confirmed = confirm_instances(
@@ -87,25 +87,44 @@ class BucketLock:
                     bucket, Outcome.FAILED, _refs(instances), failure_reason(bucket, error), error_code=error.code
                 )
             forget_dropped(self.index, bucket, confirmed.dropped)
-            if confirmed.dropped:
-                logger.info(
-                    "instances the index named do not store in the bucket",
-                    extra={"bucket": bucket, "instances": confirmed.dropped},
-                )
             if not confirmed.instances:
                 return None
-            instances = confirmed.instances
-        return self._with_exposures(self._decide(bucket, instances, source))
+            result = self._decide(bucket, confirmed.instances, source, left=frozenset(confirmed.dropped))
+            return _with_exposures(self.identity().account, self._check_after_write(bucket, confirmed, result))
+        return _with_exposures(self.identity().account, self._decide(bucket, instances, source))
 
-    def _with_exposures(self, result: BucketResult | None) -> BucketResult | None:
-        """Every result says which grants kept beside the lock would open the bucket, read from the policy."""
-        if result is not None and result.previous_policy is not None:
-            result.exposures = tuple(exposures(result.previous_policy, account=self.identity().account))
+    def _check_after_write(self, bucket: str, confirmed: Confirmed, result: BucketResult | None) -> BucketResult | None:
+        """The instances whose storage was not read before the write (their roles are Connect's): read now, and
+        when one no longer names the bucket, the index is corrected and the lock written again without it."""
+        if result is None or result.outcome is not Outcome.REMEDIATED or not confirmed.unchecked:
+            return result
+        try:
+            left = [i.id for i in confirmed.unchecked if stores_in(self.gateway, i, bucket) is None]
+        except AwsError as error:
+            # The write stands: every role in it is one Connect named; the sweep corrects the rest.
+            logger.warning("the check after the write failed", extra={"bucket": bucket, "error": str(error)})
+            return result
+        if not left:
+            return result
+        forget_dropped(self.index, bucket, left)
+        still = [i for i in confirmed.instances if i.id not in left]
+        gone = frozenset([*confirmed.dropped, *left])
+        again = self._decide(bucket, still, Source.INDEX, left=gone) if still else None
+        if again is not None and again.outcome is not Outcome.COMPLIANT:
+            return again
+        result.instances = _refs(still)
         return result
 
     def _decide(
-        self, bucket: str, instances: list[ConnectInstance], source: Source, *, compliant_only: bool = False
+        self,
+        bucket: str,
+        instances: list[ConnectInstance],
+        source: Source,
+        *,
+        compliant_only: bool = False,
+        left: frozenset[str] = frozenset(),
     ) -> BucketResult | None:
+        """`left`: instances Connect showed do not store in the bucket: the lock keeps none of their IDs."""
         refs = _refs(instances)
         self.principals.begin_decision()
         current: dict[str, Any] | None = None
@@ -130,8 +149,12 @@ class BucketLock:
                     return None
                 refs = _refs(instances)
             allowlist = self._allowlist(instances, identity, fresh=True)
-            keep = self._kept_connect_ids(current, allowlist) if source is Source.INDEX else set()
-            statement = self._statement(bucket, identity, allowlist, keep)
+            keep: set[str] = set()
+            if source is Source.INDEX:
+                keep = confirmed_kept_patterns(
+                    self.gateway, self.index, current, allowlist.patterns, self.role_id, left
+                )
+            statement = _statement(self.settings, bucket, identity, allowlist, keep)
             # The inventory and IAM reads took time: merge with the policy as it is now, so that a write made
             # meanwhile keeps its statements. S3 has no conditional PutBucketPolicy; this is the shortest window.
             current = self._read_policy(bucket, identity)
@@ -179,7 +202,9 @@ class BucketLock:
         None. Only ever answers 'no write': anything else is decided again from fresh reads."""
         if current is None or allowlist is None:
             return None
-        decision = self._decision(bucket, current, self._statement(bucket, identity, allowlist, set()), allowlist)
+        decision = self._decision(
+            bucket, current, _statement(self.settings, bucket, identity, allowlist, set()), allowlist
+        )
         return (allowlist, decision) if decision.outcome is Outcome.COMPLIANT else None
 
     def _read_policy(self, bucket: str, identity: CallerIdentity) -> dict[str, Any] | None:
@@ -209,24 +234,31 @@ class BucketLock:
             service_linked_roles=[SERVICE_LINKED_ROLES[s] for s in self.settings.admit_service_linked_roles],
         )
 
-    def _statement(self, bucket: str, identity: CallerIdentity, allowlist: Allowlist, keep: set[str]) -> dict[str, Any]:
-        return policies.lockdown_statement(
-            bucket,
-            identity.partition,
-            allowlist.patterns | keep,
-            enforcer_arn=allowlist.enforcer_arn,
-            exempt_aws_services=self.settings.exempt_aws_services,
-        )
-
-    def _kept_connect_ids(self, current: dict[str, Any] | None, allowlist: Allowlist) -> set[str]:
-        return confirmed_kept_patterns(self.gateway, self.index, current, allowlist.patterns, self.role_id)
-
     def _cached_allowlist(self, instances: list[ConnectInstance], identity: CallerIdentity) -> Allowlist | None:
         """The allowlist from cached principal IDs (read from IAM when not cached); None when it cannot be had."""
         try:
             return self._allowlist(instances, identity, fresh=False)
         except (RefusedError, AwsError):
             return None
+
+
+def _statement(
+    settings: Settings, bucket: str, identity: CallerIdentity, allowlist: Allowlist, keep: set[str]
+) -> dict[str, Any]:
+    return policies.lockdown_statement(
+        bucket,
+        identity.partition,
+        allowlist.patterns | keep,
+        enforcer_arn=allowlist.enforcer_arn,
+        exempt_aws_services=settings.exempt_aws_services,
+    )
+
+
+def _with_exposures(account: str, result: BucketResult | None) -> BucketResult | None:
+    """Every result says which grants kept beside the lock would open the bucket, read from the policy."""
+    if result is not None and result.previous_policy is not None:
+        result.exposures = tuple(exposures(result.previous_policy, account=account))
+    return result
 
 
 def _refs(instances: list[ConnectInstance]) -> tuple[InstanceRef, ...]:

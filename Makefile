@@ -95,8 +95,11 @@ checkov: $(STAMP) $(CHECKOV_STAMP) ## checkov on template.yaml (offline), with e
 		--file nested/dashboard.yaml
 	$(CHECKOV) --file $(VENV)/template-lean.json --skip-check $(LEAN_SKIPS)
 
+# The tests run in one process per core (pytest-xdist); PYTEST_WORKERS=0 runs them in this process, in order.
+PYTEST_WORKERS ?= auto
+
 test: lint typecheck cfn-lint checkov ## Lint, type checks, cfn-lint, checkov and every test (unit and integration on moto)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 unit: $(STAMP) ## Only the pure tests: no AWS, no moto
 	$(BIN)/python -m pytest tests/unit

@@ -26,6 +26,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -112,19 +113,12 @@ def child_environment(python_path: list[Path]) -> dict[str, str]:
     }
 
 
-def _child(code: str, environment: dict[str, str], *arguments: str) -> dict[str, Any]:
-    from bench.common import timed
-
-    wall, completed = timed(
-        lambda: subprocess.run(
-            [sys.executable, "-c", code, *arguments],
-            env=environment,
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd="/",
-        )
+def _child(code: str, environment: dict[str, str]) -> dict[str, Any]:
+    started = time.perf_counter()
+    completed = subprocess.run(
+        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=False, cwd="/"
     )
+    wall = time.perf_counter() - started
     if completed.returncode != 0:
         raise RuntimeError(f"cold-start child failed: {completed.stderr[-2000:]}")
     result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
@@ -153,7 +147,6 @@ def run(
     *,
     runs: int = 11,
     detail_runs: int = 5,
-    with_custodian: bool = True,
 ) -> dict[str, Any]:
     as_built = child_environment([function_dir, layer_dir])
     function_sources, layer_sources = without_bytecode(function_dir, layer_dir, work / "sources-only")
@@ -162,22 +155,16 @@ def run(
 
     sources_only_layer = sizes(layer_sources, work / "sources-only-layer.zip")
     floor_environment = child_environment([])
-    variants: dict[str, tuple[str, dict[str, str], tuple[str, ...]]] = {
-        "floor": (FLOOR, floor_environment, ()),
-        "handler_as_built": (HANDLER, as_built, ()),
-        "handler_sources_only": (HANDLER, sources_only, ()),
+    variants: dict[str, tuple[str, dict[str, str]]] = {
+        "floor": (FLOOR, floor_environment),
+        "handler_as_built": (HANDLER, as_built),
+        "handler_sources_only": (HANDLER, sources_only),
     }
-    if with_custodian:
-        # Cloud Custodian ready to run the same lockdown as a policy, in the same rounds (see custodian.py).
-        from bench.custodian import IMPORT_C7N, c7n_policy, sample_statement
-
-        policy_argument = json.dumps(c7n_policy(sample_statement(), "cloudtrail"))
-        variants["c7n"] = (IMPORT_C7N, floor_environment, (policy_argument,))
     # Where the time goes needs fewer runs than the ratio.
-    details: dict[str, tuple[str, dict[str, str], tuple[str, ...]]] = {
-        "breakdown_as_built": (BREAKDOWN, as_built, ()),
-        "breakdown_sources_only": (BREAKDOWN, sources_only, ()),
-        "interpreter": (EMPTY, floor_environment, ()),
+    details: dict[str, tuple[str, dict[str, str]]] = {
+        "breakdown_as_built": (BREAKDOWN, as_built),
+        "breakdown_sources_only": (BREAKDOWN, sources_only),
+        "interpreter": (EMPTY, floor_environment),
     }
     samples: dict[str, list[dict[str, Any]]] = {name: [] for name in (*variants, *details)}
     # One discarded round warms the operating system's file cache; then the variants alternate, so that
@@ -188,8 +175,8 @@ def run(
         chosen = dict(variants)
         if round_number <= detail_runs:
             chosen.update(details)
-        for name, (code, environment, arguments) in chosen.items():
-            sample = _child(code, environment, *arguments)
+        for name, (code, environment) in chosen.items():
+            sample = _child(code, environment)
             if round_number:
                 samples[name].append(sample)
 
@@ -241,11 +228,6 @@ def run(
         "interpreter_wall": spread([float(s["process_wall"]) for s in samples["interpreter"]]),
         "floor_process_wall": spread([float(s["process_wall"]) for s in samples["floor"]]),
         "handler_process_wall": spread([float(s["process_wall"]) for s in samples["handler_as_built"]]),
-        "c7n_import": spread(seconds("c7n")) if with_custodian else None,
-        "ratio_c7n_import": median(seconds("c7n")) / median(seconds("handler_as_built")) if with_custodian else None,
-        "ratio_c7n_import_sources_only": median(seconds("c7n")) / median(seconds("handler_sources_only"))
-        if with_custodian
-        else None,
         "xray_loaded": any(bool(s["xray_loaded"]) for s in samples["handler_as_built"]),
         "tracer_loaded": any(bool(s["tracer_loaded"]) for s in samples["handler_as_built"]),
         "handler_imported_from": str(Path(handler["app_file"]).relative_to(work.parent))

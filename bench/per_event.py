@@ -15,11 +15,11 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
+from time import perf_counter
 from types import ModuleType
 from typing import Any
 
-from bench.common import CallCounter, attach_gateway, log, spread, timed
+from bench.common import CallCounter, log, spread
 from bench.moto_process import MotoProcess, client_world
 from devtools.events import load_event
 from devtools.world import Instance, World
@@ -38,6 +38,8 @@ PUBLIC_POLICY = {
         }
     ],
 }
+# Buckets in the account that no Connect instance uses (a sweep looks at each for a lock left behind).
+OTHER_BUCKETS = 20
 _NULL = open(os.devnull, "w")  # noqa: SIM115 - the handler's log stream for the whole process
 
 
@@ -57,10 +59,6 @@ ESTATE = (
     {"alias": "back-office", "bucket": SECOND_BUCKET},
     {"alias": "just-created", "bucket": None},
 )
-
-
-# Buckets in the account that no Connect instance uses (a sweep looks at each for a lock left behind).
-OTHER_BUCKETS = 20
 
 
 def build_estate(server: MotoProcess) -> Estate:
@@ -90,7 +88,7 @@ def load_app(estate: Estate, environment: dict[str, str] | None = None) -> Modul
         "NOTIFICATION_TOPIC_ARN": world.topic_arn,
         **extra,
     }
-    # Put back afterwards as they were (the Cloud Custodian comparison sets AWS_ENDPOINT_URL for its own clients).
+    # Put back afterwards as they were: the variables belong to this environment only.
     saved = {name: os.environ.get(name) for name in variables}
     os.environ.update(variables)
     try:
@@ -121,102 +119,78 @@ def invoke(app: ModuleType, event: Any, context: Any = None) -> dict[str, Any]:
         return dict(app.lambda_handler(event, context))
 
 
-@dataclass(frozen=True)
-class Scenario:
-    key: str
-    label: str
-    event: Callable[[Estate], Any]
-    prepare: Callable[[Estate], None]
-    expected: tuple[str, ...]
-
-
-def _nothing(_: Estate) -> None:
-    return None
-
-
 def _drift(estate: Estate) -> None:
     estate.world.put_policy(BUCKET, PUBLIC_POLICY)
 
 
-def _delete(estate: Estate) -> None:
-    estate.world.delete_policy(BUCKET)
-
-
-def _unlock_second(estate: Estate) -> None:
-    estate.world.delete_policy(SECOND_BUCKET)
-
-
-def _own_put(estate: Estate) -> Any:
-    role_name = estate.world.enforcer_role_arn.rsplit("/", 1)[1]
-    return load_event("s3-PutBucketPolicy-by-enforcer", bucket=BUCKET, enforcer_role=role_name)
-
-
-SCENARIOS = (
-    Scenario(
-        "put_compliant",
-        "`PutBucketPolicy`, bucket compliant",
-        lambda e: load_event("s3-PutBucketPolicy", bucket=BUCKET),
-        _nothing,
-        ("compliant",),
-    ),
-    Scenario(
-        "put_drift",
-        "`PutBucketPolicy`, policy replaced (drift)",
-        lambda e: load_event("s3-PutBucketPolicy", bucket=BUCKET),
-        _drift,
-        ("remediated",),
-    ),
-    Scenario(
+# (key, label, event, its arguments, what to do to the estate first, the outcomes expected). The event's
+# arguments name the instance (`bare` or `second`) whose ID it carries.
+SCENARIOS: tuple[tuple[str, str, str, dict[str, str], Callable[[Estate], None] | None, tuple[str, ...]], ...] = (
+    ("put_compliant", "`PutBucketPolicy`, bucket compliant", "s3-PutBucketPolicy", {}, None, ("compliant",)),
+    ("put_drift", "`PutBucketPolicy`, policy replaced (drift)", "s3-PutBucketPolicy", {}, _drift, ("remediated",)),
+    (
         "delete",
         "`DeleteBucketPolicy` (policy deleted)",
-        lambda e: load_event("s3-DeleteBucketPolicy", bucket=BUCKET),
-        _delete,
+        "s3-DeleteBucketPolicy",
+        {},
+        lambda e: e.world.delete_policy(BUCKET),
         ("remediated",),
     ),
-    Scenario(
+    (
         "create_instance",
         "`CreateInstance` (no storage yet)",
-        lambda e: load_event("connect-CreateInstance", instance_id=e.bare.id),
-        _nothing,
+        "connect-CreateInstance",
+        {"id": "bare"},
+        None,
         ("pending",),
     ),
-    Scenario(
+    (
         "storage_compliant",
         "`AssociateInstanceStorageConfig`, bucket compliant",
-        lambda e: load_event("connect-AssociateInstanceStorageConfig", bucket=SECOND_BUCKET, instance_id=e.second.id),
-        _nothing,
+        "connect-AssociateInstanceStorageConfig",
+        {"id": "second", "bucket": SECOND_BUCKET},
+        None,
         ("compliant",),
     ),
-    Scenario(
+    (
         "storage_unlocked",
         "`AssociateInstanceStorageConfig`, bucket not locked yet",
-        lambda e: load_event("connect-AssociateInstanceStorageConfig", bucket=SECOND_BUCKET, instance_id=e.second.id),
-        _unlock_second,
+        "connect-AssociateInstanceStorageConfig",
+        {"id": "second", "bucket": SECOND_BUCKET},
+        lambda e: e.world.delete_policy(SECOND_BUCKET),
         ("remediated",),
     ),
-    Scenario(
+    (
         "sweep_compliant",
         "scheduled sweep, all compliant",
-        lambda e: load_event("scheduled-event"),
-        _nothing,
+        "scheduled-event",
+        {},
+        None,
         ("compliant", "compliant", "pending"),
     ),
-    Scenario(
+    (
         "sweep_drift",
         "scheduled sweep, one bucket drifted",
-        lambda e: load_event("scheduled-event"),
+        "scheduled-event",
+        {},
         _drift,
         ("compliant", "pending", "remediated"),
     ),
-    Scenario("own_write", "`PutBucketPolicy` by the enforcer's own role", _own_put, _nothing, ()),
-    Scenario(
-        "ignored",
-        "an event it does not act on (`PutBucketAcl`)",
-        lambda e: load_event("s3-PutBucketAcl", bucket=BUCKET),
-        _nothing,
-        (),
-    ),
+    ("own_write", "`PutBucketPolicy` by the enforcer's own role", "s3-PutBucketPolicy-by-enforcer", {}, None, ()),
+    ("ignored", "an event it does not act on (`PutBucketAcl`)", "s3-PutBucketAcl", {}, None, ()),
 )
+
+
+def scenario_event(estate: Estate, name: str, arguments: dict[str, str]) -> Any:
+    if name == "scheduled-event":
+        return load_event(name)
+    if "id" in arguments:
+        instance = estate.bare if arguments["id"] == "bare" else estate.second
+        extra = {"bucket": arguments["bucket"]} if "bucket" in arguments else {}
+        return load_event(name, instance_id=instance.id, **extra)
+    if name.endswith("-by-enforcer"):
+        return load_event(name, bucket=BUCKET, enforcer_role=estate.world.enforcer_role_arn.rsplit("/", 1)[1])
+    return load_event(name, bucket=BUCKET)
 
 
 def _outcomes(document: dict[str, Any]) -> tuple[str, ...]:
@@ -225,63 +199,62 @@ def _outcomes(document: dict[str, Any]) -> tuple[str, ...]:
 
 def measure(estate: Estate, *, warm_runs: int, cold_runs: int) -> list[dict[str, Any]]:
     counter = CallCounter()
-    warm_app = load_app(estate)
-    attach_gateway(counter, warm_app.ENFORCER.gateway)
-    # Lock both buckets once, so that every scenario starts from the steady state.
-    invoke(warm_app, load_event("scheduled-event"))
-    estate.world.alerts()
+
+    def environment() -> ModuleType:
+        app = load_app(estate)
+        gateway = app.ENFORCER.gateway
+        counter.attach(gateway.s3, gateway.connect, gateway.iam, gateway.sts, gateway.sns)
+        return app
+
+    def steady_state() -> None:
+        """Every bucket locked, no alert pending: where each scenario starts, outside any measurement."""
+        invoke(warm_app, load_event("scheduled-event"))
+        estate.world.alerts()
+
+    warm_app = environment()
+    steady_state()
     results = []
-    for scenario in SCENARIOS:
-        log(f"per-event: {scenario.key}")
-        row: dict[str, Any] = {"key": scenario.key, "label": scenario.label}
+    for key, label, name, arguments, prepare, expected in SCENARIOS:
+        log(f"per-event: {key}")
+        row: dict[str, Any] = {"key": key, "label": label}
         for mode, runs in (("warm", warm_runs), ("cold", cold_runs)):
             seconds: list[float] = []
             calls: list[dict[str, int]] = []
             for run in range(runs + 1):
-                scenario.prepare(estate)
-                if mode == "cold":
-                    app = load_app(estate)
-                    attach_gateway(counter, app.ENFORCER.gateway)
-                else:
-                    app = warm_app
-                    if run == 0:
-                        # Warm means this environment handled an event of this kind before.
-                        invoke(app, scenario.event(estate))
-                        scenario.prepare(estate)
-                event = scenario.event(estate)
+                if prepare:
+                    prepare(estate)
+                app = environment() if mode == "cold" else warm_app
+                if mode == "warm" and run == 0:
+                    # Warm means this environment handled an event of this kind before.
+                    invoke(app, scenario_event(estate, name, arguments))
+                    if prepare:
+                        prepare(estate)
+                event = scenario_event(estate, name, arguments)
                 counter.reset()
-                elapsed, document = timed(partial(invoke, app, event))
-                outcomes = _outcomes(document)
-                if outcomes != tuple(sorted(scenario.expected)):
-                    raise AssertionError(f"{scenario.key} ({mode}): expected {scenario.expected}, got {outcomes}")
+                started = perf_counter()
+                document = invoke(app, event)
+                elapsed = perf_counter() - started
+                if _outcomes(document) != tuple(sorted(expected)):
+                    raise AssertionError(f"{key} ({mode}): expected {expected}, got {_outcomes(document)}")
                 estate.world.alerts()
                 if run == 0 and mode == "cold":
                     continue  # the first cold run also warms the operating system's file cache
                 seconds.append(elapsed)
                 calls.append(counter.snapshot())
             if any(c != calls[0] for c in calls):
-                raise AssertionError(f"{scenario.key} ({mode}): the calls differ between runs: {calls}")
+                raise AssertionError(f"{key} ({mode}): the calls differ between runs: {calls}")
             row[mode] = {"calls": calls[0], "total": sum(calls[0].values()), "seconds": spread(seconds)}
-        row["outcomes"] = list(scenario.expected)
+        row["outcomes"] = list(expected)
         results.append(row)
-        # Back to the steady state for the next scenario, outside any measurement.
-        invoke(warm_app, load_event("scheduled-event"))
-        estate.world.alerts()
+        steady_state()
     return results
 
 
 def run(server: MotoProcess, *, warm_runs: int = 15, cold_runs: int = 7) -> dict[str, Any]:
     estate = build_estate(server)
-    resource_types = len(warm_resource_types())
+    estate_shape = {"instances": 3, "with_storage": 2, "buckets": 2, "associations_per_instance": 2}
     return {
-        "estate": {
-            "instances": 3,
-            "with_storage": 2,
-            "buckets": 2,
-            "resource_types": resource_types,
-            "associations_per_instance": 2,
-            "other_buckets": OTHER_BUCKETS,
-        },
+        "estate": {**estate_shape, "resource_types": len(warm_resource_types()), "other_buckets": OTHER_BUCKETS},
         "warm_runs": warm_runs,
         "cold_runs": cold_runs,
         "scenarios": measure(estate, warm_runs=warm_runs, cold_runs=cold_runs),

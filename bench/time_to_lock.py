@@ -1,24 +1,14 @@
-"""Time to lock against the estate size, with the index and without; sweeps that continue
-themselves at any size.
+"""Time to lock against the estate size, with the index and without; sweeps that continue themselves at any size.
 
-For each estate size one set-up serves every measurement. The estate is built on the moto server's backends
-with every bucket unlocked, the index table is created, and then, in order:
+For each estate size (built on the moto server's backends, every bucket unlocked) one set-up serves, in order: a
+first scheduled sweep with the index (every bucket remediated, the index filled); the idle hourly sweep;
+`DeleteBucketPolicy` on a bucket of one instance, with the index and without (`INVENTORY_TABLE` unset), in a new
+execution environment and a warm one; the same on a shared bucket, `PutBucketPolicy` on a bucket no instance uses;
+one drift and one new instance (the cost model's counts).
 
-1. a first scheduled sweep with the index (every bucket remediated; it fills the index);
-2. the hourly sweep of the idle estate (every bucket compliant);
-3. time to lock: `DeleteBucketPolicy` on a bucket that one instance uses, with the index and without it
-   (`INVENTORY_TABLE` unset: the fresh reads of every instance), in a new execution environment (cold) and in
-   one that has handled the same event before (warm);
-4. the same event on a bucket that several instances share, and `PutBucketPolicy` on a bucket no instance uses;
-5. one drift (`PutBucketPolicy` replacing the lock) and a new instance (CreateInstance, two storage
-   associations, the re-check), with the index: the cost model's counts.
-
-Times are never waited for. Every call is counted (botocore hooks) in order; "least time at the quota" replays
-the Connect calls on the `ApiModel`'s virtual clock at Connect's documented default quota (2 requests/s per API,
-burst 5), as an ideal client that never gets throttled would make them; "modelled" also gives every request,
-of every service, a round trip of LATENCY, one after another. Sweeps run live on that virtual clock: each
-invocation is told the time it has left (the function's 120 s timeout minus the virtual seconds it has used),
-and hands over to a new invocation as the library decides (`SWEEP_RESERVE_SECONDS`).
+Nothing waits for the quota: every call is counted in order, and "least time" replays the Connect calls on the
+`ApiModel`'s virtual clock at Connect's default quota; "modelled" adds a round trip of LATENCY to every request.
+Sweeps run live on that clock: each invocation is told the time it has left, and hands over as the library does.
 """
 
 from __future__ import annotations
@@ -42,7 +32,6 @@ from bench.common import (
     ApiModel,
     CallCounter,
     VirtualClock,
-    attach_all,
     calls_before,
     least_seconds,
     log,
@@ -121,10 +110,10 @@ def environment(estate: Estate, *, index: bool, clock: VirtualClock | None = Non
     app = load_app(estate, variables)
     gateway = app.ENFORCER.gateway
     counter = CallCounter()
-    attach_all(gateway, counter)
+    counter.attach_gateway(gateway)
     if clock is not None:
-        connect = ApiModel(latency=LATENCY, rate=CONNECT_DEFAULT_RATE, burst=CONNECT_DEFAULT_BURST, clock=clock)
-        other = ApiModel(latency=LATENCY, clock=clock)
+        connect = ApiModel(clock=clock, latency=LATENCY, rate=CONNECT_DEFAULT_RATE, burst=CONNECT_DEFAULT_BURST)
+        other = ApiModel(clock=clock, latency=LATENCY)
         for client in gateway.all_clients():
             (connect if client is gateway.connect else other).attach(client)
     env = Environment(app, counter, clock)
@@ -537,98 +526,57 @@ def stress_sweep(server: MotoProcess, largest: dict[str, Any], resource_types_re
 
 
 def plot(section: dict[str, Any], path: Path) -> None:
+    """docs/img/time-to-lock.png: time to lock and Connect calls against the estate size, and the sweeps'
+    longest invocation, each series drawn for a new environment (solid) and a warm one (dashed)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    estates = section["estates"]
-    model = section["model"]
+    estates, model = section["estates"], section["model"]
     timeout = model["function_timeout"]
     sizes = [row["instances"] for row in estates]
     figure, (left, middle, right) = plt.subplots(1, 3, figsize=(18, 5.2))
-    names = {"fresh": "without the index", "index": "with the index", "cold": "new environment", "warm": "warm"}
-    colours = {("fresh", "cold"): "tab:red", ("fresh", "warm"): "tab:orange"}
-    colours |= {("index", "cold"): "tab:blue", ("index", "warm"): "tab:cyan"}
-
-    def draw(
-        axes: Any, variant: str, key: str, what: str, colour: dict[str, str] | None = None, shared: bool = False
-    ) -> None:
-        """The new-environment and warm series of one variant (of the shared bucket's event: `shared`); one line when
-        they are within 2% of each other everywhere (they would draw on top of each other), labelled so."""
-        series = {
-            mode: [(row["shared_bucket"] if shared else row["time_to_lock"][variant])[mode][key] for row in estates]
-            for mode in ("cold", "warm")
-        }
-        name = names[variant] + (", shared bucket" if shared else "")
-        marker = "s" if variant == "fresh" else "o"
-        gap = max(abs(a - b) / max(abs(a), abs(b), 1e-9) for a, b in zip(*series.values(), strict=True))
-        if gap <= 0.02:
-            alike = "equal" if gap == 0 else f"within {max(gap * 100, 0.1):.1f}%"
-            label = f"{name}, new environment and warm ({alike}){what}"
-            color = (colour or {}).get("cold") or colours[(variant, "cold")]
-            axes.plot(sizes, series["cold"], marker=marker, label=label, color=color)
-            return
-        for mode, values in series.items():
-            style = {"linestyle": "-", "markersize": 8} if mode == "cold" else {"linestyle": "--", "markersize": 4}
-            color = (colour or {}).get(mode) or colours[(variant, mode)]
-            axes.plot(sizes, values, marker=marker, label=f"{name}, {names[mode]}{what}", color=color, **style)
-
-    for variant in ("fresh", "index"):
-        draw(left, variant, "modelled_seconds_to_lock", "")
-        draw(middle, variant, "connect_before_write_total", ": before the write")
-    shared_colours = {"cold": "tab:green", "warm": "yellowgreen"}
-    draw(left, "index", "modelled_seconds_to_lock", "", shared_colours, shared=True)
-    draw(middle, "index", "connect_before_write_total", ": before the write", shared_colours, shared=True)
+    series = {
+        "without the index": ("tab:red", lambda row: row["time_to_lock"]["fresh"]),
+        "with the index": ("tab:blue", lambda row: row["time_to_lock"]["index"]),
+        "with the index, shared bucket": ("tab:green", lambda row: row["shared_bucket"]),
+    }
+    for axes, key in ((left, "modelled_seconds_to_lock"), (middle, "connect_before_write_total")):
+        for name, (colour, rows) in series.items():
+            for mode, style in (("cold", "-"), ("warm", "--")):
+                label = f"{name}, {'new environment' if mode == 'cold' else 'warm'}"
+                values = [rows(row)[mode][key] for row in estates]
+                axes.plot(sizes, values, marker="o", linestyle=style, color=colour, label=label)
+        axes.set_xlabel("Connect instances in the Region (one bucket each)")
+        axes.set_yscale("log")
     left.axhline(timeout, color="grey", linestyle=":", label=f"the function's timeout ({timeout:g} s)")
-    left.set_yscale("log")
-    left.set_xlabel("Connect instances in the Region (one bucket each)")
-    left.set_ylabel("seconds until the lock is written")
+    left.set_ylabel("seconds until the lock is written (modelled)")
     left.set_title(
         f"Time to lock a bucket whose policy was deleted:\nConnect at {model['connect_rate']:g} requests/s per API "
         f"(burst {model['connect_burst']:g}), {model['latency'] * 1000:.0f} ms a request"
     )
-    left.legend(fontsize=8)
     middle.axhline(model["connect_burst"], color="grey", linestyle=":", label="Connect's burst per API")
-    middle.set_yscale("symlog", linthresh=1)
-    middle.set_ylim(-0.3, 1e6)  # room for the legend above the lines
-    middle.set_xlabel("Connect instances in the Region (one bucket each)")
-    middle.set_ylabel("Connect calls for the event")
+    middle.set_ylabel("Connect calls before the write")
     middle.set_title("Connect calls for that event")
-    middle.legend(fontsize=7, loc="upper left")
-    for kind, key, style in (
-        ("first sweep (all remediated)", "first_sweep", dict(marker="s", color="tab:purple", markersize=8)),
-        ("hourly sweep (idle)", "hourly_sweep", dict(marker="o", color="tab:blue", linestyle="--", markersize=5)),
+    stress = section.get("stress_sweep") or {}
+    for kind, key, colour in (
+        ("first sweep", "first_sweep", "tab:purple"),
+        ("hourly sweep", "hourly_sweep", "tab:blue"),
     ):
         points = [(row["instances"], row[key]) for row in estates]
-        stress = section.get("stress_sweep")
         if key == "first_sweep" and stress and not stress.get("same_as_largest"):
             points.append((stress["instances"], stress["first_sweep"]))
-        right.plot(
-            [count for count, _ in points],
-            [sweep["longest_invocation_seconds"] for _, sweep in points],
-            label=f"{kind}: longest invocation",
-            **style,
-        )
-        for count, sweep in points:
-            if sweep["invocations"] > 1 and key == "hourly_sweep":
-                right.annotate(
-                    f"{sweep['invocations']} invocations,\n{sweep['modelled_seconds'] / 60:.1f} min",
-                    (count, sweep["longest_invocation_seconds"]),
-                    textcoords="offset points",
-                    xytext=(0, 10),
-                    fontsize=7,
-                    ha="center",
-                )
+        longest = [sweep["longest_invocation_seconds"] for _, sweep in points]
+        right.plot([n for n, _ in points], longest, marker="o", color=colour, label=f"{kind}: longest invocation")
     right.axhline(timeout, color="grey", linestyle=":", label=f"the function's timeout ({timeout:g} s)")
-    right.axhline(
-        timeout - model["sweep_reserve"], color="grey", linestyle="-.", label="hand-over point (timeout - reserve)"
-    )
+    right.axhline(timeout - model["sweep_reserve"], color="grey", linestyle="-.", label="hand-over point")
     right.set_ylim(0, timeout * 1.15)
     right.set_xlabel("Connect instances in the Region (one bucket each)")
     right.set_ylabel("seconds (modelled)")
     right.set_title("Sweeps with the index: the longest invocation")
-    right.legend(fontsize=8, loc="lower right")
+    for axes in (left, middle, right):
+        axes.legend(fontsize=7)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)

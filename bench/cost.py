@@ -17,12 +17,13 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench.report import table
+from bench.report import fill, table
 
 ROOT = Path(__file__).resolve().parents[1]
 PRICES_PATH = ROOT / "bench" / "prices.json"
@@ -55,12 +56,11 @@ def assumption(name: str) -> float:
 
 
 def load_prices(path: Path = PRICES_PATH) -> dict[str, Any]:
-    prices: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return prices
+    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return loaded
 
 
-def load_results(path: Path = RESULTS_PATH) -> dict[str, Any]:
-    return load_prices(path)
+load_results = partial(load_prices, RESULTS_PATH)
 
 
 # The bench's runs the model reads (per_event, cold): a compliant sweep, a drift, a new instance and its first
@@ -388,31 +388,25 @@ def blocks(results: Mapping[str, Any], prices: Mapping[str, Any]) -> dict[str, s
     return generated
 
 
-MARKER = re.compile(r"(<!-- cost:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /cost:(?P=name) -->)", re.DOTALL)
+MARKER = re.compile(r"<!-- cost:(?P<name>[\w-]+) -->\n(?P<body>.*?)<!-- /cost:(?P=name) -->", re.DOTALL)
 
 
 def render(document: str, generated: Mapping[str, str]) -> str:
-    """The document with each block's body replaced; a block the model does not know is an error."""
-    seen: set[str] = set()
-
-    def replace(match: re.Match[str]) -> str:
-        name = match.group("name")
-        if name not in generated:
-            raise KeyError(f"docs/cost.md has a block {name!r} that bench/cost.py does not render")
-        seen.add(name)
-        return f"{match.group(1)}{generated[name]}\n{match.group(4)}"
-
-    rendered = MARKER.sub(replace, document)
-    if missing := set(generated) - seen:
+    """The document with each block's body replaced; a block the document lacks, or one the model does not
+    render, is an error."""
+    rendered, missing = fill(document, "cost", generated)
+    if unknown := {m.group("name") for m in MARKER.finditer(document)} - set(generated):
+        raise KeyError(f"docs/cost.md has blocks that bench/cost.py does not render: {sorted(unknown)}")
+    if missing:
         raise KeyError(f"docs/cost.md lacks the blocks {sorted(missing)}")
     return rendered
 
 
-def main(argv: list[str] | None = None, *, write: Callable[[str], None] | None = None) -> int:
+def main() -> int:
     rendered = render(DOCUMENT.read_text(encoding="utf-8"), blocks(load_results(), load_prices()))
-    (write or (lambda text: DOCUMENT.write_text(text, encoding="utf-8")))(rendered)
+    DOCUMENT.write_text(rendered, encoding="utf-8")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

@@ -19,7 +19,6 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -169,45 +168,20 @@ def client_world(endpoint: str, estate: dict[str, Any]) -> Any:
 class MotoProcess:
     """The parent's handle on the server process."""
 
-    def __init__(self) -> None:
-        self._process: subprocess.Popen[str] | None = None
-        self.endpoint = ""
-
     def __enter__(self) -> MotoProcess:
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "bench.moto_process"],
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        self.endpoint = self._read()["endpoint"]
+        command = [sys.executable, "-m", "bench.moto_process"]
+        self._process = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.endpoint: str = self._send(None)["endpoint"]
         return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        process = self._process
-        if process is None:
-            return
+    def __exit__(self, *_: object) -> None:
         try:
-            if process.poll() is None and process.stdin is not None:
-                process.stdin.write(json.dumps({"op": "stop"}) + "\n")
-                process.stdin.flush()
-            process.wait(timeout=30)
+            if self._process.poll() is None:
+                self._send({"op": "stop"}, reply=False)
+            self._process.wait(timeout=30)
         except (OSError, subprocess.TimeoutExpired):
-            process.kill()
-            process.wait()
-
-    def _read(self) -> dict[str, Any]:
-        assert self._process is not None and self._process.stdout is not None
-        line = self._process.stdout.readline()
-        if not line:
-            raise RuntimeError("the moto server process exited")
-        reply: dict[str, Any] = json.loads(line)
-        if "error" in reply:
-            raise RuntimeError(f"moto server process: {reply['error']}")
-        return reply
+            self._process.kill()
+            self._process.wait()
 
     def estate(self, **command: Any) -> dict[str, Any]:
         return self._send({"op": "estate", **command})
@@ -216,11 +190,20 @@ class MotoProcess:
         """One more instance in the current estate (see `add_instance`)."""
         return self._send({"op": "instance", "spec": spec})
 
-    def _send(self, command: dict[str, Any]) -> dict[str, Any]:
-        assert self._process is not None and self._process.stdin is not None
-        self._process.stdin.write(json.dumps(command) + "\n")
-        self._process.stdin.flush()
-        return self._read()
+    def _send(self, command: dict[str, Any] | None, *, reply: bool = True) -> dict[str, Any]:
+        """Send `command` (None: send nothing) and read the reply."""
+        stdin, stdout = self._process.stdin, self._process.stdout
+        assert stdin is not None and stdout is not None
+        if command is not None:
+            stdin.write(json.dumps(command) + "\n")
+            stdin.flush()
+        line = stdout.readline() if reply else "{}"
+        if not line:
+            raise RuntimeError("the moto server process exited")
+        answer: dict[str, Any] = json.loads(line)
+        if "error" in answer:
+            raise RuntimeError(f"moto server process: {answer['error']}")
+        return answer
 
 
 if __name__ == "__main__":

@@ -43,22 +43,18 @@ def _find_sam() -> str | None:
     return os.path.abspath(found) if found else None
 
 
+def _run(what: str, command: list[str], cwd: Path, environment: dict[str, str] | None = None) -> None:
+    completed = subprocess.run(command, cwd=cwd, env=environment, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        raise RuntimeError(f"{what} failed: {completed.stdout[-1500:]}{completed.stderr[-1500:]}")
+
+
 def _sam_build(project: Path, sam: str) -> tuple[Path, Path]:
     # SAM's python3.13 builder and the layer's Makefile need a python3.13 on PATH: this interpreter's directory
     # has one if it is 3.13 (make bench BENCH_PYTHON=python3.13).
-    environment = dict(os.environ)
-    environment["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), environment.get("PATH", "")])
-    environment["SAM_CLI_TELEMETRY"] = "0"
-    completed = subprocess.run(
-        [sam, "build", "--template-file", "template.yaml"],
-        cwd=project,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"sam build failed: {completed.stdout[-1500:]}{completed.stderr[-1500:]}")
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    environment = {**os.environ, "PATH": path, "SAM_CLI_TELEMETRY": "0"}
+    _run("sam build", [sam, "build", "--template-file", "template.yaml"], project, environment)
     build = project / ".aws-sam" / "build"
     return build / "EnforcerFunction", build / "LockdownLayer"
 
@@ -66,28 +62,13 @@ def _sam_build(project: Path, sam: str) -> tuple[Path, Path]:
 def _make_build(project: Path) -> tuple[Path, Path]:
     """The layer's own Makefile target, run as `sam build` runs it, with this interpreter."""
     build = project / "make-build"
-    function_dir, layer_dir = build / "EnforcerFunction", build / "LockdownLayer"
+    function_dir, layer_dir, scratch = build / "EnforcerFunction", build / "LockdownLayer", build / "scratch"
     shutil.copytree(project / "functions" / "enforcer", function_dir)
-    scratch = build / "scratch"
     shutil.copytree(project / "layers" / "lockdown", scratch)
-    completed = subprocess.run(
-        [
-            "make",
-            "--no-print-directory",
-            "--makefile",
-            str(scratch / "Makefile"),
-            "build-LockdownLayer",
-            f"ARTIFACTS_DIR={layer_dir}",
-            f"LAYER_PYTHON={sys.executable}",
-            f"LAYER_PYTHON_VERSION={sys.version_info.major}.{sys.version_info.minor}",
-        ],
-        cwd=scratch,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"the layer's Makefile failed: {completed.stdout[-1500:]}{completed.stderr[-1500:]}")
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    command = ["make", "--no-print-directory", "--makefile", str(scratch / "Makefile"), "build-LockdownLayer"]
+    command += [f"ARTIFACTS_DIR={layer_dir}", f"LAYER_PYTHON={sys.executable}", f"LAYER_PYTHON_VERSION={version}"]
+    _run("the layer's Makefile", command, scratch)
     return function_dir, layer_dir
 
 

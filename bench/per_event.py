@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from time import perf_counter
 from types import ModuleType
 from typing import Any
+from unittest import mock
 
 from bench.common import CallCounter, log, spread
 from bench.moto_process import MotoProcess, client_world
@@ -26,18 +27,6 @@ from devtools.world import Instance, World
 
 BUCKET = "amazon-connect-25fd0a3be3ef"
 SECOND_BUCKET = "amazon-connect-0b5e7d1c9a44"
-PUBLIC_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Sid": "PublicRead",
-            "Effect": "Allow",
-            "Principal": "*",
-            "Action": "s3:GetObject",
-            "Resource": f"arn:aws:s3:::{BUCKET}/*",
-        }
-    ],
-}
 # Buckets in the account that no Connect instance uses (a sweep looks at each for a lock left behind).
 OTHER_BUCKETS = 20
 _NULL = open(os.devnull, "w")  # noqa: SIM115 - the handler's log stream for the whole process
@@ -88,25 +77,16 @@ def load_app(estate: Estate, environment: dict[str, str] | None = None) -> Modul
         "NOTIFICATION_TOPIC_ARN": world.topic_arn,
         **extra,
     }
-    # Put back afterwards as they were: the variables belong to this environment only.
-    saved = {name: os.environ.get(name) for name in variables}
-    os.environ.update(variables)
-    try:
+    # The variables belong to this environment only: put back as they were afterwards.
+    with mock.patch.dict(os.environ, variables), contextlib.redirect_stdout(_NULL):
         sys.modules.pop("app", None)
-        with contextlib.redirect_stdout(_NULL):
-            app = importlib.import_module("app")
-            # The clients the gateway creates on first use (DynamoDB, Lambda, Scheduler, Security Hub) are created
-            # now, while AWS_ENDPOINT_URL points at the moto server: nothing may ever reach AWS. A cold run's
-            # time therefore leaves out creating them.
-            for client in app.ENFORCER.gateway.all_clients():
-                if client.meta.endpoint_url != estate.endpoint:
-                    raise RuntimeError(f"a client points at {client.meta.endpoint_url}, not the moto server")
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        app = importlib.import_module("app")
+        # The clients the gateway creates on first use (DynamoDB, Lambda, Scheduler, Security Hub) are created now,
+        # while AWS_ENDPOINT_URL points at the moto server: nothing may ever reach AWS. A cold run's time therefore
+        # leaves out creating them.
+        for client in app.ENFORCER.gateway.all_clients():
+            if client.meta.endpoint_url != estate.endpoint:
+                raise RuntimeError(f"a client points at {client.meta.endpoint_url}, not the moto server")
     # Powertools binds its log handler to the stdout of its first import: send the logs nowhere.
     for handler in logging.getLogger(os.environ["POWERTOOLS_SERVICE_NAME"]).handlers:
         if isinstance(handler, logging.StreamHandler):
@@ -119,8 +99,14 @@ def invoke(app: ModuleType, event: Any, context: Any = None) -> dict[str, Any]:
         return dict(app.lambda_handler(event, context))
 
 
+def public_policy(bucket: str) -> dict[str, Any]:
+    """The drift: someone replaces the lock with a public-read policy."""
+    statement = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}
+    return {"Version": "2012-10-17", "Statement": [{"Sid": "PublicRead", **statement}]}
+
+
 def _drift(estate: Estate) -> None:
-    estate.world.put_policy(BUCKET, PUBLIC_POLICY)
+    estate.world.put_policy(BUCKET, public_policy(BUCKET))
 
 
 # (key, label, event, its arguments, what to do to the estate first, the outcomes expected). The event's

@@ -450,9 +450,10 @@ def fill(text: str, prefix: str, blocks: Mapping[str, str]) -> tuple[str, list[s
     missing = []
     for name, body in blocks.items():
         pattern = re.compile(rf"(<!-- {prefix}:{name} -->\n).*?(<!-- /{prefix}:{name} -->)", re.DOTALL)
-        if not pattern.search(text):
+        if match := pattern.search(text):
+            text = f"{text[: match.end(1)]}{body}\n{text[match.start(2) :]}"
+        else:
             missing.append(name)
-        text = pattern.sub(lambda match, body=body: f"{match.group(1)}{body}\n{match.group(2)}", text)
     return text, missing
 
 

@@ -20,7 +20,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from time import perf_counter
 from types import ModuleType
 from typing import Any
@@ -39,13 +38,11 @@ from bench.common import (
     spread,
 )
 from bench.moto_process import ACCOUNT, REGION, MotoProcess, client_world
-from bench.per_event import Estate, invoke, load_app, warm_resource_types
+from bench.per_event import Estate, invoke, load_app, public_policy, warm_resource_types
 from devtools.events import load_event
 
 SIZES = (2, 10, 40, 100, 250)
-# The template's Timeout and default SweepSchedule.
-FUNCTION_TIMEOUT = 120.0
-SWEEP_INTERVAL_SECONDS = 3600.0
+FUNCTION_TIMEOUT = 120.0  # the template's Timeout
 TABLE = "connect-lockdown-inventory"
 SCHEDULE_GROUP = "connect-lockdown-rechecks"
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:connect-lockdown-enforcer"
@@ -172,16 +169,11 @@ def counts(sequence: list[tuple[str, str]]) -> dict[str, Any]:
     return {
         "calls": per_operation(sequence),
         "total_calls": len(sequence),
-        "calls_by_service": per_service(sequence),
         "connect_calls": connect,
         "connect_total": sum(connect.values()),
         "least_seconds": least(sequence),
         "modelled_seconds": least(sequence, latency=LATENCY),
     }
-
-
-def per_service(sequence: list[tuple[str, str]]) -> dict[str, int]:
-    return dict(sorted(Counter(service for service, _ in sequence).items()))
 
 
 def summarise(runs: list[Run], *, label: str) -> dict[str, Any]:
@@ -197,8 +189,6 @@ def summarise(runs: list[Run], *, label: str) -> dict[str, Any]:
     row.update(
         {
             "outcomes": first.outcomes(),
-            "wrote": wrote,
-            "calls_before_write": len(before),
             "connect_before_write": connect_before,
             "connect_before_write_total": sum(connect_before.values()),
             # The lock is back when PutBucketPolicy is sent: the Connect calls before it at the quota.
@@ -257,20 +247,7 @@ def simulated_sweep(estate: Estate, *, time: str = SWEEP_TIME) -> dict[str, Any]
         outcomes.update(run.outcomes())
         units.update(run.dynamodb)
         sequence += run.sequence
-        connect_positions = [n for n, (service, _) in enumerate(run.sequence) if service == CONNECT]
-        after_reads = run.sequence[connect_positions[-1] + 1 :] if connect_positions else run.sequence
-        parts.append(
-            {
-                "modelled_seconds": run.virtual_seconds,
-                "calls": per_operation(run.sequence),
-                "connect_calls": sum(1 for s, _ in run.sequence if s == CONNECT),
-                "total_calls": len(run.sequence),
-                "calls_after_connect": len(after_reads),
-                "continued": bool(env.handed_over),
-                "results": len(run.document["results"]),
-                "index_degraded": run.document.get("index_degraded"),
-            }
-        )
+        parts.append({"modelled_seconds": run.virtual_seconds, "calls": per_operation(run.sequence)})
         log(f"time-to-lock: sweep part {len(parts)}: {run.virtual_seconds:.1f} modelled s, {len(run.sequence)} calls")
     total = counts(sequence)
     durations = [float(p["modelled_seconds"]) for p in parts]
@@ -334,12 +311,6 @@ def drift(estate: Estate, bucket: str) -> dict[str, Any]:
             ("PutBucketPolicy by the enforcer (ignored)", own_write_echo(estate, bucket)),
         ]
     )
-
-
-def public_policy(bucket: str) -> dict[str, Any]:
-    """The drift: someone replaces the lock with a public-read policy."""
-    statement = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}
-    return {"Version": "2012-10-17", "Statement": [{"Sid": "PublicRead", **statement}]}
 
 
 def new_instance(server: MotoProcess, estate: Estate) -> dict[str, Any]:
@@ -409,10 +380,9 @@ def orphan_search(server: MotoProcess) -> dict[str, Any]:
     daily = simulated_sweep(estate, time=ORPHAN_SWEEP_TIME)
     extra = Counter(daily["calls"])
     extra.subtract(hourly["calls"])
-    buckets_used = SIZES[0] + 1
     return {
         "instances": SIZES[0],
-        "buckets_used_by_connect": buckets_used,
+        "buckets_used_by_connect": SIZES[0] + 1,
         "other_buckets": OTHER_BUCKETS,
         "hourly": {k: hourly[k] for k in ("calls", "total_calls", "invocations")},
         "daily": {k: daily[k] for k in ("calls", "total_calls", "invocations")},
@@ -421,33 +391,21 @@ def orphan_search(server: MotoProcess) -> dict[str, Any]:
 
 
 def measure_estate(server: MotoProcess, count: int, *, runs: int) -> dict[str, Any]:
-    started = perf_counter()
-    estate = build(server, count)
-    set_up = perf_counter() - started
-    target = own_bucket(count - 1)
-    row: dict[str, Any] = {
-        "instances": count,
-        "buckets": count + 1,
-        "target_bucket_instances": 1,
-        "shared_bucket_instances": min(SHARED_BY, count),
-        "set_up_seconds": set_up,
-    }
-    log(f"time-to-lock: {count} instances, first sweep")
+    estate, target = build(server, count), own_bucket(count - 1)
+    row: dict[str, Any] = {"instances": count, "buckets": count + 1, "shared_bucket_instances": min(SHARED_BY, count)}
+    log(f"time-to-lock: {count} instances, first and hourly sweeps, then the events")
     row["first_sweep"] = simulated_sweep(estate)
-    log(f"time-to-lock: {count} instances, hourly sweep (idle)")
     row["hourly_sweep"] = simulated_sweep(estate)
-    lock: dict[str, Any] = {}
-    for index in (True, False):
-        variant = "index" if index else "fresh"
-        for warm in (False, True):
-            mode = "warm" if warm else "cold"
-            log(f"time-to-lock: {count} instances, {variant}, {mode}")
-            # The fresh reads cost a whole inventory per run on moto: one run (the counts are exact anyway).
-            lock.setdefault(variant, {})[mode] = time_to_lock(
-                estate, target, index=index, warm=warm, runs=runs if index else 1
+    # The fresh reads cost a whole inventory per run on moto: one run (the counts are exact anyway).
+    row["time_to_lock"] = {
+        variant: {
+            mode: time_to_lock(
+                estate, target, index=variant == "index", warm=mode == "warm", runs=runs if variant == "index" else 1
             )
-    row["time_to_lock"] = lock
-    log(f"time-to-lock: {count} instances, shared bucket and unrelated bucket")
+            for mode in ("cold", "warm")
+        }
+        for variant in ("index", "fresh")
+    }
     row["shared_bucket"] = {
         mode: time_to_lock(estate, SHARED_BUCKET, index=True, warm=mode == "warm", runs=1) for mode in ("cold", "warm")
     }
@@ -455,19 +413,16 @@ def measure_estate(server: MotoProcess, count: int, *, runs: int) -> dict[str, A
         "index": {mode: unrelated(estate, index=True, warm=mode == "warm") for mode in ("cold", "warm")},
         "fresh": {"cold": unrelated(estate, index=False, warm=False)},
     }
-    log(f"time-to-lock: {count} instances, drift and new instance")
     row["drift"] = drift(estate, target)
     row["new_instance"] = new_instance(server, estate)
-    row["measured_seconds"] = perf_counter() - started
     return row
 
 
 def run(server: MotoProcess, *, sizes: tuple[int, ...] = SIZES, runs: int = 3) -> dict[str, Any]:
     from connect_lockdown.continuation import SWEEP_RESERVE_SECONDS
-    from connect_lockdown.inventory import MAX_PARALLEL_INSTANCES, NON_S3_RESOURCE_TYPES
+    from connect_lockdown.inventory import NON_S3_RESOURCE_TYPES
 
-    known = warm_resource_types()
-    read = len([t for t in known if t not in NON_S3_RESOURCE_TYPES])
+    read = len([t for t in warm_resource_types() if t not in NON_S3_RESOURCE_TYPES])
     estates = [measure_estate(server, count, runs=runs) for count in sizes]
     return {
         "stress_sweep": stress_sweep(server, estates[-1], read),
@@ -477,12 +432,7 @@ def run(server: MotoProcess, *, sizes: tuple[int, ...] = SIZES, runs: int = 3) -
             "latency": LATENCY,
             "function_timeout": FUNCTION_TIMEOUT,
             "sweep_reserve": SWEEP_RESERVE_SECONDS,
-            "sweep_interval": SWEEP_INTERVAL_SECONDS,
-            "max_parallel_instances": MAX_PARALLEL_INSTANCES,
-            "resource_types_known": len(known),
             "resource_types_read": read,
-            "other_buckets": OTHER_BUCKETS,
-            "shared_by": SHARED_BY,
         },
         "runs": runs,
         "estates": estates,
@@ -511,73 +461,6 @@ def stress_sweep(server: MotoProcess, largest: dict[str, Any], resource_types_re
         return None
     count = worst_size(largest["instances"], per_part)
     if count == largest["instances"]:
-        return {"instances": count, "same_as_largest": True, "instances_per_invocation": per_part}
+        return {"instances": count, "same_as_largest": True}
     log(f"time-to-lock: {count} instances (the last invocation reads a full share), first sweep")
-    estate = build(server, count)
-    return {
-        "instances": count,
-        "same_as_largest": False,
-        "instances_per_invocation": per_part,
-        "first_sweep": simulated_sweep(estate),
-    }
-
-
-# --- the plot ------------------------------------------------------------------------------------------
-
-
-def plot(section: dict[str, Any], path: Path) -> None:
-    """docs/img/time-to-lock.png: time to lock and Connect calls against the estate size, and the sweeps'
-    longest invocation, each series drawn for a new environment (solid) and a warm one (dashed)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    estates, model = section["estates"], section["model"]
-    timeout = model["function_timeout"]
-    sizes = [row["instances"] for row in estates]
-    figure, (left, middle, right) = plt.subplots(1, 3, figsize=(18, 5.2))
-    series = {
-        "without the index": ("tab:red", lambda row: row["time_to_lock"]["fresh"]),
-        "with the index": ("tab:blue", lambda row: row["time_to_lock"]["index"]),
-        "with the index, shared bucket": ("tab:green", lambda row: row["shared_bucket"]),
-    }
-    for axes, key in ((left, "modelled_seconds_to_lock"), (middle, "connect_before_write_total")):
-        for name, (colour, rows) in series.items():
-            for mode, style in (("cold", "-"), ("warm", "--")):
-                label = f"{name}, {'new environment' if mode == 'cold' else 'warm'}"
-                values = [rows(row)[mode][key] for row in estates]
-                axes.plot(sizes, values, marker="o", linestyle=style, color=colour, label=label)
-        axes.set_xlabel("Connect instances in the Region (one bucket each)")
-        axes.set_yscale("log")
-    left.axhline(timeout, color="grey", linestyle=":", label=f"the function's timeout ({timeout:g} s)")
-    left.set_ylabel("seconds until the lock is written (modelled)")
-    left.set_title(
-        f"Time to lock a bucket whose policy was deleted:\nConnect at {model['connect_rate']:g} requests/s per API "
-        f"(burst {model['connect_burst']:g}), {model['latency'] * 1000:.0f} ms a request"
-    )
-    middle.axhline(model["connect_burst"], color="grey", linestyle=":", label="Connect's burst per API")
-    middle.set_ylabel("Connect calls before the write")
-    middle.set_title("Connect calls for that event")
-    stress = section.get("stress_sweep") or {}
-    for kind, key, colour in (
-        ("first sweep", "first_sweep", "tab:purple"),
-        ("hourly sweep", "hourly_sweep", "tab:blue"),
-    ):
-        points = [(row["instances"], row[key]) for row in estates]
-        if key == "first_sweep" and stress and not stress.get("same_as_largest"):
-            points.append((stress["instances"], stress["first_sweep"]))
-        longest = [sweep["longest_invocation_seconds"] for _, sweep in points]
-        right.plot([n for n, _ in points], longest, marker="o", color=colour, label=f"{kind}: longest invocation")
-    right.axhline(timeout, color="grey", linestyle=":", label=f"the function's timeout ({timeout:g} s)")
-    right.axhline(timeout - model["sweep_reserve"], color="grey", linestyle="-.", label="hand-over point")
-    right.set_ylim(0, timeout * 1.15)
-    right.set_xlabel("Connect instances in the Region (one bucket each)")
-    right.set_ylabel("seconds (modelled)")
-    right.set_title("Sweeps with the index: the longest invocation")
-    for axes in (left, middle, right):
-        axes.legend(fontsize=7)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    return {"instances": count, "same_as_largest": False, "first_sweep": simulated_sweep(build(server, count))}

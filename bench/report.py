@@ -74,52 +74,49 @@ def remediation_within_budget(calls: dict[str, int]) -> bool:
 
 def budgets(results: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
     """(what, budget, measured, holds) of every budget the page promises."""
-    cold, package = results["cold_start"], results["package"]
-    as_built = cold.get("paired_ratio_as_built", {}).get("median", cold["ratio_as_built"])
-    sources_only = cold.get("paired_ratio_sources_only", {}).get("median", cold["ratio_sources_only"])
+    cold, package, layer = results["cold_start"], results["package"], results["package"]["layer"]
+    as_built, sources_only = (cold[f"paired_ratio_{variant}"]["median"] for variant in ("as_built", "sources_only"))
+    ratios = f"{as_built:.2f} x as `sam build` ships it (with bytecode); {sources_only:.2f} x without the .pyc files"
+    xray = "imported" if cold["xray_loaded"] else "the X-Ray SDK is never imported (Tracer is not used)"
     compliant = scenario(results, "put_compliant")["warm"]["calls"]
+    remediations = [scenario(results, key) for key in ("put_drift", "delete", "storage_unlocked")]
     shipped, pinned = package["sdk_shipped"], package["sdk_pinned"]
     sdk_as_pinned = all(shipped.get(name) == pinned.get(name) is not None for name in ("boto3", "botocore"))
-    rows = [
+    return [
         (
             "Cold start",
             f"at most {COLD_START_BUDGET} x the floor",
-            f"{as_built:.2f} x as `sam build` ships it (with bytecode); {sources_only:.2f} x without the .pyc files "
-            "(median of the per-round ratios)",
+            f"{ratios} (median of the per-round ratios)",
             as_built <= COLD_START_BUDGET,
         ),
-        (
-            "Tracer / X-Ray SDK",
-            "loaded only when tracing is on",
-            "imported" if cold["xray_loaded"] else "the X-Ray SDK is never imported (Tracer is not used)",
-            not cold["xray_loaded"],
-        ),
+        ("Tracer / X-Ray SDK", "loaded only when tracing is on", xray, not cold["xray_loaded"]),
         (
             "Warm compliant event",
             "1 call (`GetBucketPolicy`)",
             calls_text(compliant),
             compliant == {"GetBucketPolicy": 1},
         ),
-    ]
-    for key in ("put_drift", "delete", "storage_unlocked"):
-        row = scenario(results, key)
-        calls = row["warm"]["calls"]
-        budget = "fresh inventory + the policy read twice + 1 write + 1 publish"
-        rows.append((f"Remediation: {row['label']}", budget, calls_text(calls), remediation_within_budget(calls)))
-    rows.append(
+        *(
+            (
+                f"Remediation: {row['label']}",
+                "fresh inventory + the policy read twice + 1 write + 1 publish",
+                calls_text(row["warm"]["calls"]),
+                remediation_within_budget(row["warm"]["calls"]),
+            )
+            for row in remediations
+        ),
         (
             "Package",
             "the layer ships boto3/botocore as pinned, and bytecode; under Lambda's 250 MB unzipped",
             f"boto3 {shipped.get('boto3') or 'missing'}, botocore {shipped.get('botocore') or 'missing'} "
-            f"(pinned: {pinned.get('boto3')}, {pinned.get('botocore')}); {package['layer']['pyc_files']} .pyc files; "
+            f"(pinned: {pinned.get('boto3')}, {pinned.get('botocore')}); {layer['pyc_files']} .pyc files; "
             f"{kib(package['total_unzipped_bytes'])} unzipped, {kib(package['total_zipped_bytes'])} zipped",
             sdk_as_pinned
-            and package["layer"]["pyc_files"] > 0
+            and layer["pyc_files"] > 0
             and not package["sdk_in_function"]
             and package["total_unzipped_bytes"] < LAMBDA_UNZIPPED_LIMIT,
-        )
-    )
-    return rows
+        ),
+    ]
 
 
 # --- blocks ---------------------------------------------------------------------------------------------
@@ -176,17 +173,15 @@ def block_cold_start(results: dict[str, Any]) -> str:
     cold = results["cold_start"]
 
     def ratio(key: str) -> str:
-        value = cold.get(key)
-        return f"{value['median']:.2f} x ({value['min']:.2f} to {value['max']:.2f})" if value else "n/a"
+        return f"{cold[key]['median']:.2f} x ({cold[key]['min']:.2f} to {cold[key]['max']:.2f})"
 
+    def cpu(key: str) -> str:
+        return ms(cold[f"cpu_{key}"]["median"])
+
+    handler = f"handler as `sam build` ships it ({cold['as_built_usable_pyc']} of its {cold['as_built_modules']} modules load from .pyc)"
     rows = [
         ("floor: `import boto3` + the same 5 clients", spread_ms(cold["floor"]), "1.00"),
-        (
-            f"handler as `sam build` ships it ({cold['as_built_usable_pyc']} of its {cold['as_built_modules']} "
-            "modules load from .pyc)",
-            spread_ms(cold["handler_as_built"]),
-            f"{cold['ratio_as_built']:.2f}",
-        ),
+        (handler, spread_ms(cold["handler_as_built"]), f"{cold['ratio_as_built']:.2f}"),
         (
             "the same package without its .pyc files",
             spread_ms(cold["handler_sources_only"]),
@@ -197,38 +192,24 @@ def block_cold_start(results: dict[str, Any]) -> str:
         (built["stage"], ms(built["seconds"]), ms(sources["seconds"]))
         for built, sources in zip(cold["breakdown_as_built"], cold["breakdown_sources_only"], strict=True)
     ]
-    lines = [
-        f"Median of {cold['runs']} fresh processes each (min to max in brackets).",
-        "",
-        table(["", "import until ready", "ratio to the floor"], rows),
-        "",
-        "The ratios in the table are of the medians. The budget uses the ratio within each round (the variants "
-        "run back to back, so slow changes in the machine's load cancel out), median (min to max): "
-        f"as built **{ratio('paired_ratio_as_built')}**, without .pyc files **{ratio('paired_ratio_sources_only')}**.",
-        "",
-        f"CPU time (`time.process_time()`, less sensitive to the other work on the machine): floor "
-        f"{ms(cold['cpu_floor']['median'])}, handler as built {ms(cold['cpu_handler_as_built']['median'])} "
-        f"(**{cold['cpu_ratio_as_built']:.2f} x**), without .pyc files "
-        f"{ms(cold['cpu_handler_sources_only']['median'])} (**{cold['cpu_ratio_sources_only']:.2f} x**).",
-        "",
-        f"Interpreter start-up, the same for all and outside the ratio: {spread_ms(cold['interpreter_wall'])} "
-        f"(whole process, floor: {ms(cold['floor_process_wall']['median'])}; handler: "
-        f"{ms(cold['handler_process_wall']['median'])}).",
-        "",
-        f"Where the handler's time goes (medians of {cold['detail_runs']} runs, in import order):",
-        "",
-        table(["stage", "as built", "without .pyc files"], stages),
-    ]
-    if "sources_only_layer_zipped_bytes" in cold:
-        lines += [
-            "",
-            f"Without its .pyc files the layer (its `python/` directory) would be "
-            f"{kib(cold['sources_only_layer_unzipped_bytes'])} unzipped, {kib(cold['sources_only_layer_zipped_bytes'])} "
-            "zipped: the bytecode's cost in size.",
-        ]
     clients = ", ".join(f"{name} {ms(seconds)}" for name, seconds in cold["floor_clients"].items())
-    lines += ["", f"Inside the floor: `import boto3` {ms(cold['floor_import_boto3']['median'])}; clients: {clients}."]
-    return "\n".join(lines)
+    return f"""Median of {cold["runs"]} fresh processes each (min to max in brackets).
+
+{table(["", "import until ready", "ratio to the floor"], rows)}
+
+The ratios in the table are of the medians. The budget uses the ratio within each round (the variants run back to back, so slow changes in the machine's load cancel out), median (min to max): as built **{ratio("paired_ratio_as_built")}**, without .pyc files **{ratio("paired_ratio_sources_only")}**.
+
+CPU time (`time.process_time()`, less sensitive to the other work on the machine): floor {cpu("floor")}, handler as built {cpu("handler_as_built")} (**{cold["cpu_ratio_as_built"]:.2f} x**), without .pyc files {cpu("handler_sources_only")} (**{cold["cpu_ratio_sources_only"]:.2f} x**).
+
+Interpreter start-up, the same for all and outside the ratio: {spread_ms(cold["interpreter_wall"])} (whole process, floor: {ms(cold["floor_process_wall"]["median"])}; handler: {ms(cold["handler_process_wall"]["median"])}).
+
+Where the handler's time goes (medians of {cold["detail_runs"]} runs, in import order):
+
+{table(["stage", "as built", "without .pyc files"], stages)}
+
+Without its .pyc files the layer (its `python/` directory) would be {kib(cold["sources_only_layer_unzipped_bytes"])} unzipped, {kib(cold["sources_only_layer_zipped_bytes"])} zipped: the bytecode's cost in size.
+
+Inside the floor: `import boto3` {ms(cold["floor_import_boto3"]["median"])}; clients: {clients}."""
 
 
 def block_calls(results: dict[str, Any]) -> str:
@@ -278,62 +259,43 @@ VARIANTS = (("fresh", "cold"), ("fresh", "warm"), ("index", "cold"), ("index", "
 NAMES = {"fresh": "without the index", "index": "with the index", "cold": "new environment", "warm": "warm"}
 
 
-def lock_cell(row: dict[str, Any], timeout: float) -> str:
-    least = row["least_seconds_to_lock"]
-    text = f"**{secs(least)}**: {row['connect_before_write_total']:,} Connect calls before the write"
-    return text + (f"; over the {timeout:g} s timeout, never locked" if least is not None and least > timeout else "")
-
-
 def block_time_to_lock(results: dict[str, Any]) -> str:
     section = results["time_to_lock"]
-    model, estates = section["model"], section["estates"]
-    timeout = model["function_timeout"]
-    shared_header = [f"with the index, shared bucket, {NAMES[m]}" for m in ("cold", "warm")]
-    header = ["instances", *(f"{NAMES[v]}, {NAMES[m]}" for v, m in VARIANTS), *shared_header]
+    model, timeout = section["model"], section["model"]["function_timeout"]
+
+    def least_text(least: float | None) -> str:
+        over = least is not None and least > timeout
+        return f"**{secs(least)}**" + (f"; over the {timeout:g} s timeout, never locked" if over else "")
+
     rows = [
         (
             f"{estate['instances']:,}",
-            *(lock_cell(estate["time_to_lock"][v][m], timeout) for v, m in VARIANTS),
-            *(
-                lock_cell(estate["shared_bucket"][m], timeout)
-                + f" ({estate['shared_bucket_instances']} instances store in it)"
-                for m in ("cold", "warm")
-            ),
-        )
-        for estate in estates
-    ]
-    detail = [
-        (
-            f"{estate['instances']:,}",
-            f"{NAMES[variant]}, {NAMES[mode]}",
+            label,
             f"**{row['connect_before_write_total']:,}**: {calls_text(row['connect_before_write'])}",
             f"**{row['connect_total']:,}**: {calls_text(row['connect_calls'])}",
             f"{row['total_calls']:,}: {calls_text(row['calls'])}",
-            secs(row["least_seconds_to_lock"]),
+            least_text(row["least_seconds_to_lock"]),
             secs(row["modelled_seconds_to_lock"]),
             f"{ms(row['moto_seconds_to_lock']['median'])}, {ms(row['moto_seconds']['median'])}",
         )
-        for estate in estates
-        for variant, mode in VARIANTS
-        for row in [estate["time_to_lock"][variant][mode]]
-    ]
-    detail_header = ["instances", "", "Connect calls before the write", "Connect calls in all", "AWS calls in all"]
-    detail_header += ["least time to lock", "modelled", "moto: to the write, whole"]
-    return "\n".join(
-        [
-            "A bucket has its policy deleted (used by one instance, or shared by several). Least time until the lock "
-            f"is written, at Connect's quota ({model['connect_rate']:g} requests/s per API, burst "
-            f"{model['connect_burst']:g}), and the Connect calls before the write:",
-            "",
-            table(header, rows),
-            "",
-            'Per API, before the write and in all; "modelled" adds a round trip of '
-            f"{model['latency'] * 1000:.0f} ms to every request of every service, one after another; moto: the wall "
-            "time on this machine until the write, and of the whole invocation (median of "
-            f"{section['runs']} runs with the index, 1 without):",
-            "",
-            table(detail_header, detail),
+        for estate in section["estates"]
+        for label, row in [
+            *((f"{NAMES[v]}, {NAMES[m]}", estate["time_to_lock"][v][m]) for v, m in VARIANTS),
+            *(
+                (f"with the index, bucket shared by {estate['shared_bucket_instances']}, {NAMES[m]}", row)
+                for m, row in estate["shared_bucket"].items()
+            ),
         ]
+    ]
+    header = ["instances", "", "Connect calls before the write", "Connect calls in all", "AWS calls in all"]
+    header += ["least time to lock", "modelled", "moto: to the write, whole"]
+    return (
+        "A bucket has its policy deleted (used by one instance, or shared by several). Least time until the lock "
+        f"is written, at Connect's quota ({model['connect_rate']:g} requests/s per API, burst "
+        f'{model["connect_burst"]:g}) and the Connect calls before it, per API; "modelled" adds a round trip of '
+        f"{model['latency'] * 1000:.0f} ms to every request of every service, one after another; moto: the wall "
+        f"time on this machine until the write, and of the whole invocation (median of {section['runs']} runs with "
+        f"the index on a bucket of one instance, 1 otherwise):\n\n{table(header, rows)}"
     )
 
 

@@ -387,7 +387,17 @@ def block_sweeps(results: dict[str, Any]) -> str:
         f"requests/s per API (burst {model['connect_burst']:g}), {model['latency'] * 1000:.0f} ms per request of "
         f"every service, one after another; each invocation has the function's {model['function_timeout']:g} s and "
         f"hands over when less than {model['sweep_reserve']:g} s are left (`SWEEP_RESERVE_SECONDS`); each "
-        f"continuation runs in a new execution environment.\n\n{table(header, rows)}"
+        f"continuation runs in a new execution environment.\n\n{table(header, rows)}\n\n{orphan_search(section)}"
+    )
+
+
+def orphan_search(section: dict[str, Any]) -> str:
+    """What the daily sweep (00:00 UTC) adds to an hourly one: the search for locks no instance needs."""
+    orphans = section["orphan_search"]
+    return (
+        f"The sweep of 00:00 UTC also searches for orphaned locks: on {orphans['instances']} instances and "
+        f"{orphans['other_buckets']} other buckets it makes {orphans['daily']['total_calls']} AWS calls where the "
+        f"hourly sweep makes {orphans['hourly']['total_calls']} ({calls_text(orphans['extra_calls'])} more)."
     )
 
 

@@ -1,21 +1,7 @@
-"""Cold start: a fresh process imports the handler module until it is ready, against `import boto3` + clients.
-
-Every run is a new interpreter. The child times itself with `time.perf_counter()` from its first statement to
-"ready": for the handler, `import app` (configuration validated, Logger and Metrics created, the five clients
-built); for the floor, `import boto3` and the same five clients with the same `Config`s. The interpreter's own
-start-up is the same for both and is left out of the ratio (it is reported apart).
-
-The handler is imported from the built package (`sam build` output: the function and the layer). The layer
-ships its own boto3 and botocore, ahead of the environment's on the path, as Lambda puts the layer ahead of
-the runtime's SDK; the floor imports the environment's boto3, which stands for the runtime's (precompiled).
-Lambda's code directories are read-only, so Python cannot cache bytecode there: whatever the package does not
-ship as .pyc files, every cold start compiles again. `PYTHONDONTWRITEBYTECODE=1` reproduces that. The layer's
-Makefile ships bytecode; a second variant is the same package with every .pyc file removed, as
-`BuildMethod: python3.13` used to ship it, to show what the bytecode saves.
-
-The .pyc files are those of the Python that built the layer (3.13, the runtime's): run the benchmark on the
-same minor version (`make bench BENCH_PYTHON=python3.13`), or the interpreter ignores them; the results count
-the ones it can use.
+"""Cold start: fresh processes import the handler from the built package until ready, against `import boto3` and
+the same five clients (the floor); the interpreter's own start-up is left out of the ratio. The package runs with
+`PYTHONDONTWRITEBYTECODE=1`, as Lambda's read-only code directories allow no bytecode cache, and a second variant
+has every .pyc file removed. Its .pyc files are of Python 3.13: run on that (`make bench BENCH_PYTHON=python3.13`).
 """
 
 from __future__ import annotations
@@ -30,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import log, median, spread
+from bench.common import ENVIRONMENT, log, median, spread
 
 TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:connect-lockdown"
 
@@ -65,7 +51,6 @@ print(json.dumps({
     "seconds": _ready - _started,
     "cpu": _cpu_ready - _cpu,
     "xray_loaded": any(m == "aws_xray_sdk" or m.startswith("aws_xray_sdk.") for m in sys.modules),
-    "tracer_loaded": "aws_lambda_powertools.tracing" in sys.modules,
     "app_file": app.__file__,
 }))
 """
@@ -93,20 +78,15 @@ print('{"seconds": 0}')
 
 
 def child_environment(python_path: list[Path]) -> dict[str, str]:
-    return {
+    """The benchmark's fake credentials and Powertools settings, and the function's variables."""
+    return ENVIRONMENT | {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/tmp"),
         "LANG": "C.UTF-8",
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_REGION": "us-east-1",
         "NOTIFICATION_TOPIC_ARN": TOPIC_ARN,
         "DRY_RUN": "false",
         "MERGE_MODE": "preserve",
-        "POWERTOOLS_SERVICE_NAME": "connect-lockdown",
-        "POWERTOOLS_METRICS_NAMESPACE": "ConnectBucketLockdown",
-        "POWERTOOLS_LOG_LEVEL": "INFO",
         "PYTHONPATH": os.pathsep.join(str(p) for p in python_path),
         # Lambda's /var/task and /opt are read-only: nothing compiled in one cold start survives to the next.
         "PYTHONDONTWRITEBYTECODE": "1",
@@ -140,14 +120,7 @@ def usable_bytecode(directory: Path) -> int:
     return sum(1 for source in directory.rglob("*.py") if Path(importlib.util.cache_from_source(str(source))).is_file())
 
 
-def run(
-    function_dir: Path,
-    layer_dir: Path,
-    work: Path,
-    *,
-    runs: int = 11,
-    detail_runs: int = 5,
-) -> dict[str, Any]:
+def run(function_dir: Path, layer_dir: Path, work: Path, *, runs: int = 11, detail_runs: int = 5) -> dict[str, Any]:
     as_built = child_environment([function_dir, layer_dir])
     function_sources, layer_sources = without_bytecode(function_dir, layer_dir, work / "sources-only")
     sources_only = child_environment([function_sources, layer_sources])
@@ -196,8 +169,9 @@ def run(
             for i, stage in enumerate(names)
         ]
 
+    if not Path(samples["handler_as_built"][0]["app_file"]).is_relative_to(function_dir):
+        raise RuntimeError(f"the handler was not imported from the built package: {samples['handler_as_built'][0]}")
     floor = median(seconds("floor"))
-    handler = samples["handler_as_built"][0]
     client_names = list(samples["floor"][0]["clients"])
     return {
         "runs": runs,
@@ -229,8 +203,4 @@ def run(
         "floor_process_wall": spread([float(s["process_wall"]) for s in samples["floor"]]),
         "handler_process_wall": spread([float(s["process_wall"]) for s in samples["handler_as_built"]]),
         "xray_loaded": any(bool(s["xray_loaded"]) for s in samples["handler_as_built"]),
-        "tracer_loaded": any(bool(s["tracer_loaded"]) for s in samples["handler_as_built"]),
-        "handler_imported_from": str(Path(handler["app_file"]).relative_to(work.parent))
-        if Path(handler["app_file"]).is_relative_to(work.parent)
-        else handler["app_file"],
     }

@@ -22,16 +22,13 @@ for _source_root in (ROOT / "functions" / "enforcer", ROOT / "layers" / "lockdow
 
 # Fake credentials and a region before anything creates a client: nothing here may reach real AWS. The handler
 # logs and emits metrics as the template configures it (to a null stream here).
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "POWERTOOLS_SERVICE_NAME": "connect-lockdown",
-        "POWERTOOLS_METRICS_NAMESPACE": "ConnectBucketLockdown",
-        "POWERTOOLS_LOG_LEVEL": "INFO",
-    }
-)
+ENVIRONMENT = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
+ENVIRONMENT |= {
+    "POWERTOOLS_SERVICE_NAME": "connect-lockdown",
+    "POWERTOOLS_METRICS_NAMESPACE": "ConnectBucketLockdown",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+}
+os.environ.update(ENVIRONMENT)
 for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL"):
     os.environ.pop(_name, None)
 

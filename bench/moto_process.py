@@ -1,14 +1,6 @@
-"""A moto server on loopback in a process of its own, and Connect estates of any size built on its backends.
-
-Why a process of its own: in-process, moto's request handling competes with the code under test for one
-GIL, so the client's time would include the server's CPU and parallel requests could never overlap. AWS
-does its work elsewhere; so does this server (the machine has two cores).
-
-Why the backends: building 1,000 instances through the API costs six requests each; the benchmarks measure
-the enforcer, not the set-up. The estate is the one devtools/world.py builds (service roles with the
-real path, storage configs through the test extension), only written directly.
-
-Protocol: one JSON object per line on stdin, one JSON reply per line on stdout; the first line out is
+"""A moto server on loopback in a process of its own (in-process, its request handling would share the code under
+test's GIL), and Connect estates of any size written directly on its backends (the estate of devtools/world.py,
+without six requests per instance of set-up). Protocol: one JSON object per line each way; the first line out is
 {"endpoint": URL}.
 """
 
@@ -71,11 +63,8 @@ def build_estate(endpoint: str, command: dict[str, Any]) -> dict[str, Any]:
 
 
 def add_instance(spec: dict[str, Any]) -> dict[str, Any]:
-    """One instance with its own service role, written on the backends.
-
-    `bucket`: its call recordings and chat transcripts go there; `extra`: more [bucket, resource type] pairs
-    (an instance may store each resource type in another bucket, and several instances may share one).
-    """
+    """One instance with its own service role: `bucket` holds its call recordings and chat transcripts, `extra`
+    lists more [bucket, resource type] pairs (several instances may share a bucket)."""
     from moto.connect.models import connect_backends
     from moto.iam.models import iam_backends
     from moto.s3.models import s3_backends

@@ -1,9 +1,6 @@
-"""AWS calls per event kind, and the time to decide and act, warm and cold, on a moto server on loopback.
-
-One execution environment is the handler module `app` imported with its environment, as Lambda does: its
-clients, its cached identity, inventory and principal IDs live as long as the module. "Warm" is an
-environment that has handled an event before (inside the cache TTL); "cold" is a freshly imported one,
-timed from its first handler call (the import itself is bench/cold_start.py's business).
+"""AWS calls per event kind, and the time to decide and act, on a moto server on loopback. An execution environment
+is `app` imported afresh with its variables; "warm" has handled an event of the kind before, "cold" is new and
+timed from its first handler call (the import is bench/cold_start.py's).
 """
 
 from __future__ import annotations
@@ -13,7 +10,6 @@ import importlib
 import logging
 import os
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from time import perf_counter
 from types import ModuleType
@@ -105,75 +101,38 @@ def public_policy(bucket: str) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": [{"Sid": "PublicRead", **statement}]}
 
 
-def _drift(estate: Estate) -> None:
-    estate.world.put_policy(BUCKET, public_policy(BUCKET))
+ASSOCIATE = "connect-AssociateInstanceStorageConfig"
+# key: (label, event, the instance whose ID it carries, what happens first (a drift, or the named bucket's policy
+# deleted), the outcomes expected)
+# fmt: off
+SCENARIOS: dict[str, tuple[str, str, str | None, str | None, tuple[str, ...]]] = {
+    "put_compliant": ("`PutBucketPolicy`, bucket compliant", "s3-PutBucketPolicy", None, None, ("compliant",)),
+    "put_drift": ("`PutBucketPolicy`, policy replaced (drift)", "s3-PutBucketPolicy", None, "drift", ("remediated",)),
+    "delete": ("`DeleteBucketPolicy` (policy deleted)", "s3-DeleteBucketPolicy", None, BUCKET, ("remediated",)),
+    "create_instance": ("`CreateInstance` (no storage yet)", "connect-CreateInstance", "bare", None, ("pending",)),
+    "storage_compliant": ("`AssociateInstanceStorageConfig`, bucket compliant", ASSOCIATE, "second", None, ("compliant",)),
+    "storage_unlocked": ("`AssociateInstanceStorageConfig`, bucket not locked yet", ASSOCIATE, "second", SECOND_BUCKET, ("remediated",)),
+    "sweep_compliant": ("scheduled sweep, all compliant", "scheduled-event", None, None, ("compliant", "compliant", "pending")),
+    "sweep_drift": ("scheduled sweep, one bucket drifted", "scheduled-event", None, "drift", ("compliant", "pending", "remediated")),
+    "own_write": ("`PutBucketPolicy` by the enforcer's own role", "s3-PutBucketPolicy-by-enforcer", None, None, ()),
+    "ignored": ("an event it does not act on (`PutBucketAcl`)", "s3-PutBucketAcl", None, None, ()),
+}
+# fmt: on
 
 
-# (key, label, event, its arguments, what to do to the estate first, the outcomes expected). The event's
-# arguments name the instance (`bare` or `second`) whose ID it carries.
-SCENARIOS: tuple[tuple[str, str, str, dict[str, str], Callable[[Estate], None] | None, tuple[str, ...]], ...] = (
-    ("put_compliant", "`PutBucketPolicy`, bucket compliant", "s3-PutBucketPolicy", {}, None, ("compliant",)),
-    ("put_drift", "`PutBucketPolicy`, policy replaced (drift)", "s3-PutBucketPolicy", {}, _drift, ("remediated",)),
-    (
-        "delete",
-        "`DeleteBucketPolicy` (policy deleted)",
-        "s3-DeleteBucketPolicy",
-        {},
-        lambda e: e.world.delete_policy(BUCKET),
-        ("remediated",),
-    ),
-    (
-        "create_instance",
-        "`CreateInstance` (no storage yet)",
-        "connect-CreateInstance",
-        {"id": "bare"},
-        None,
-        ("pending",),
-    ),
-    (
-        "storage_compliant",
-        "`AssociateInstanceStorageConfig`, bucket compliant",
-        "connect-AssociateInstanceStorageConfig",
-        {"id": "second", "bucket": SECOND_BUCKET},
-        None,
-        ("compliant",),
-    ),
-    (
-        "storage_unlocked",
-        "`AssociateInstanceStorageConfig`, bucket not locked yet",
-        "connect-AssociateInstanceStorageConfig",
-        {"id": "second", "bucket": SECOND_BUCKET},
-        lambda e: e.world.delete_policy(SECOND_BUCKET),
-        ("remediated",),
-    ),
-    (
-        "sweep_compliant",
-        "scheduled sweep, all compliant",
-        "scheduled-event",
-        {},
-        None,
-        ("compliant", "compliant", "pending"),
-    ),
-    (
-        "sweep_drift",
-        "scheduled sweep, one bucket drifted",
-        "scheduled-event",
-        {},
-        _drift,
-        ("compliant", "pending", "remediated"),
-    ),
-    ("own_write", "`PutBucketPolicy` by the enforcer's own role", "s3-PutBucketPolicy-by-enforcer", {}, None, ()),
-    ("ignored", "an event it does not act on (`PutBucketAcl`)", "s3-PutBucketAcl", {}, None, ()),
-)
+def prepare(estate: Estate, change: str | None) -> None:
+    if change == "drift":
+        estate.world.put_policy(BUCKET, public_policy(BUCKET))
+    elif change:
+        estate.world.delete_policy(change)
 
 
-def scenario_event(estate: Estate, name: str, arguments: dict[str, str]) -> Any:
+def scenario_event(estate: Estate, name: str, instance: str | None) -> Any:
     if name == "scheduled-event":
         return load_event(name)
-    if "id" in arguments:
-        instance = estate.bare if arguments["id"] == "bare" else estate.second
-        extra = {"bucket": arguments["bucket"]} if "bucket" in arguments else {}
-        return load_event(name, instance_id=instance.id, **extra)
+    if instance:
+        extra = {"bucket": SECOND_BUCKET} if name == ASSOCIATE else {}
+        return load_event(name, instance_id=getattr(estate, instance).id, **extra)
     if name.endswith("-by-enforcer"):
         return load_event(name, bucket=BUCKET, enforcer_role=estate.world.enforcer_role_arn.rsplit("/", 1)[1])
     return load_event(name, bucket=BUCKET)
@@ -200,22 +159,20 @@ def measure(estate: Estate, *, warm_runs: int, cold_runs: int) -> list[dict[str,
     warm_app = environment()
     steady_state()
     results = []
-    for key, label, name, arguments, prepare, expected in SCENARIOS:
+    for key, (label, name, instance, change, expected) in SCENARIOS.items():
         log(f"per-event: {key}")
         row: dict[str, Any] = {"key": key, "label": label}
         for mode, runs in (("warm", warm_runs), ("cold", cold_runs)):
             seconds: list[float] = []
             calls: list[dict[str, int]] = []
             for run in range(runs + 1):
-                if prepare:
-                    prepare(estate)
+                prepare(estate, change)
                 app = environment() if mode == "cold" else warm_app
                 if mode == "warm" and run == 0:
                     # Warm means this environment handled an event of this kind before.
-                    invoke(app, scenario_event(estate, name, arguments))
-                    if prepare:
-                        prepare(estate)
-                event = scenario_event(estate, name, arguments)
+                    invoke(app, scenario_event(estate, name, instance))
+                    prepare(estate, change)
+                event = scenario_event(estate, name, instance)
                 counter.reset()
                 started = perf_counter()
                 document = invoke(app, event)

@@ -1,14 +1,8 @@
 """Time to lock against the estate size, with the index and without; sweeps that continue themselves at any size.
 
-For each estate size (built on the moto server's backends, every bucket unlocked) one set-up serves, in order: a
-first scheduled sweep with the index (every bucket remediated, the index filled); the idle hourly sweep;
-`DeleteBucketPolicy` on a bucket of one instance, with the index and without (`INVENTORY_TABLE` unset), in a new
-execution environment and a warm one; the same on a shared bucket, `PutBucketPolicy` on a bucket no instance uses;
-one drift and one new instance (the cost model's counts).
-
-Nothing waits for the quota: every call is counted in order, and "least time" replays the Connect calls on the
-`ApiModel`'s virtual clock at Connect's default quota; "modelled" adds a round trip of LATENCY to every request.
-Sweeps run live on that clock: each invocation is told the time it has left, and hands over as the library does.
+One estate per size (built on the moto server's backends, every bucket unlocked) serves, in order: a first sweep,
+the idle hourly sweep, then the events. Nothing waits for the quota: "least time" replays the Connect calls on
+the `ApiModel`'s virtual clock; sweeps run live on it, each invocation told the time it has left.
 """
 
 from __future__ import annotations
@@ -19,7 +13,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from time import perf_counter
 from types import ModuleType
 from typing import Any
@@ -224,47 +218,40 @@ def build(server: MotoProcess, count: int) -> Estate:
     return Estate(world, server.endpoint, first, world.instances[-1], first)
 
 
+def together(runs: list[Run]) -> dict[str, Any]:
+    """Several invocations counted together: calls per API, their times at the quota, DynamoDB's units summed."""
+    units: Counter[str] = Counter()
+    for run in runs:
+        units.update(run.dynamodb)
+    return {
+        **counts([made for run in runs for made in run.sequence]),
+        "invocations": len(runs),
+        "dynamodb": dict(units),
+    }
+
+
 def simulated_sweep(estate: Estate, *, time: str = SWEEP_TIME) -> dict[str, Any]:
     """A scheduled sweep with the index, each invocation in a new execution environment on one virtual clock,
     every continuation it hands over run in turn (its time set to the virtual time)."""
-    clock = VirtualClock()
-    base = datetime.strptime(time, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    event = load_event("scheduled-event")
-    event["time"] = time
-    queue: list[dict[str, Any]] = [event]
-    parts: list[dict[str, Any]] = []
-    sequence: list[tuple[str, str]] = []
-    outcomes: Counter[str] = Counter()
-    units: Counter[str] = Counter()
-    real = 0.0
+    clock, base = VirtualClock(), datetime.fromisoformat(time)
+    queue: list[dict[str, Any]] = [{**load_event("scheduled-event"), "time": time}]
+    runs: list[Run] = []
     while queue:
         env = environment(estate, index=True, clock=clock)
-        run = call(env, queue.pop(0))
-        real += run.seconds
-        for payload in env.handed_over:
-            payload["time"] = (base + timedelta(seconds=clock.now)).strftime("%Y-%m-%dT%H:%M:%SZ")
-            queue.append(payload)
-        outcomes.update(run.outcomes())
-        units.update(run.dynamodb)
-        sequence += run.sequence
-        parts.append({"modelled_seconds": run.virtual_seconds, "calls": per_operation(run.sequence)})
-        log(f"time-to-lock: sweep part {len(parts)}: {run.virtual_seconds:.1f} modelled s, {len(run.sequence)} calls")
-    total = counts(sequence)
-    durations = [float(p["modelled_seconds"]) for p in parts]
-    total.update(
-        {
-            "invocations": len(parts),
-            "parts": parts,
-            "outcomes": dict(sorted(outcomes.items())),
-            "dynamodb": dict(units),
-            # On the one virtual clock: the parts one after the other, hand-overs included.
-            "modelled_seconds": clock.now,
-            "longest_invocation_seconds": max(durations),
-            "within_timeout": max(durations) <= FUNCTION_TIMEOUT,
-            "moto_seconds": real,
-        }
-    )
-    return total
+        runs.append(run := call(env, queue.pop(0)))
+        now = (base + timedelta(seconds=clock.now)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        queue += [{**payload, "time": now} for payload in env.handed_over]
+        log(f"time-to-lock: sweep part {len(runs)}: {run.virtual_seconds:.1f} modelled s, {len(run.sequence)} calls")
+    longest = max(float(run.virtual_seconds or 0.0) for run in runs)
+    return together(runs) | {
+        "parts": [{"modelled_seconds": run.virtual_seconds, "calls": per_operation(run.sequence)} for run in runs],
+        "outcomes": dict(sorted(Counter(outcome for run in runs for outcome in run.outcomes()).items())),
+        # On the one virtual clock: the parts one after the other, hand-overs included.
+        "modelled_seconds": clock.now,
+        "longest_invocation_seconds": longest,
+        "within_timeout": longest <= FUNCTION_TIMEOUT,
+        "moto_seconds": sum(run.seconds for run in runs),
+    }
 
 
 def time_to_lock(estate: Estate, bucket: str, *, index: bool, warm: bool, runs: int) -> dict[str, Any]:
@@ -329,20 +316,18 @@ def new_instance(server: MotoProcess, estate: Estate) -> dict[str, Any]:
     def step(label: str, event: Any, outcomes: list[str]) -> None:
         steps.append((label, expect(call(environment(estate, index=True), event), outcomes, label)))
 
+    def associate(resource_type: str) -> None:
+        config = {"StorageType": "S3", "S3Config": {"BucketName": bucket, "BucketPrefix": resource_type.lower()}}
+        world.client("connect").associate_instance_storage_config(
+            InstanceId=instance_id, ResourceType=resource_type, StorageConfig=config
+        )
+
     step("CreateInstance (pending)", load_event("connect-CreateInstance", instance_id=instance_id), ["pending"])
-    world.client("connect").associate_instance_storage_config(
-        InstanceId=instance_id,
-        ResourceType="CALL_RECORDINGS",
-        StorageConfig={"StorageType": "S3", "S3Config": {"BucketName": bucket, "BucketPrefix": "calls"}},
-    )
+    associate("CALL_RECORDINGS")
     association = load_event("connect-AssociateInstanceStorageConfig", bucket=bucket, instance_id=instance_id)
     step("AssociateInstanceStorageConfig, call recordings (remediated)", association, ["remediated"])
     steps.append(("PutBucketPolicy by the enforcer (ignored)", own_write_echo(estate, bucket)))
-    world.client("connect").associate_instance_storage_config(
-        InstanceId=instance_id,
-        ResourceType="CHAT_TRANSCRIPTS",
-        StorageConfig={"StorageType": "S3", "S3Config": {"BucketName": bucket, "BucketPrefix": "chats"}},
-    )
+    associate("CHAT_TRANSCRIPTS")
     step("AssociateInstanceStorageConfig, chat transcripts (compliant)", association, ["compliant"])
     recheck = recheck_event(instance_id, 1, str(uuid.uuid4()), SWEEP_TIME)
     step("re-check 1 (compliant)", recheck, ["compliant"])
@@ -351,41 +336,32 @@ def new_instance(server: MotoProcess, estate: Estate) -> dict[str, Any]:
 
 def invocations(steps: list[tuple[str, Run]]) -> dict[str, Any]:
     """Several invocations counted together, and each on its own."""
-    sequence = [made for _, run in steps for made in run.sequence]
-    total = counts(sequence)
-    units: Counter[str] = Counter()
-    for _, run in steps:
-        units.update(run.dynamodb)
-    total.update(
-        {
-            "invocations": len(steps),
-            "dynamodb": dict(units),
-            # The invocations are minutes apart (Connect's quota refills in between): their times add up.
-            "least_seconds": sum(least(run.sequence) for _, run in steps),
-            "modelled_seconds": sum(least(run.sequence, latency=LATENCY) for _, run in steps),
-            "steps": [
-                {"event": label, "outcomes": run.outcomes(), **counts(run.sequence), "dynamodb": run.dynamodb}
-                for label, run in steps
-            ],
-        }
-    )
-    return total
+    runs = [run for _, run in steps]
+    return together(runs) | {
+        # The invocations are minutes apart (Connect's quota refills in between): their times add up.
+        "least_seconds": sum(least(run.sequence) for run in runs),
+        "modelled_seconds": sum(least(run.sequence, latency=LATENCY) for run in runs),
+        "steps": [
+            {"event": label, "outcomes": run.outcomes(), **counts(run.sequence), "dynamodb": run.dynamodb}
+            for label, run in steps
+        ],
+    }
 
 
 def orphan_search(server: MotoProcess) -> dict[str, Any]:
     """The daily sweep (00:00 UTC) against an hourly one on the smallest estate: what the orphan search adds."""
     estate = build(server, SIZES[0])
-    simulated_sweep(estate)
-    hourly = simulated_sweep(estate)
-    daily = simulated_sweep(estate, time=ORPHAN_SWEEP_TIME)
+    simulated_sweep(estate)  # the first sweep, which fills the index
+    hourly, daily = simulated_sweep(estate), simulated_sweep(estate, time=ORPHAN_SWEEP_TIME)
     extra = Counter(daily["calls"])
     extra.subtract(hourly["calls"])
+    kept = ("calls", "total_calls", "invocations")
     return {
         "instances": SIZES[0],
         "buckets_used_by_connect": SIZES[0] + 1,
         "other_buckets": OTHER_BUCKETS,
-        "hourly": {k: hourly[k] for k in ("calls", "total_calls", "invocations")},
-        "daily": {k: daily[k] for k in ("calls", "total_calls", "invocations")},
+        "hourly": {k: hourly[k] for k in kept},
+        "daily": {k: daily[k] for k in kept},
         "extra_calls": {k: v for k, v in sorted(extra.items()) if v},
     }
 

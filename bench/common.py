@@ -109,11 +109,7 @@ def per_operation(sequence: Sequence[tuple[str, str]], service: str | None = Non
 
 
 def dynamodb_value_size(value: dict[str, Any]) -> int:
-    """The size DynamoDB bills for one attribute value in its JSON form ({"S": ...}, {"L": [...]}, ...).
-
-    Strings and binaries by their length (UTF-8), numbers at about one byte per two digits plus one, lists and
-    maps 3 bytes plus 1 byte per element plus their elements (and a map's names), booleans and null 1 byte.
-    """
+    """The size DynamoDB bills for one attribute value in its JSON form ({"S": ...}, {"L": [...]}, ...)."""
     [(kind, content)] = value.items()
     if kind in ("S", "B"):
         return len(content.encode("utf-8") if kind == "S" else content)
@@ -183,14 +179,9 @@ class VirtualClock:
 
 
 class ApiModel:
-    """An API as a client sees it, on a virtual clock: a round trip per request and, when `rate` is set, a token
-    bucket of `burst` per operation refilled at `rate` a second (Connect throttles each API separately).
-
-    Attached as a botocore `before-send` hook, every HTTP attempt first waits on the clock for its operation's
-    token, as an ideal client that is never throttled would, then takes the latency. Nothing sleeps and the
-    requests go one after another, so the clock gives the least time at this quota (a real client's backoff
-    only adds to it).
-    """
+    """An API as a client that is never throttled sees it, as a botocore `before-send` hook on a virtual clock: each
+    request waits for a token of its operation's bucket (`burst`, refilled at `rate` a second; Connect throttles
+    each API separately) when `rate` is set, then takes `latency`. Nothing sleeps: the clock gives the least time."""
 
     def __init__(self, *, clock: VirtualClock, latency: float = 0.0, rate: float | None = None, burst: float = 5.0):
         self.clock, self.latency, self.rate, self.burst = clock, latency, rate, burst
@@ -219,19 +210,14 @@ class ApiModel:
             self.clock.advance(self.latency)
 
 
-def least_seconds(
-    sequence: Sequence[tuple[str, str]], *, rate: float, burst: float, latency: float = 0.0, limited: str = "connect"
-) -> float:
-    """The least time a run of these calls takes when the `limited` service allows `rate` requests/s per API with
-    `burst`, and every request takes `latency`: the calls replayed in order on an ApiModel's virtual clock.
-
-    With no latency this is the quota's own floor: max(0, (n - burst) / rate) for n calls of one API.
-    """
+def least_seconds(sequence: Sequence[tuple[str, str]], *, rate: float, burst: float, latency: float = 0.0) -> float:
+    """The least time of these calls replayed in order on a virtual clock, Connect's at `rate` requests/s per API
+    with `burst`, every request taking `latency`. No latency: max(0, (n - burst) / rate) for n calls of one API."""
     clock = VirtualClock()
     quota = ApiModel(clock=clock, latency=latency, rate=rate, burst=burst)
     other = ApiModel(clock=clock, latency=latency)
     for service, operation in sequence:
-        (quota if service == limited else other).request(operation)
+        (quota if service == "connect" else other).request(operation)
     return clock.now
 
 

@@ -1,15 +1,8 @@
 """The monthly cost of a stack per account and Region, as counts times list prices: docs/cost.md's figures.
 
-`python -m bench.cost` (or `make cost`) rewrites the blocks of docs/cost.md between `<!-- cost:NAME -->` and
-`<!-- /cost:NAME -->`; the prose around them is written by people. Everything here is a pure function of three
-inputs, so the figures can be redone when one of them changes:
-
-- bench/prices.json: list prices, with the date they were read and where;
-- bench/results/latest.json: what `make bench` measured (calls per event, cold start, handler time);
-- template.yaml and nested/trail.yaml, evaluated per profile (devtools/cfn.py): how many keys, alarms and
-  dashboards exist, how long logs are kept, whether the index has point-in-time recovery.
-
-Every other count is a model assumption, in bench/assumptions.json and printed in the document.
+`make cost` rewrites the blocks of docs/cost.md between `<!-- cost:NAME -->` markers from bench/prices.json (list
+prices, with when and where they were read), bench/results/latest.json (calls per event, cold start, handler time)
+and the templates evaluated per profile (devtools/cfn.py); every other count is in bench/assumptions.json.
 """
 
 from __future__ import annotations
@@ -56,8 +49,7 @@ def assumption(name: str) -> float:
 
 
 def load_prices(path: Path = PRICES_PATH) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return loaded
+    return dict(json.loads(path.read_text(encoding="utf-8")))
 
 
 load_results = partial(load_prices, RESULTS_PATH)
@@ -314,15 +306,10 @@ def goalstable(measured: Measured, prices: Mapping[str, Any]) -> str:
 
     default_worst = max(month(s, "default") for s in SCENARIOS)
     rotation = float(prices["prices"]["kms_rotation_month"]["price"])
+    lean_busy = max(month(s, "lean") for s in SCENARIOS if s != "idle")
     goals = [
         ("lean, a Region with no Connect instance", "< $0.10", month("idle", "lean"), 0.10, True),
-        (
-            "lean, a Region with instances",
-            "< $0.50",
-            max(month(s, "lean") for s in SCENARIOS if s != "idle"),
-            0.5,
-            True,
-        ),
+        ("lean, a Region with instances", "< $0.50", lean_busy, 0.5, True),
         ("default, first year", "<= $1.50", default_worst, 1.50, False),
         ("default, from the third year (key rotated twice)", "<= $1.50", default_worst + 2 * rotation, 1.50, False),
     ]

@@ -1,10 +1,5 @@
-"""Package size: the built function and layer, zipped as they are uploaded, and the SDK the layer ships.
-
-`sam build` runs on a copy of the project in a temporary directory (never in the work tree). Without the SAM
-CLI, the layer is built by running its own `layers/lockdown/Makefile` target as `sam build` does (the function
-directory is copied as it is); the results say which one ran. The layer must ship boto3 and botocore at the
-versions pinned in `layers/lockdown/requirements.txt`, and bytecode.
-"""
+"""Package size: the built function and layer, zipped as they are uploaded, and the SDK the layer ships. `sam build`
+runs on a copy of the project (without the SAM CLI, the layer's own Makefile target, as `sam build` runs it)."""
 
 from __future__ import annotations
 

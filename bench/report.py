@@ -1,8 +1,5 @@
-"""Turn bench/results/latest.json into the generated blocks of docs/benchmarks.md.
-
-The document's prose is written by people; every figure sits between `<!-- bench:NAME -->` and
-`<!-- /bench:NAME -->` markers, and `make bench` rewrites only what is between them.
-"""
+"""bench/results/latest.json as the generated blocks of docs/benchmarks.md (between `<!-- bench:NAME -->` and
+`<!-- /bench:NAME -->`; the prose around them is written by people)."""
 
 from __future__ import annotations
 
@@ -58,9 +55,6 @@ def units(row: Mapping[str, Any]) -> str:
     return f"{used.get('read_request_units', 0)} / {used.get('write_request_units', 0)}"
 
 
-# --- checks ---------------------------------------------------------------------------------------------
-
-
 def scenario(results: dict[str, Any], key: str) -> dict[str, Any]:
     return next(s for s in results["per_event"]["scenarios"] if s["key"] == key)
 
@@ -77,18 +71,19 @@ def budgets(results: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
     cold, package, layer = results["cold_start"], results["package"], results["package"]["layer"]
     as_built, sources_only = (cold[f"paired_ratio_{variant}"]["median"] for variant in ("as_built", "sources_only"))
     ratios = f"{as_built:.2f} x as `sam build` ships it (with bytecode); {sources_only:.2f} x without the .pyc files"
+    ratios += " (median of the per-round ratios)"
+    cold_budget = f"at most {COLD_START_BUDGET} x the floor"
     xray = "imported" if cold["xray_loaded"] else "the X-Ray SDK is never imported (Tracer is not used)"
     compliant = scenario(results, "put_compliant")["warm"]["calls"]
-    remediations = [scenario(results, key) for key in ("put_drift", "delete", "storage_unlocked")]
+    remediation = "fresh inventory + the policy read twice + 1 write + 1 publish"
     shipped, pinned = package["sdk_shipped"], package["sdk_pinned"]
     sdk_as_pinned = all(shipped.get(name) == pinned.get(name) is not None for name in ("boto3", "botocore"))
+    sizes = f"{kib(package['total_unzipped_bytes'])} unzipped, {kib(package['total_zipped_bytes'])} zipped"
+    sdk = f"boto3 {shipped.get('boto3') or 'missing'}, botocore {shipped.get('botocore') or 'missing'}"
+    sdk += f" (pinned: {pinned.get('boto3')}, {pinned.get('botocore')}); {layer['pyc_files']} .pyc files; {sizes}"
+    small = package["total_unzipped_bytes"] < LAMBDA_UNZIPPED_LIMIT
     return [
-        (
-            "Cold start",
-            f"at most {COLD_START_BUDGET} x the floor",
-            f"{ratios} (median of the per-round ratios)",
-            as_built <= COLD_START_BUDGET,
-        ),
+        ("Cold start", cold_budget, ratios, as_built <= COLD_START_BUDGET),
         ("Tracer / X-Ray SDK", "loaded only when tracing is on", xray, not cold["xray_loaded"]),
         (
             "Warm compliant event",
@@ -97,24 +92,15 @@ def budgets(results: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
             compliant == {"GetBucketPolicy": 1},
         ),
         *(
-            (
-                f"Remediation: {row['label']}",
-                "fresh inventory + the policy read twice + 1 write + 1 publish",
-                calls_text(row["warm"]["calls"]),
-                remediation_within_budget(row["warm"]["calls"]),
-            )
-            for row in remediations
+            (f"Remediation: {row['label']}", remediation, calls_text(calls), remediation_within_budget(calls))
+            for row in (scenario(results, key) for key in ("put_drift", "delete", "storage_unlocked"))
+            for calls in [row["warm"]["calls"]]
         ),
         (
             "Package",
             "the layer ships boto3/botocore as pinned, and bytecode; under Lambda's 250 MB unzipped",
-            f"boto3 {shipped.get('boto3') or 'missing'}, botocore {shipped.get('botocore') or 'missing'} "
-            f"(pinned: {pinned.get('boto3')}, {pinned.get('botocore')}); {layer['pyc_files']} .pyc files; "
-            f"{kib(package['total_unzipped_bytes'])} unzipped, {kib(package['total_zipped_bytes'])} zipped",
-            sdk_as_pinned
-            and layer["pyc_files"] > 0
-            and not package["sdk_in_function"]
-            and package["total_unzipped_bytes"] < LAMBDA_UNZIPPED_LIMIT,
+            sdk,
+            sdk_as_pinned and layer["pyc_files"] > 0 and not package["sdk_in_function"] and small,
         ),
     ]
 
@@ -125,12 +111,9 @@ def budgets(results: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
 def block_machine(results: dict[str, Any]) -> str:
     m = results["machine"]
     sections = ", ".join(f"{k.replace('_', ' ')} {v / 60:.1f}" for k, v in results.get("section_seconds", {}).items())
+    load = f"load average {m['load_average_at_start']} at the start of the last run"
     rows = [
-        (
-            "CPU",
-            f"{m['cpu']}, {m['cpus']} cores, shared with other work (load average {m['load_average_at_start']} "
-            "at the start of the last run)",
-        ),
+        ("CPU", f"{m['cpu']}, {m['cpus']} cores, shared with other work ({load})"),
         ("memory", m["memory"]),
         ("OS", m["os"]),
         ("Python", interpreter(m)),

@@ -50,18 +50,15 @@ UNRELATED_BUCKET = "unrelated-bucket-0000"
 # The scheduled event's time (events/scheduled-event.json): 03:00 UTC, not the orphan search's hour.
 SWEEP_TIME = "2025-03-15T03:00:00Z"
 ORPHAN_SWEEP_TIME = "2025-03-15T00:00:00Z"
-CONNECT = "connect"
 
 
 def specs(count: int) -> list[dict[str, Any]]:
     """`count` instances, each with its own bucket; the first SHARED_BY also share SHARED_BUCKET."""
-    result: list[dict[str, Any]] = []
-    for number in range(count):
-        spec: dict[str, Any] = {"alias": f"contact-centre-{number:04d}", "bucket": own_bucket(number)}
-        if number < SHARED_BY:
-            spec["extra"] = [[SHARED_BUCKET, "SCREEN_RECORDINGS"]]
-        result.append(spec)
-    return result
+    shared = {"extra": [[SHARED_BUCKET, "SCREEN_RECORDINGS"]]}
+    return [
+        {"alias": f"contact-centre-{n:04d}", "bucket": own_bucket(n), **(shared if n < SHARED_BY else {})}
+        for n in range(count)
+    ]
 
 
 def own_bucket(number: int) -> str:
@@ -136,21 +133,14 @@ class Run:
         return sorted(str(r["outcome"]) for r in self.document["results"])
 
 
-def call(env: Environment, event: Any, context: Context | None = None) -> Run:
+def call(env: Environment, event: Any) -> Run:
     env.counter.reset()
-    virtual_start = env.clock.now if env.clock else None
-    started = perf_counter()
-    document = invoke(env.app, event, context or Context(env.clock))
-    seconds = perf_counter() - started
-    write_at = env.counter.time_of("PutBucketPolicy")
-    return Run(
-        document=document,
-        sequence=env.counter.operations(),
-        dynamodb=env.counter.dynamodb.to_dict(),
-        seconds=seconds,
-        seconds_to_write=None if write_at is None else write_at - started,
-        virtual_seconds=None if env.clock is None or virtual_start is None else env.clock.now - virtual_start,
-    )
+    virtual_start, started = env.clock() if env.clock else 0.0, perf_counter()
+    document = invoke(env.app, event, Context(env.clock))
+    seconds, write_at = perf_counter() - started, env.counter.time_of("PutBucketPolicy")
+    virtual = env.clock() - virtual_start if env.clock else None
+    to_write = None if write_at is None else write_at - started
+    return Run(document, env.counter.operations(), env.counter.dynamodb.to_dict(), seconds, to_write, virtual)
 
 
 def least(sequence: list[tuple[str, str]], *, latency: float = 0.0) -> float:
@@ -159,7 +149,7 @@ def least(sequence: list[tuple[str, str]], *, latency: float = 0.0) -> float:
 
 def counts(sequence: list[tuple[str, str]]) -> dict[str, Any]:
     """Calls per API (all, and Connect's), and the least and modelled time of this sequence at the quota."""
-    connect = per_operation(sequence, CONNECT)
+    connect = per_operation(sequence, "connect")
     return {
         "calls": per_operation(sequence),
         "total_calls": len(sequence),
@@ -172,38 +162,29 @@ def counts(sequence: list[tuple[str, str]]) -> dict[str, Any]:
 
 def summarise(runs: list[Run], *, label: str) -> dict[str, Any]:
     """Several runs of one measurement: the calls must be the same in every run; times as median (min, max)."""
-    first = runs[0]
-    for run in runs[1:]:
-        if per_operation(run.sequence) != per_operation(first.sequence):
-            raise AssertionError(f"{label}: the calls differ between runs: {[per_operation(r.sequence) for r in runs]}")
+    first, calls = runs[0], [per_operation(run.sequence) for run in runs]
+    if any(made != calls[0] for made in calls):
+        raise AssertionError(f"{label}: the calls differ between runs: {calls}")
     before = calls_before(first.sequence, "PutBucketPolicy")
     wrote = len(before) < len(first.sequence)
-    connect_before = per_operation(before, CONNECT)
-    row = counts(first.sequence)
-    row.update(
-        {
-            "outcomes": first.outcomes(),
-            "connect_before_write": connect_before,
-            "connect_before_write_total": sum(connect_before.values()),
-            # The lock is back when PutBucketPolicy is sent: the Connect calls before it at the quota.
-            "least_seconds_to_lock": least(before) if wrote else None,
-            "modelled_seconds_to_lock": least(before, latency=LATENCY) if wrote else None,
-            "dynamodb": first.dynamodb,
-            "moto_seconds": spread([r.seconds for r in runs]),
-            "moto_seconds_to_lock": spread([r.seconds_to_write for r in runs if r.seconds_to_write is not None])
-            if wrote
-            else None,
-            "runs": len(runs),
-        }
-    )
-    return row
+    connect_before = per_operation(before, "connect")
+    return counts(first.sequence) | {
+        "outcomes": first.outcomes(),
+        "connect_before_write": connect_before,
+        "connect_before_write_total": sum(connect_before.values()),
+        # The lock is back when PutBucketPolicy is sent: the Connect calls before it at the quota.
+        "least_seconds_to_lock": least(before) if wrote else None,
+        "modelled_seconds_to_lock": least(before, latency=LATENCY) if wrote else None,
+        "dynamodb": first.dynamodb,
+        "moto_seconds": spread([run.seconds for run in runs]),
+        "moto_seconds_to_lock": spread([float(run.seconds_to_write or 0.0) for run in runs]) if wrote else None,
+        "runs": len(runs),
+    }
 
 
 def expect(run: Run, outcomes: list[str], label: str) -> Run:
     if run.outcomes() != sorted(outcomes):
-        raise AssertionError(
-            f"{label}: expected {sorted(outcomes)}, got {run.outcomes()} ({run.document.get('ignored')})"
-        )
+        raise AssertionError(f"{label}: expected {sorted(outcomes)}, got {run.outcomes()} ({run.document})")
     return run
 
 
@@ -214,8 +195,7 @@ def build(server: MotoProcess, count: int) -> Estate:
     world = client_world(server.endpoint, server.estate(instances=specs(count), other_buckets=OTHER_BUCKETS))
     world.create_index_table(TABLE)
     world.client("scheduler").create_schedule_group(Name=SCHEDULE_GROUP)
-    first = world.instances[0]
-    return Estate(world, server.endpoint, first, world.instances[-1], first)
+    return Estate(world, server.endpoint, world.instances[0], world.instances[-1], world.instances[0])
 
 
 def together(runs: list[Run]) -> dict[str, Any]:
@@ -375,12 +355,10 @@ def measure_estate(server: MotoProcess, count: int, *, runs: int) -> dict[str, A
     # The fresh reads cost a whole inventory per run on moto: one run (the counts are exact anyway).
     row["time_to_lock"] = {
         variant: {
-            mode: time_to_lock(
-                estate, target, index=variant == "index", warm=mode == "warm", runs=runs if variant == "index" else 1
-            )
+            mode: time_to_lock(estate, target, index=variant == "index", warm=mode == "warm", runs=times)
             for mode in ("cold", "warm")
         }
-        for variant in ("index", "fresh")
+        for variant, times in (("index", runs), ("fresh", 1))
     }
     row["shared_bucket"] = {
         mode: time_to_lock(estate, SHARED_BUCKET, index=True, warm=mode == "warm", runs=1) for mode in ("cold", "warm")

@@ -101,18 +101,15 @@ def _child(code: str, environment: dict[str, str]) -> dict[str, Any]:
     wall = time.perf_counter() - started
     if completed.returncode != 0:
         raise RuntimeError(f"cold-start child failed: {completed.stderr[-2000:]}")
-    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
-    result["process_wall"] = wall
-    return result
+    return {**json.loads(completed.stdout.strip().splitlines()[-1]), "process_wall": wall}
 
 
 def without_bytecode(function_dir: Path, layer_dir: Path, target: Path) -> tuple[Path, Path]:
     """The same package with every .pyc file removed: what a build that ships sources only gives Lambda."""
-    function_copy, layer_copy = target / "function", target / "layer"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    shutil.copytree(function_dir, function_copy, ignore=ignore)
-    shutil.copytree(layer_dir, layer_copy, ignore=ignore)
-    return function_copy, layer_copy
+    return shutil.copytree(function_dir, target / "function", ignore=ignore), shutil.copytree(
+        layer_dir, target / "layer", ignore=ignore
+    )
 
 
 def usable_bytecode(directory: Path) -> int:
@@ -153,14 +150,11 @@ def run(function_dir: Path, layer_dir: Path, work: Path, *, runs: int = 11, deta
             if round_number:
                 samples[name].append(sample)
 
-    def seconds(name: str) -> list[float]:
-        return [float(s["seconds"]) for s in samples[name]]
+    def seconds(name: str, key: str = "seconds") -> list[float]:
+        return [float(sample[key]) for sample in samples[name]]
 
     def paired(name: str) -> list[float]:
         return [h / f for h, f in zip(seconds(name), seconds("floor"), strict=True)]
-
-    def cpu(name: str) -> list[float]:
-        return [float(s["cpu"]) for s in samples[name]]
 
     def stages(name: str) -> list[dict[str, Any]]:
         names = [stage for stage, _ in samples[name][0]["stages"]]
@@ -176,7 +170,7 @@ def run(function_dir: Path, layer_dir: Path, work: Path, *, runs: int = 11, deta
     return {
         "runs": runs,
         "floor": spread(seconds("floor")),
-        "floor_import_boto3": spread([float(s["import_boto3"]) for s in samples["floor"]]),
+        "floor_import_boto3": spread(seconds("floor", "import_boto3")),
         "floor_clients": {name: median([float(s["clients"][name]) for s in samples["floor"]]) for name in client_names},
         "handler_as_built": spread(seconds("handler_as_built")),
         "handler_sources_only": spread(seconds("handler_sources_only")),
@@ -192,15 +186,15 @@ def run(function_dir: Path, layer_dir: Path, work: Path, *, runs: int = 11, deta
         "detail_runs": detail_runs,
         "sources_only_layer_zipped_bytes": sources_only_layer["zipped_bytes"],
         "sources_only_layer_unzipped_bytes": sources_only_layer["unzipped_bytes"],
-        "cpu_floor": spread(cpu("floor")),
-        "cpu_handler_as_built": spread(cpu("handler_as_built")),
-        "cpu_handler_sources_only": spread(cpu("handler_sources_only")),
-        "cpu_ratio_as_built": median(cpu("handler_as_built")) / median(cpu("floor")),
-        "cpu_ratio_sources_only": median(cpu("handler_sources_only")) / median(cpu("floor")),
+        "cpu_floor": spread(seconds("floor", "cpu")),
+        "cpu_handler_as_built": spread(seconds("handler_as_built", "cpu")),
+        "cpu_handler_sources_only": spread(seconds("handler_sources_only", "cpu")),
+        "cpu_ratio_as_built": median(seconds("handler_as_built", "cpu")) / median(seconds("floor", "cpu")),
+        "cpu_ratio_sources_only": median(seconds("handler_sources_only", "cpu")) / median(seconds("floor", "cpu")),
         "breakdown_as_built": stages("breakdown_as_built"),
         "breakdown_sources_only": stages("breakdown_sources_only"),
-        "interpreter_wall": spread([float(s["process_wall"]) for s in samples["interpreter"]]),
-        "floor_process_wall": spread([float(s["process_wall"]) for s in samples["floor"]]),
-        "handler_process_wall": spread([float(s["process_wall"]) for s in samples["handler_as_built"]]),
+        "interpreter_wall": spread(seconds("interpreter", "process_wall")),
+        "floor_process_wall": spread(seconds("floor", "process_wall")),
+        "handler_process_wall": spread(seconds("handler_as_built", "process_wall")),
         "xray_loaded": any(bool(s["xray_loaded"]) for s in samples["handler_as_built"]),
     }

@@ -120,15 +120,10 @@ def serve() -> None:
         print(json.dumps({"endpoint": endpoint}), flush=True)
         for line in sys.stdin:
             command = json.loads(line)
+            if command["op"] == "stop":
+                return
             try:
-                if command["op"] == "estate":
-                    reply: dict[str, Any] = build_estate(endpoint, command)
-                elif command["op"] == "instance":
-                    reply = add_instance(command["spec"])
-                elif command["op"] == "stop":
-                    return
-                else:
-                    reply = {"error": f"unknown op {command['op']!r}"}
+                reply = build_estate(endpoint, command) if command["op"] == "estate" else add_instance(command["spec"])
             except Exception as error:  # noqa: BLE001 - reported to the parent, which raises it
                 reply = {"error": f"{type(error).__name__}: {error}"}
             print(json.dumps(reply), flush=True)
@@ -140,14 +135,8 @@ def client_world(endpoint: str, estate: dict[str, Any]) -> Any:
 
     from devtools.world import Instance, World
 
-    world = World(
-        boto3.session.Session(),
-        endpoint_url=endpoint,
-        topic_arn=estate["topic_arn"],
-        queue_url=estate["queue_url"],
-        enforcer_role_arn=estate["enforcer_role_arn"],
-        enforcer_role_id=estate["enforcer_role_id"],
-    )
+    names = ("topic_arn", "queue_url", "enforcer_role_arn", "enforcer_role_id")
+    world = World(boto3.session.Session(), endpoint_url=endpoint, **{name: estate[name] for name in names})
     world.instances = [
         Instance(i["id"], i["arn"], i["alias"], i["role_arn"], i["role_id"]) for i in estate["instances"]
     ]

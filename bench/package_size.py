@@ -117,8 +117,7 @@ def run(work: Path) -> dict[str, Any]:
     project = work / "project"
     project.mkdir(parents=True)
     _copy_sources(project)
-    sam = _find_sam()
-    method = "sam build"
+    sam, method = _find_sam(), ""
     if sam is not None:
         log(f"package: {sam} build in {project}")
         try:
@@ -126,14 +125,12 @@ def run(work: Path) -> dict[str, Any]:
             version = subprocess.run([sam, "--version"], capture_output=True, text=True, check=False).stdout.strip()
             method = f"sam build ({version})"
         except RuntimeError as error:
-            log(f"package: {error}; falling back to pip")
-            sam = None
-    if sam is None:
+            log(f"package: {error}")
+    if not method:
         log("package: no usable SAM CLI (set SAM=/path/to/sam); running the layer's Makefile instead")
         function_dir, layer_dir = _make_build(project)
-        method = (
-            f"the layer's Makefile with Python {sys.version_info.major}.{sys.version_info.minor} (SAM CLI not found)"
-        )
+        python = f"{sys.version_info.major}.{sys.version_info.minor}"
+        method = f"the layer's Makefile with Python {python} (SAM CLI not found)"
     function = sizes(function_dir, work / "function.zip")
     layer = sizes(layer_dir, work / "layer.zip")
     pinned = pins()

@@ -39,39 +39,29 @@ class Estate:
     bare: Instance
 
 
-ESTATE = (
-    {"alias": "contact-centre", "bucket": BUCKET},
-    {"alias": "back-office", "bucket": SECOND_BUCKET},
-    {"alias": "just-created", "bucket": None},
-)
+ESTATE = [{"alias": "contact-centre", "bucket": BUCKET}, {"alias": "back-office", "bucket": SECOND_BUCKET}]
+ESTATE.append({"alias": "just-created"})  # no storage yet
 
 
 def build_estate(server: MotoProcess) -> Estate:
     """The estate above, every bucket already locked (the steady state), and OTHER_BUCKETS unrelated buckets."""
-    world = client_world(
-        server.endpoint, server.estate(instances=list(ESTATE), locked=True, other_buckets=OTHER_BUCKETS)
-    )
-    first, second, bare = world.instances
-    return Estate(world, server.endpoint, first, second, bare)
+    world = client_world(server.endpoint, server.estate(instances=ESTATE, locked=True, other_buckets=OTHER_BUCKETS))
+    return Estate(world, server.endpoint, *world.instances)
 
 
 def load_app(estate: Estate, environment: dict[str, str] | None = None) -> ModuleType:
-    """A new execution environment: `app` imported afresh with the enforcer role's credentials.
-
-    `environment`: more of the function's variables (INVENTORY_TABLE, ...), for this environment only.
-    """
+    """A new execution environment: `app` imported afresh with the enforcer role's credentials, and `environment`
+    (more of the function's variables) for this environment only."""
     world = estate.world
-    extra = dict(environment or {})
-    credentials = world.client("sts").assume_role(RoleArn=world.enforcer_role_arn, RoleSessionName="connect-lockdown")[
-        "Credentials"
-    ]
+    role = world.client("sts").assume_role(RoleArn=world.enforcer_role_arn, RoleSessionName="connect-lockdown")
+    credentials = role["Credentials"]
     variables = {
         "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
         "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
         "AWS_SESSION_TOKEN": credentials["SessionToken"],
         "AWS_ENDPOINT_URL": estate.endpoint,
         "NOTIFICATION_TOPIC_ARN": world.topic_arn,
-        **extra,
+        **(environment or {}),
     }
     # The variables belong to this environment only: put back as they were afterwards.
     with mock.patch.dict(os.environ, variables), contextlib.redirect_stdout(_NULL):
@@ -138,10 +128,6 @@ def scenario_event(estate: Estate, name: str, instance: str | None) -> Any:
     return load_event(name, bucket=BUCKET)
 
 
-def _outcomes(document: dict[str, Any]) -> tuple[str, ...]:
-    return tuple(sorted(str(r["outcome"]) for r in document["results"]))
-
-
 def measure(estate: Estate, *, warm_runs: int, cold_runs: int) -> list[dict[str, Any]]:
     counter = CallCounter()
 
@@ -177,8 +163,8 @@ def measure(estate: Estate, *, warm_runs: int, cold_runs: int) -> list[dict[str,
                 started = perf_counter()
                 document = invoke(app, event)
                 elapsed = perf_counter() - started
-                if _outcomes(document) != tuple(sorted(expected)):
-                    raise AssertionError(f"{key} ({mode}): expected {expected}, got {_outcomes(document)}")
+                if (outcomes := sorted(str(r["outcome"]) for r in document["results"])) != sorted(expected):
+                    raise AssertionError(f"{key} ({mode}): expected {expected}, got {outcomes}")
                 estate.world.alerts()
                 if run == 0 and mode == "cold":
                     continue  # the first cold run also warms the operating system's file cache

@@ -246,9 +246,8 @@ def block_time_to_lock(results: dict[str, Any]) -> str:
     section = results["time_to_lock"]
     model, timeout = section["model"], section["model"]["function_timeout"]
 
-    def least_text(least: float | None) -> str:
-        over = least is not None and least > timeout
-        return f"**{secs(least)}**" + (f"; over the {timeout:g} s timeout, never locked" if over else "")
+    def least_text(least: float) -> str:
+        return f"**{secs(least)}**" + (f"; over the {timeout:g} s timeout, never locked" if least > timeout else "")
 
     rows = [
         (

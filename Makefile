@@ -131,23 +131,21 @@ soak: $(STAMP) ## Reliability tests at soak scale (about an hour); prints the fi
 	HYPOTHESIS_PROFILE=$(SOAK_PROFILE) RELIABILITY_FIGURES=$(SOAK_FIGURES) $(BIN)/python -m pytest $(SOAK_TESTS)
 	@cat $(SOAK_FIGURES)
 
-# Benchmarks (docs/benchmarks.md): their own virtualenv inside .venv, with matplotlib and Cloud Custodian,
-# which never become project dependencies. c7n pins an exact boto3; it is installed without its dependencies
-# so that both tools run on the boto3 of requirements-dev.txt. Not part of `make test`. Lambda runs
-# python3.13: `make bench BENCH_PYTHON=python3.13` measures on the same minor version.
+# Benchmarks (docs/benchmarks.md): their own virtualenv inside .venv, so that they can run on another Python
+# than the project's. Not part of `make test`. Lambda runs python3.13: `make bench BENCH_PYTHON=python3.13`
+# measures on the same minor version.
 BENCH_PYTHON ?= $(PYTHON)
 BENCH_VENV   := $(VENV)/bench
 BENCH_STAMP  := $(BENCH_VENV)/.installed-stamp
 
-$(BENCH_STAMP): requirements-dev.txt layers/lockdown/requirements.txt bench/requirements.txt bench/requirements-c7n.txt
+$(BENCH_STAMP): requirements-dev.txt layers/lockdown/requirements.txt
 	$(BENCH_PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -r bench/requirements.txt
-	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r bench/requirements-c7n.txt
+	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
 .PHONY: bench
-bench: $(BENCH_STAMP) ## Benchmarks (about 9 min): rewrites docs/benchmarks.md and docs/img/time-to-lock.png
+bench: $(BENCH_STAMP) ## Benchmarks (about 6 min): rewrites docs/benchmarks.md
 	SAM="$(SAM)" $(BENCH_VENV)/bin/python -m bench $(BENCH_ARGS)
 
 # The cost model (docs/cost.md): list prices in bench/prices.json times counts from the bench's results and the

@@ -1,21 +1,7 @@
-"""Cold start: a fresh process imports the handler module until it is ready, against `import boto3` + clients.
-
-Every run is a new interpreter. The child times itself with `time.perf_counter()` from its first statement to
-"ready": for the handler, `import app` (configuration validated, Logger and Metrics created, the five clients
-built); for the floor, `import boto3` and the same five clients with the same `Config`s. The interpreter's own
-start-up is the same for both and is left out of the ratio (it is reported apart).
-
-The handler is imported from the built package (`sam build` output: the function and the layer). The layer
-ships its own boto3 and botocore, ahead of the environment's on the path, as Lambda puts the layer ahead of
-the runtime's SDK; the floor imports the environment's boto3, which stands for the runtime's (precompiled).
-Lambda's code directories are read-only, so Python cannot cache bytecode there: whatever the package does not
-ship as .pyc files, every cold start compiles again. `PYTHONDONTWRITEBYTECODE=1` reproduces that. The layer's
-Makefile ships bytecode; a second variant is the same package with every .pyc file removed, as
-`BuildMethod: python3.13` used to ship it, to show what the bytecode saves.
-
-The .pyc files are those of the Python that built the layer (3.13, the runtime's): run the benchmark on the
-same minor version (`make bench BENCH_PYTHON=python3.13`), or the interpreter ignores them; the results count
-the ones it can use.
+"""Cold start: fresh processes import the handler from the built package until ready, against `import boto3` and
+the same five clients (the floor); the interpreter's own start-up is left out of the ratio. The package runs with
+`PYTHONDONTWRITEBYTECODE=1`, as Lambda's read-only code directories allow no bytecode cache, and a second variant
+has every .pyc file removed. Its .pyc files are of Python 3.13: run on that (`make bench BENCH_PYTHON=python3.13`).
 """
 
 from __future__ import annotations
@@ -26,10 +12,11 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import log, median, spread
+from bench.common import ENVIRONMENT, log, median, spread
 
 TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:connect-lockdown"
 
@@ -64,7 +51,6 @@ print(json.dumps({
     "seconds": _ready - _started,
     "cpu": _cpu_ready - _cpu,
     "xray_loaded": any(m == "aws_xray_sdk" or m.startswith("aws_xray_sdk.") for m in sys.modules),
-    "tracer_loaded": "aws_lambda_powertools.tracing" in sys.modules,
     "app_file": app.__file__,
 }))
 """
@@ -92,53 +78,38 @@ print('{"seconds": 0}')
 
 
 def child_environment(python_path: list[Path]) -> dict[str, str]:
-    return {
+    """The benchmark's fake credentials and Powertools settings, and the function's variables."""
+    return ENVIRONMENT | {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/tmp"),
         "LANG": "C.UTF-8",
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_REGION": "us-east-1",
         "NOTIFICATION_TOPIC_ARN": TOPIC_ARN,
         "DRY_RUN": "false",
         "MERGE_MODE": "preserve",
-        "POWERTOOLS_SERVICE_NAME": "connect-lockdown",
-        "POWERTOOLS_METRICS_NAMESPACE": "ConnectBucketLockdown",
-        "POWERTOOLS_LOG_LEVEL": "INFO",
         "PYTHONPATH": os.pathsep.join(str(p) for p in python_path),
         # Lambda's /var/task and /opt are read-only: nothing compiled in one cold start survives to the next.
         "PYTHONDONTWRITEBYTECODE": "1",
     }
 
 
-def _child(code: str, environment: dict[str, str], *arguments: str) -> dict[str, Any]:
-    from bench.common import timed
-
-    wall, completed = timed(
-        lambda: subprocess.run(
-            [sys.executable, "-c", code, *arguments],
-            env=environment,
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd="/",
-        )
+def _child(code: str, environment: dict[str, str]) -> dict[str, Any]:
+    started = time.perf_counter()
+    completed = subprocess.run(
+        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=False, cwd="/"
     )
+    wall = time.perf_counter() - started
     if completed.returncode != 0:
         raise RuntimeError(f"cold-start child failed: {completed.stderr[-2000:]}")
-    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
-    result["process_wall"] = wall
-    return result
+    return {**json.loads(completed.stdout.strip().splitlines()[-1]), "process_wall": wall}
 
 
 def without_bytecode(function_dir: Path, layer_dir: Path, target: Path) -> tuple[Path, Path]:
     """The same package with every .pyc file removed: what a build that ships sources only gives Lambda."""
-    function_copy, layer_copy = target / "function", target / "layer"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    shutil.copytree(function_dir, function_copy, ignore=ignore)
-    shutil.copytree(layer_dir, layer_copy, ignore=ignore)
-    return function_copy, layer_copy
+    return shutil.copytree(function_dir, target / "function", ignore=ignore), shutil.copytree(
+        layer_dir, target / "layer", ignore=ignore
+    )
 
 
 def usable_bytecode(directory: Path) -> int:
@@ -146,15 +117,7 @@ def usable_bytecode(directory: Path) -> int:
     return sum(1 for source in directory.rglob("*.py") if Path(importlib.util.cache_from_source(str(source))).is_file())
 
 
-def run(
-    function_dir: Path,
-    layer_dir: Path,
-    work: Path,
-    *,
-    runs: int = 11,
-    detail_runs: int = 5,
-    with_custodian: bool = True,
-) -> dict[str, Any]:
+def run(function_dir: Path, layer_dir: Path, work: Path, *, runs: int = 11, detail_runs: int = 5) -> dict[str, Any]:
     as_built = child_environment([function_dir, layer_dir])
     function_sources, layer_sources = without_bytecode(function_dir, layer_dir, work / "sources-only")
     sources_only = child_environment([function_sources, layer_sources])
@@ -162,22 +125,16 @@ def run(
 
     sources_only_layer = sizes(layer_sources, work / "sources-only-layer.zip")
     floor_environment = child_environment([])
-    variants: dict[str, tuple[str, dict[str, str], tuple[str, ...]]] = {
-        "floor": (FLOOR, floor_environment, ()),
-        "handler_as_built": (HANDLER, as_built, ()),
-        "handler_sources_only": (HANDLER, sources_only, ()),
+    variants: dict[str, tuple[str, dict[str, str]]] = {
+        "floor": (FLOOR, floor_environment),
+        "handler_as_built": (HANDLER, as_built),
+        "handler_sources_only": (HANDLER, sources_only),
     }
-    if with_custodian:
-        # Cloud Custodian ready to run the same lockdown as a policy, in the same rounds (see custodian.py).
-        from bench.custodian import IMPORT_C7N, c7n_policy, sample_statement
-
-        policy_argument = json.dumps(c7n_policy(sample_statement(), "cloudtrail"))
-        variants["c7n"] = (IMPORT_C7N, floor_environment, (policy_argument,))
     # Where the time goes needs fewer runs than the ratio.
-    details: dict[str, tuple[str, dict[str, str], tuple[str, ...]]] = {
-        "breakdown_as_built": (BREAKDOWN, as_built, ()),
-        "breakdown_sources_only": (BREAKDOWN, sources_only, ()),
-        "interpreter": (EMPTY, floor_environment, ()),
+    details: dict[str, tuple[str, dict[str, str]]] = {
+        "breakdown_as_built": (BREAKDOWN, as_built),
+        "breakdown_sources_only": (BREAKDOWN, sources_only),
+        "interpreter": (EMPTY, floor_environment),
     }
     samples: dict[str, list[dict[str, Any]]] = {name: [] for name in (*variants, *details)}
     # One discarded round warms the operating system's file cache; then the variants alternate, so that
@@ -188,19 +145,16 @@ def run(
         chosen = dict(variants)
         if round_number <= detail_runs:
             chosen.update(details)
-        for name, (code, environment, arguments) in chosen.items():
-            sample = _child(code, environment, *arguments)
+        for name, (code, environment) in chosen.items():
+            sample = _child(code, environment)
             if round_number:
                 samples[name].append(sample)
 
-    def seconds(name: str) -> list[float]:
-        return [float(s["seconds"]) for s in samples[name]]
+    def seconds(name: str, key: str = "seconds") -> list[float]:
+        return [float(sample[key]) for sample in samples[name]]
 
     def paired(name: str) -> list[float]:
         return [h / f for h, f in zip(seconds(name), seconds("floor"), strict=True)]
-
-    def cpu(name: str) -> list[float]:
-        return [float(s["cpu"]) for s in samples[name]]
 
     def stages(name: str) -> list[dict[str, Any]]:
         names = [stage for stage, _ in samples[name][0]["stages"]]
@@ -209,13 +163,14 @@ def run(
             for i, stage in enumerate(names)
         ]
 
+    if not Path(samples["handler_as_built"][0]["app_file"]).is_relative_to(function_dir):
+        raise RuntimeError(f"the handler was not imported from the built package: {samples['handler_as_built'][0]}")
     floor = median(seconds("floor"))
-    handler = samples["handler_as_built"][0]
     client_names = list(samples["floor"][0]["clients"])
     return {
         "runs": runs,
         "floor": spread(seconds("floor")),
-        "floor_import_boto3": spread([float(s["import_boto3"]) for s in samples["floor"]]),
+        "floor_import_boto3": spread(seconds("floor", "import_boto3")),
         "floor_clients": {name: median([float(s["clients"][name]) for s in samples["floor"]]) for name in client_names},
         "handler_as_built": spread(seconds("handler_as_built")),
         "handler_sources_only": spread(seconds("handler_sources_only")),
@@ -231,24 +186,15 @@ def run(
         "detail_runs": detail_runs,
         "sources_only_layer_zipped_bytes": sources_only_layer["zipped_bytes"],
         "sources_only_layer_unzipped_bytes": sources_only_layer["unzipped_bytes"],
-        "cpu_floor": spread(cpu("floor")),
-        "cpu_handler_as_built": spread(cpu("handler_as_built")),
-        "cpu_handler_sources_only": spread(cpu("handler_sources_only")),
-        "cpu_ratio_as_built": median(cpu("handler_as_built")) / median(cpu("floor")),
-        "cpu_ratio_sources_only": median(cpu("handler_sources_only")) / median(cpu("floor")),
+        "cpu_floor": spread(seconds("floor", "cpu")),
+        "cpu_handler_as_built": spread(seconds("handler_as_built", "cpu")),
+        "cpu_handler_sources_only": spread(seconds("handler_sources_only", "cpu")),
+        "cpu_ratio_as_built": median(seconds("handler_as_built", "cpu")) / median(seconds("floor", "cpu")),
+        "cpu_ratio_sources_only": median(seconds("handler_sources_only", "cpu")) / median(seconds("floor", "cpu")),
         "breakdown_as_built": stages("breakdown_as_built"),
         "breakdown_sources_only": stages("breakdown_sources_only"),
-        "interpreter_wall": spread([float(s["process_wall"]) for s in samples["interpreter"]]),
-        "floor_process_wall": spread([float(s["process_wall"]) for s in samples["floor"]]),
-        "handler_process_wall": spread([float(s["process_wall"]) for s in samples["handler_as_built"]]),
-        "c7n_import": spread(seconds("c7n")) if with_custodian else None,
-        "ratio_c7n_import": median(seconds("c7n")) / median(seconds("handler_as_built")) if with_custodian else None,
-        "ratio_c7n_import_sources_only": median(seconds("c7n")) / median(seconds("handler_sources_only"))
-        if with_custodian
-        else None,
+        "interpreter_wall": spread(seconds("interpreter", "process_wall")),
+        "floor_process_wall": spread(seconds("floor", "process_wall")),
+        "handler_process_wall": spread(seconds("handler_as_built", "process_wall")),
         "xray_loaded": any(bool(s["xray_loaded"]) for s in samples["handler_as_built"]),
-        "tracer_loaded": any(bool(s["tracer_loaded"]) for s in samples["handler_as_built"]),
-        "handler_imported_from": str(Path(handler["app_file"]).relative_to(work.parent))
-        if Path(handler["app_file"]).is_relative_to(work.parent)
-        else handler["app_file"],
     }

@@ -1,15 +1,8 @@
 """The monthly cost of a stack per account and Region, as counts times list prices: docs/cost.md's figures.
 
-`python -m bench.cost` (or `make cost`) rewrites the blocks of docs/cost.md between `<!-- cost:NAME -->` and
-`<!-- /cost:NAME -->`; the prose around them is written by people. Everything here is a pure function of three
-inputs, so the figures can be redone when one of them changes:
-
-- bench/prices.json: list prices, with the date they were read and where;
-- bench/results/latest.json: what `make bench` measured (calls per event, cold start, handler time);
-- template.yaml and nested/trail.yaml, evaluated per profile (devtools/cfn.py): how many keys, alarms and
-  dashboards exist, how long logs are kept, whether the index has point-in-time recovery.
-
-Every other count is a model assumption, in bench/assumptions.json and printed in the document.
+`make cost` rewrites the blocks of docs/cost.md between `<!-- cost:NAME -->` markers from bench/prices.json (list
+prices, with when and where they were read), bench/results/latest.json (calls per event, cold start, handler time)
+and the templates evaluated per profile (devtools/cfn.py); every other count is in bench/assumptions.json.
 """
 
 from __future__ import annotations
@@ -17,10 +10,13 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
+
+from bench.report import fill, table
 
 ROOT = Path(__file__).resolve().parents[1]
 PRICES_PATH = ROOT / "bench" / "prices.json"
@@ -53,17 +49,15 @@ def assumption(name: str) -> float:
 
 
 def load_prices(path: Path = PRICES_PATH) -> dict[str, Any]:
-    prices: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return prices
+    return dict(json.loads(path.read_text(encoding="utf-8")))
 
 
-def load_results(path: Path = RESULTS_PATH) -> dict[str, Any]:
-    return load_prices(path)
+load_results = partial(load_prices, RESULTS_PATH)
 
 
-# The bench's runs the model reads: a compliant sweep, a drift, a new instance and its first association (cold,
-# per_event), and Cloud Custodian's CloudTrail-mode runs on a drift and on a compliant bucket.
-RUNS = ("sweep_compliant", "put_drift", "create_instance", "storage_unlocked", "c7n_drift", "c7n_compliant")
+# The bench's runs the model reads (per_event, cold): a compliant sweep, a drift, a new instance and its first
+# association.
+RUNS = ("sweep_compliant", "put_drift", "create_instance", "storage_unlocked")
 
 
 @dataclass(frozen=True)
@@ -71,7 +65,6 @@ class Measured:
     """What the bench measured: cold starts, and per run its median seconds (bench machine) and its calls."""
 
     cold_start_seconds: float
-    c7n_import_seconds: float
     runs: dict[str, dict[str, Any]]  # run -> {"seconds": median, "calls": {operation: count}}
     connect_buckets: int
     account_buckets: int
@@ -87,13 +80,11 @@ class Measured:
     @classmethod
     def from_results(cls, results: Mapping[str, Any]) -> Measured:
         runs = {s["key"]: s["cold"] for s in results["per_event"]["scenarios"]}
-        runs |= {f"c7n_{k}": v["c7n_cloudtrail"] for k, v in results["custodian"]["results"].items()}
         if missing := [run for run in RUNS if run not in runs]:
             raise KeyError(f"bench/results/latest.json lacks {missing}: rerun make bench, or update bench/cost.py")
         estate = results["per_event"]["estate"]
         return cls(
             cold_start_seconds=results["cold_start"]["handler_as_built"]["median"],
-            c7n_import_seconds=results["cold_start"]["c7n_import"]["median"],
             runs={run: {"seconds": runs[run]["seconds"]["median"], "calls": runs[run]["calls"]} for run in RUNS},
             connect_buckets=estate["buckets"],
             account_buckets=estate["buckets"] + estate["other_buckets"],
@@ -228,25 +219,6 @@ def trail_month(profile: str) -> list[Line]:
     ]
 
 
-def custodian_month(scenario: str, measured: Measured) -> list[Line]:
-    """Cloud Custodian in CloudTrail mode: one function, invoked by PutBucketPolicy events, no schedule."""
-    drifts = 0.0 if scenario == "idle" else assumption("drifts_per_day") * DAYS_PER_MONTH
-    # Its own PutBucketPolicy is an event too: c7n has no self-exclusion in the rule's pattern.
-    invocations = 2 * drifts + assumption("other_bucket_policy_changes_per_month")
-    run = measured.c7n_import_seconds + measured.seconds("c7n_drift")
-    seconds = invocations * run * assumption("lambda_slowdown")
-    writes = sum(measured.calls("c7n_compliant", k) for k in ("ListBuckets", "PutBucketPolicy"))
-    reads = measured.calls("c7n_compliant") - writes
-    log_gb = invocations * assumption("c7n_log_bytes_per_invocation") / GB
-    return [
-        Line("Lambda invocations", invocations, "invocations", "lambda_request"),
-        Line("Lambda duration", seconds * assumption("c7n_memory_gb"), "GB-seconds at 512 MB", "lambda_gb_second_arm"),
-        Line("CloudWatch Logs ingestion", log_gb, "GB", "logs_ingestion_gb"),
-        Line("S3 bucket reads", invocations * reads, "requests", "s3_get_request"),
-        Line("S3 bucket writes and lists", invocations + drifts, "requests", "s3_put_request"),
-    ]
-
-
 def config_month(scenario: str) -> list[Line]:
     """AWS Config recording S3 buckets, one custom rule triggered by their configuration changes."""
     drifts = 0.0 if scenario == "idle" else assumption("drifts_per_day") * DAYS_PER_MONTH
@@ -288,11 +260,6 @@ def count(value: float) -> str:
     return f"{value:,.2f}".rstrip("0").rstrip(".") if value < 10 else f"{value:,.0f}"
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    return "\n".join(out + ["| " + " | ".join(row) + " |" for row in rows])
-
-
 SCENARIOS = {
     "idle": "an idle Region: no Connect instance",
     "drift": "Connect instances, one drift a day",
@@ -300,7 +267,7 @@ SCENARIOS = {
 }
 
 
-def scenario_table(scenario: str, measured: Measured, prices: Mapping[str, Any]) -> str:
+def scenariotable(scenario: str, measured: Measured, prices: Mapping[str, Any]) -> str:
     by_profile = {profile: lines(scenario, profile, measured) for profile in PROFILES}
     rows = []
     for line, lean in zip(by_profile["default"], by_profile["lean"], strict=True):
@@ -310,49 +277,39 @@ def scenario_table(scenario: str, measured: Measured, prices: Mapping[str, Any])
         rows.append([line.item, counts, unit, price, money(line.cost(prices)), money(lean.cost(prices))])
     totals = [f"**{money(total(by_profile[profile], prices))}**" for profile in ("default", "lean")]
     rows.append(["**total**", "", "", "", *totals])
-    return _table(["item", "count (default / lean)", "unit", "unit price", "default", "lean"], rows)
+    return table(["item", "count (default / lean)", "unit", "unit price", "default", "lean"], rows)
 
 
-def price_table(prices: Mapping[str, Any]) -> str:
+def pricetable(prices: Mapping[str, Any]) -> str:
     rows = []
     for key, entry in prices["prices"].items():
         sources, confirmed = " ".join(f"<{url}>" for url in entry["sources"]), "yes" if entry["confirmed"] else "**no**"
         rows.append([f"`{key}`", unit_price(float(entry["price"])), entry["unit"], confirmed, sources])
     header = f"Read on {prices['read_on']}, {prices['region']}, {prices['currency']}, before free tiers.\n\n"
-    return header + _table(["price", "value", "unit", "on AWS's page", "sources"], rows)
+    return header + table(["price", "value", "unit", "on AWS's page", "sources"], rows)
 
 
-def assumptions_table(measured: Measured) -> str:
+def assumptionstable(measured: Measured) -> str:
     rows = [[f"`{name}`", count(value), text] for name, (value, text) in ASSUMPTIONS.items()]
     measured_rows = [
         ("cold start", measured.cold_start_seconds, f"import of the built handler ({measured.source})"),
         ("sweep", measured.seconds("sweep_compliant"), f"cold sweep, {measured.calls('sweep_compliant')} calls"),
         ("drift", measured.seconds("put_drift"), f"cold PutBucketPolicy event, {measured.calls('put_drift')} calls"),
-        (
-            "Cloud Custodian",
-            measured.c7n_import_seconds + measured.seconds("c7n_drift"),
-            f"import and CloudTrail-mode run, {measured.calls('c7n_drift')} calls per drift",
-        ),
     ]
     rows += [[f"measured: {name}", f"{seconds:.2f} s", text] for name, seconds, text in measured_rows]
-    return _table(["count", "value", "what it is"], rows)
+    return table(["count", "value", "what it is"], rows)
 
 
-def goals_table(measured: Measured, prices: Mapping[str, Any]) -> str:
+def goalstable(measured: Measured, prices: Mapping[str, Any]) -> str:
     def month(scenario: str, profile: str) -> float:
         return total(lines(scenario, profile, measured), prices)
 
     default_worst = max(month(s, "default") for s in SCENARIOS)
     rotation = float(prices["prices"]["kms_rotation_month"]["price"])
+    lean_busy = max(month(s, "lean") for s in SCENARIOS if s != "idle")
     goals = [
         ("lean, a Region with no Connect instance", "< $0.10", month("idle", "lean"), 0.10, True),
-        (
-            "lean, a Region with instances",
-            "< $0.50",
-            max(month(s, "lean") for s in SCENARIOS if s != "idle"),
-            0.5,
-            True,
-        ),
+        ("lean, a Region with instances", "< $0.50", lean_busy, 0.5, True),
         ("default, first year", "<= $1.50", default_worst, 1.50, False),
         ("default, from the third year (key rotated twice)", "<= $1.50", default_worst + 2 * rotation, 1.50, False),
     ]
@@ -360,10 +317,10 @@ def goals_table(measured: Measured, prices: Mapping[str, Any]) -> str:
         [name, goal, money(value), "met" if (value < bound if strict else value <= bound) else "**missed**"]
         for name, goal, value, bound, strict in goals
     ]
-    return _table(["goal", "target", "model", ""], rows)
+    return table(["goal", "target", "model", ""], rows)
 
 
-def fleet_table(measured: Measured, prices: Mapping[str, Any]) -> str:
+def fleettable(measured: Measured, prices: Mapping[str, Any]) -> str:
     accounts, regions = int(assumption("fleet_accounts")), int(assumption("fleet_regions"))
     with_connect = int(assumption("fleet_regions_with_connect"))
     dashboard = float(prices["prices"]["cloudwatch_dashboard_month"]["price"])
@@ -374,23 +331,19 @@ def fleet_table(measured: Measured, prices: Mapping[str, Any]) -> str:
         rows.append([profile, money(busy), money(idle), money(stacks), money(stacks + accounts * dashboard)])
     fleet = f"{accounts} accounts x {regions} Regions, no dashboard"
     header = ["profile", "a Region with Connect", "an idle Region", fleet, "with DashboardRegion set (one per account)"]
-    return _table(header, rows)
+    return table(header, rows)
 
 
-def comparison_table(measured: Measured, prices: Mapping[str, Any]) -> str:
+def comparisontable(measured: Measured, prices: Mapping[str, Any]) -> str:
     rows = []
     for scenario in ("idle", "drift"):
         ours = [money(total(lines(scenario, profile, measured), prices)) for profile in PROFILES]
-        theirs = [
-            money(total(config_month(scenario), prices)),
-            money(total(custodian_month(scenario, measured), prices)),
-        ]
-        rows.append([SCENARIOS[scenario], *ours, *theirs])
-    header = ["per Region and month", "this stack, default", "this stack, lean", "AWS Config rule", "Cloud Custodian"]
-    return _table(header, rows)
+        rows.append([SCENARIOS[scenario], *ours, money(total(config_month(scenario), prices))])
+    header = ["per Region and month", "this stack, default", "this stack, lean", "AWS Config rule"]
+    return table(header, rows)
 
 
-def options_table(measured: Measured, prices: Mapping[str, Any]) -> str:
+def optionstable(measured: Measured, prices: Mapping[str, Any]) -> str:
     p = {key: float(entry["price"]) for key, entry in prices["prices"].items()}
     imports = assumption("drifts_per_day") * DAYS_PER_MONTH + measured.connect_buckets * WEEKS_PER_MONTH
     trail = {profile: money(total(trail_month(profile), prices)) for profile in PROFILES}
@@ -404,49 +357,43 @@ def options_table(measured: Measured, prices: Mapping[str, Any]) -> str:
         f"`CreateTrail=true` | a trail (the first copy of management events is free); its bucket: about {count(files)} log and digest files a month ({regions} Regions), each kept a year; with `Encryption=stack-key` a second key and a KMS request per log file | {trail['default']} a month with the stack key, {trail['lean']} with `aws-owned`",
         f"automatic key rotation (each customer managed key) | each of the first two yearly rotations adds a backing key | +{money(p['kms_rotation_month'])} a month in year 2, +{money(2 * p['kms_rotation_month'])} from year 3",
     ]
-    return _table(["option", "what it adds", "price"], [row.split(" | ") for row in rows])
+    return table(["option", "what it adds", "price"], [row.split(" | ") for row in rows])
 
 
 def blocks(results: Mapping[str, Any], prices: Mapping[str, Any]) -> dict[str, str]:
     measured = Measured.from_results(results)
     generated: dict[str, str] = {
-        "prices": price_table(prices),
-        "assumptions": assumptions_table(measured),
-        "goals": goals_table(measured, prices),
-        "fleet": fleet_table(measured, prices),
-        "comparison": comparison_table(measured, prices),
-        "options": options_table(measured, prices),
+        "prices": pricetable(prices),
+        "assumptions": assumptionstable(measured),
+        "goals": goalstable(measured, prices),
+        "fleet": fleettable(measured, prices),
+        "comparison": comparisontable(measured, prices),
+        "options": optionstable(measured, prices),
     }
     for scenario in SCENARIOS:
-        generated[f"region-{scenario}"] = scenario_table(scenario, measured, prices)
+        generated[f"region-{scenario}"] = scenariotable(scenario, measured, prices)
     return generated
 
 
-MARKER = re.compile(r"(<!-- cost:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /cost:(?P=name) -->)", re.DOTALL)
+MARKER = re.compile(r"<!-- cost:(?P<name>[\w-]+) -->\n(?P<body>.*?)<!-- /cost:(?P=name) -->", re.DOTALL)
 
 
 def render(document: str, generated: Mapping[str, str]) -> str:
-    """The document with each block's body replaced; a block the model does not know is an error."""
-    seen: set[str] = set()
-
-    def replace(match: re.Match[str]) -> str:
-        name = match.group("name")
-        if name not in generated:
-            raise KeyError(f"docs/cost.md has a block {name!r} that bench/cost.py does not render")
-        seen.add(name)
-        return f"{match.group(1)}{generated[name]}\n{match.group(4)}"
-
-    rendered = MARKER.sub(replace, document)
-    if missing := set(generated) - seen:
+    """The document with each block's body replaced; a block the document lacks, or one the model does not
+    render, is an error."""
+    rendered, missing = fill(document, "cost", generated)
+    if unknown := {m.group("name") for m in MARKER.finditer(document)} - set(generated):
+        raise KeyError(f"docs/cost.md has blocks that bench/cost.py does not render: {sorted(unknown)}")
+    if missing:
         raise KeyError(f"docs/cost.md lacks the blocks {sorted(missing)}")
     return rendered
 
 
-def main(argv: list[str] | None = None, *, write: Callable[[str], None] | None = None) -> int:
+def main() -> int:
     rendered = render(DOCUMENT.read_text(encoding="utf-8"), blocks(load_results(), load_prices()))
-    (write or (lambda text: DOCUMENT.write_text(text, encoding="utf-8")))(rendered)
+    DOCUMENT.write_text(rendered, encoding="utf-8")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

@@ -1,14 +1,6 @@
-"""A moto server on loopback in a process of its own, and Connect estates of any size built on its backends.
-
-Why a process of its own: in-process, moto's request handling competes with the code under test for one
-GIL, so the client's time would include the server's CPU and parallel requests could never overlap. AWS
-does its work elsewhere; so does this server (the machine has two cores).
-
-Why the backends: building 1,000 instances through the API costs six requests each; the benchmarks measure
-the enforcer, not the set-up. The estate is the one devtools/world.py builds (service roles with the
-real path, storage configs through the test extension), only written directly.
-
-Protocol: one JSON object per line on stdin, one JSON reply per line on stdout; the first line out is
+"""A moto server on loopback in a process of its own (in-process, its request handling would share the code under
+test's GIL), and Connect estates of any size written directly on its backends (the estate of devtools/world.py,
+without six requests per instance of set-up). Protocol: one JSON object per line each way; the first line out is
 {"endpoint": URL}.
 """
 
@@ -19,7 +11,6 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,11 +63,8 @@ def build_estate(endpoint: str, command: dict[str, Any]) -> dict[str, Any]:
 
 
 def add_instance(spec: dict[str, Any]) -> dict[str, Any]:
-    """One instance with its own service role, written on the backends.
-
-    `bucket`: its call recordings and chat transcripts go there; `extra`: more [bucket, resource type] pairs
-    (an instance may store each resource type in another bucket, and several instances may share one).
-    """
+    """One instance with its own service role: `bucket` holds its call recordings and chat transcripts, `extra`
+    lists more [bucket, resource type] pairs (several instances may share a bucket)."""
     from moto.connect.models import connect_backends
     from moto.iam.models import iam_backends
     from moto.s3.models import s3_backends
@@ -132,15 +120,10 @@ def serve() -> None:
         print(json.dumps({"endpoint": endpoint}), flush=True)
         for line in sys.stdin:
             command = json.loads(line)
+            if command["op"] == "stop":
+                return
             try:
-                if command["op"] == "estate":
-                    reply: dict[str, Any] = build_estate(endpoint, command)
-                elif command["op"] == "instance":
-                    reply = add_instance(command["spec"])
-                elif command["op"] == "stop":
-                    return
-                else:
-                    reply = {"error": f"unknown op {command['op']!r}"}
+                reply = build_estate(endpoint, command) if command["op"] == "estate" else add_instance(command["spec"])
             except Exception as error:  # noqa: BLE001 - reported to the parent, which raises it
                 reply = {"error": f"{type(error).__name__}: {error}"}
             print(json.dumps(reply), flush=True)
@@ -152,14 +135,8 @@ def client_world(endpoint: str, estate: dict[str, Any]) -> Any:
 
     from devtools.world import Instance, World
 
-    world = World(
-        boto3.session.Session(),
-        endpoint_url=endpoint,
-        topic_arn=estate["topic_arn"],
-        queue_url=estate["queue_url"],
-        enforcer_role_arn=estate["enforcer_role_arn"],
-        enforcer_role_id=estate["enforcer_role_id"],
-    )
+    names = ("topic_arn", "queue_url", "enforcer_role_arn", "enforcer_role_id")
+    world = World(boto3.session.Session(), endpoint_url=endpoint, **{name: estate[name] for name in names})
     world.instances = [
         Instance(i["id"], i["arn"], i["alias"], i["role_arn"], i["role_id"]) for i in estate["instances"]
     ]
@@ -169,45 +146,20 @@ def client_world(endpoint: str, estate: dict[str, Any]) -> Any:
 class MotoProcess:
     """The parent's handle on the server process."""
 
-    def __init__(self) -> None:
-        self._process: subprocess.Popen[str] | None = None
-        self.endpoint = ""
-
     def __enter__(self) -> MotoProcess:
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "bench.moto_process"],
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        self.endpoint = self._read()["endpoint"]
+        command = [sys.executable, "-m", "bench.moto_process"]
+        self._process = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.endpoint: str = self._send(None)["endpoint"]
         return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        process = self._process
-        if process is None:
-            return
+    def __exit__(self, *_: object) -> None:
         try:
-            if process.poll() is None and process.stdin is not None:
-                process.stdin.write(json.dumps({"op": "stop"}) + "\n")
-                process.stdin.flush()
-            process.wait(timeout=30)
+            if self._process.poll() is None:
+                self._send({"op": "stop"}, reply=False)
+            self._process.wait(timeout=30)
         except (OSError, subprocess.TimeoutExpired):
-            process.kill()
-            process.wait()
-
-    def _read(self) -> dict[str, Any]:
-        assert self._process is not None and self._process.stdout is not None
-        line = self._process.stdout.readline()
-        if not line:
-            raise RuntimeError("the moto server process exited")
-        reply: dict[str, Any] = json.loads(line)
-        if "error" in reply:
-            raise RuntimeError(f"moto server process: {reply['error']}")
-        return reply
+            self._process.kill()
+            self._process.wait()
 
     def estate(self, **command: Any) -> dict[str, Any]:
         return self._send({"op": "estate", **command})
@@ -216,11 +168,20 @@ class MotoProcess:
         """One more instance in the current estate (see `add_instance`)."""
         return self._send({"op": "instance", "spec": spec})
 
-    def _send(self, command: dict[str, Any]) -> dict[str, Any]:
-        assert self._process is not None and self._process.stdin is not None
-        self._process.stdin.write(json.dumps(command) + "\n")
-        self._process.stdin.flush()
-        return self._read()
+    def _send(self, command: dict[str, Any] | None, *, reply: bool = True) -> dict[str, Any]:
+        """Send `command` (None: send nothing) and read the reply."""
+        stdin, stdout = self._process.stdin, self._process.stdout
+        assert stdin is not None and stdout is not None
+        if command is not None:
+            stdin.write(json.dumps(command) + "\n")
+            stdin.flush()
+        line = stdout.readline() if reply else "{}"
+        if not line:
+            raise RuntimeError("the moto server process exited")
+        answer: dict[str, Any] = json.loads(line)
+        if "error" in answer:
+            raise RuntimeError(f"moto server process: {answer['error']}")
+        return answer
 
 
 if __name__ == "__main__":

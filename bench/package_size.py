@@ -1,10 +1,5 @@
-"""Package size: the built function and layer, zipped as they are uploaded, and the SDK the layer ships.
-
-`sam build` runs on a copy of the project in a temporary directory (never in the work tree). Without the SAM
-CLI, the layer is built by running its own `layers/lockdown/Makefile` target as `sam build` does (the function
-directory is copied as it is); the results say which one ran. The layer must ship boto3 and botocore at the
-versions pinned in `layers/lockdown/requirements.txt`, and bytecode.
-"""
+"""Package size: the built function and layer, zipped as they are uploaded, and the SDK the layer ships. `sam build`
+runs on a copy of the project (without the SAM CLI, the layer's own Makefile target, as `sam build` runs it)."""
 
 from __future__ import annotations
 
@@ -43,22 +38,18 @@ def _find_sam() -> str | None:
     return os.path.abspath(found) if found else None
 
 
+def _run(what: str, command: list[str], cwd: Path, environment: dict[str, str] | None = None) -> None:
+    completed = subprocess.run(command, cwd=cwd, env=environment, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        raise RuntimeError(f"{what} failed: {completed.stdout[-1500:]}{completed.stderr[-1500:]}")
+
+
 def _sam_build(project: Path, sam: str) -> tuple[Path, Path]:
     # SAM's python3.13 builder and the layer's Makefile need a python3.13 on PATH: this interpreter's directory
     # has one if it is 3.13 (make bench BENCH_PYTHON=python3.13).
-    environment = dict(os.environ)
-    environment["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), environment.get("PATH", "")])
-    environment["SAM_CLI_TELEMETRY"] = "0"
-    completed = subprocess.run(
-        [sam, "build", "--template-file", "template.yaml"],
-        cwd=project,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"sam build failed: {completed.stdout[-1500:]}{completed.stderr[-1500:]}")
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    environment = {**os.environ, "PATH": path, "SAM_CLI_TELEMETRY": "0"}
+    _run("sam build", [sam, "build", "--template-file", "template.yaml"], project, environment)
     build = project / ".aws-sam" / "build"
     return build / "EnforcerFunction", build / "LockdownLayer"
 
@@ -66,28 +57,13 @@ def _sam_build(project: Path, sam: str) -> tuple[Path, Path]:
 def _make_build(project: Path) -> tuple[Path, Path]:
     """The layer's own Makefile target, run as `sam build` runs it, with this interpreter."""
     build = project / "make-build"
-    function_dir, layer_dir = build / "EnforcerFunction", build / "LockdownLayer"
+    function_dir, layer_dir, scratch = build / "EnforcerFunction", build / "LockdownLayer", build / "scratch"
     shutil.copytree(project / "functions" / "enforcer", function_dir)
-    scratch = build / "scratch"
     shutil.copytree(project / "layers" / "lockdown", scratch)
-    completed = subprocess.run(
-        [
-            "make",
-            "--no-print-directory",
-            "--makefile",
-            str(scratch / "Makefile"),
-            "build-LockdownLayer",
-            f"ARTIFACTS_DIR={layer_dir}",
-            f"LAYER_PYTHON={sys.executable}",
-            f"LAYER_PYTHON_VERSION={sys.version_info.major}.{sys.version_info.minor}",
-        ],
-        cwd=scratch,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"the layer's Makefile failed: {completed.stdout[-1500:]}{completed.stderr[-1500:]}")
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    command = ["make", "--no-print-directory", "--makefile", str(scratch / "Makefile"), "build-LockdownLayer"]
+    command += [f"ARTIFACTS_DIR={layer_dir}", f"LAYER_PYTHON={sys.executable}", f"LAYER_PYTHON_VERSION={version}"]
+    _run("the layer's Makefile", command, scratch)
     return function_dir, layer_dir
 
 
@@ -141,8 +117,7 @@ def run(work: Path) -> dict[str, Any]:
     project = work / "project"
     project.mkdir(parents=True)
     _copy_sources(project)
-    sam = _find_sam()
-    method = "sam build"
+    sam, method = _find_sam(), ""
     if sam is not None:
         log(f"package: {sam} build in {project}")
         try:
@@ -150,14 +125,12 @@ def run(work: Path) -> dict[str, Any]:
             version = subprocess.run([sam, "--version"], capture_output=True, text=True, check=False).stdout.strip()
             method = f"sam build ({version})"
         except RuntimeError as error:
-            log(f"package: {error}; falling back to pip")
-            sam = None
-    if sam is None:
+            log(f"package: {error}")
+    if not method:
         log("package: no usable SAM CLI (set SAM=/path/to/sam); running the layer's Makefile instead")
         function_dir, layer_dir = _make_build(project)
-        method = (
-            f"the layer's Makefile with Python {sys.version_info.major}.{sys.version_info.minor} (SAM CLI not found)"
-        )
+        python = f"{sys.version_info.major}.{sys.version_info.minor}"
+        method = f"the layer's Makefile with Python {python} (SAM CLI not found)"
     function = sizes(function_dir, work / "function.zip")
     layer = sizes(layer_dir, work / "layer.zip")
     pinned = pins()

@@ -1,8 +1,6 @@
-"""The hourly sweep's share of Connect's quota and the window of a lost association, by estate size, and the
-chain of a 400-instance first sweep: computed from the enforcer's own rules (`selection.py`,
-`continuation.py`) and the calls a sweep makes per instance, as the moto runs of the other sections measure them
-(one ListInstanceStorageConfigs per S3-capable resource type, one ListInstances page per 10 instances). A model,
-not a moto run: a 400-instance sweep at Connect's real rate would take 23 minutes of waiting."""
+"""The hourly sweep's share of Connect's quota, the window of a lost association and the chain of a 400-instance
+first sweep, computed from the enforcer's rules (`selection.py`, `continuation.py`) and the calls per instance the
+moto runs measure: a sweep at Connect's real rate would wait for 23 minutes."""
 
 from __future__ import annotations
 

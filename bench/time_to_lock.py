@@ -1,24 +1,8 @@
-"""Time to lock against the estate size, with the index and without; sweeps that continue
-themselves at any size.
+"""Time to lock against the estate size, with the index and without; sweeps that continue themselves at any size.
 
-For each estate size one set-up serves every measurement. The estate is built on the moto server's backends
-with every bucket unlocked, the index table is created, and then, in order:
-
-1. a first scheduled sweep with the index (every bucket remediated; it fills the index);
-2. the hourly sweep of the idle estate (every bucket compliant);
-3. time to lock: `DeleteBucketPolicy` on a bucket that one instance uses, with the index and without it
-   (`INVENTORY_TABLE` unset: the fresh reads of every instance), in a new execution environment (cold) and in
-   one that has handled the same event before (warm);
-4. the same event on a bucket that several instances share, and `PutBucketPolicy` on a bucket no instance uses;
-5. one drift (`PutBucketPolicy` replacing the lock) and a new instance (CreateInstance, two storage
-   associations, the re-check), with the index: the cost model's counts.
-
-Times are never waited for. Every call is counted (botocore hooks) in order; "least time at the quota" replays
-the Connect calls on the `ApiModel`'s virtual clock at Connect's documented default quota (2 requests/s per API,
-burst 5), as an ideal client that never gets throttled would make them; "modelled" also gives every request,
-of every service, a round trip of LATENCY, one after another. Sweeps run live on that virtual clock: each
-invocation is told the time it has left (the function's 120 s timeout minus the virtual seconds it has used),
-and hands over to a new invocation as the library decides (`SWEEP_RESERVE_SECONDS`).
+One estate per size (built on the moto server's backends, every bucket unlocked) serves, in order: a first sweep,
+the idle hourly sweep, then the events. Nothing waits for the quota: "least time" replays the Connect calls on
+the `ApiModel`'s virtual clock; sweeps run live on it, each invocation told the time it has left.
 """
 
 from __future__ import annotations
@@ -29,8 +13,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 from time import perf_counter
 from types import ModuleType
 from typing import Any
@@ -42,7 +25,6 @@ from bench.common import (
     ApiModel,
     CallCounter,
     VirtualClock,
-    attach_all,
     calls_before,
     least_seconds,
     log,
@@ -50,13 +32,11 @@ from bench.common import (
     spread,
 )
 from bench.moto_process import ACCOUNT, REGION, MotoProcess, client_world
-from bench.per_event import Estate, invoke, load_app, warm_resource_types
+from bench.per_event import Estate, invoke, load_app, public_policy, warm_resource_types
 from devtools.events import load_event
 
 SIZES = (2, 10, 40, 100, 250)
-# The template's Timeout and default SweepSchedule.
-FUNCTION_TIMEOUT = 120.0
-SWEEP_INTERVAL_SECONDS = 3600.0
+FUNCTION_TIMEOUT = 120.0  # the template's Timeout
 TABLE = "connect-lockdown-inventory"
 SCHEDULE_GROUP = "connect-lockdown-rechecks"
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:connect-lockdown-enforcer"
@@ -70,18 +50,15 @@ UNRELATED_BUCKET = "unrelated-bucket-0000"
 # The scheduled event's time (events/scheduled-event.json): 03:00 UTC, not the orphan search's hour.
 SWEEP_TIME = "2025-03-15T03:00:00Z"
 ORPHAN_SWEEP_TIME = "2025-03-15T00:00:00Z"
-CONNECT = "connect"
 
 
 def specs(count: int) -> list[dict[str, Any]]:
     """`count` instances, each with its own bucket; the first SHARED_BY also share SHARED_BUCKET."""
-    result: list[dict[str, Any]] = []
-    for number in range(count):
-        spec: dict[str, Any] = {"alias": f"contact-centre-{number:04d}", "bucket": own_bucket(number)}
-        if number < SHARED_BY:
-            spec["extra"] = [[SHARED_BUCKET, "SCREEN_RECORDINGS"]]
-        result.append(spec)
-    return result
+    shared = {"extra": [[SHARED_BUCKET, "SCREEN_RECORDINGS"]]}
+    return [
+        {"alias": f"contact-centre-{n:04d}", "bucket": own_bucket(n), **(shared if n < SHARED_BY else {})}
+        for n in range(count)
+    ]
 
 
 def own_bucket(number: int) -> str:
@@ -121,10 +98,10 @@ def environment(estate: Estate, *, index: bool, clock: VirtualClock | None = Non
     app = load_app(estate, variables)
     gateway = app.ENFORCER.gateway
     counter = CallCounter()
-    attach_all(gateway, counter)
+    counter.attach_gateway(gateway)
     if clock is not None:
-        connect = ApiModel(latency=LATENCY, rate=CONNECT_DEFAULT_RATE, burst=CONNECT_DEFAULT_BURST, clock=clock)
-        other = ApiModel(latency=LATENCY, clock=clock)
+        connect = ApiModel(clock=clock, latency=LATENCY, rate=CONNECT_DEFAULT_RATE, burst=CONNECT_DEFAULT_BURST)
+        other = ApiModel(clock=clock, latency=LATENCY)
         for client in gateway.all_clients():
             (connect if client is gateway.connect else other).attach(client)
     env = Environment(app, counter, clock)
@@ -156,21 +133,14 @@ class Run:
         return sorted(str(r["outcome"]) for r in self.document["results"])
 
 
-def call(env: Environment, event: Any, context: Context | None = None) -> Run:
+def call(env: Environment, event: Any) -> Run:
     env.counter.reset()
-    virtual_start = env.clock.now if env.clock else None
-    started = perf_counter()
-    document = invoke(env.app, event, context or Context(env.clock))
-    seconds = perf_counter() - started
-    write_at = env.counter.time_of("PutBucketPolicy")
-    return Run(
-        document=document,
-        sequence=env.counter.operations(),
-        dynamodb=env.counter.dynamodb.to_dict(),
-        seconds=seconds,
-        seconds_to_write=None if write_at is None else write_at - started,
-        virtual_seconds=None if env.clock is None or virtual_start is None else env.clock.now - virtual_start,
-    )
+    virtual_start, started = env.clock() if env.clock else 0.0, perf_counter()
+    document = invoke(env.app, event, Context(env.clock))
+    seconds, write_at = perf_counter() - started, env.counter.time_of("PutBucketPolicy")
+    virtual = env.clock() - virtual_start if env.clock else None
+    to_write = None if write_at is None else write_at - started
+    return Run(document, env.counter.operations(), env.counter.dynamodb.to_dict(), seconds, to_write, virtual)
 
 
 def least(sequence: list[tuple[str, str]], *, latency: float = 0.0) -> float:
@@ -179,11 +149,10 @@ def least(sequence: list[tuple[str, str]], *, latency: float = 0.0) -> float:
 
 def counts(sequence: list[tuple[str, str]]) -> dict[str, Any]:
     """Calls per API (all, and Connect's), and the least and modelled time of this sequence at the quota."""
-    connect = per_operation(sequence, CONNECT)
+    connect = per_operation(sequence, "connect")
     return {
         "calls": per_operation(sequence),
         "total_calls": len(sequence),
-        "calls_by_service": per_service(sequence),
         "connect_calls": connect,
         "connect_total": sum(connect.values()),
         "least_seconds": least(sequence),
@@ -191,46 +160,31 @@ def counts(sequence: list[tuple[str, str]]) -> dict[str, Any]:
     }
 
 
-def per_service(sequence: list[tuple[str, str]]) -> dict[str, int]:
-    return dict(sorted(Counter(service for service, _ in sequence).items()))
-
-
 def summarise(runs: list[Run], *, label: str) -> dict[str, Any]:
     """Several runs of one measurement: the calls must be the same in every run; times as median (min, max)."""
-    first = runs[0]
-    for run in runs[1:]:
-        if per_operation(run.sequence) != per_operation(first.sequence):
-            raise AssertionError(f"{label}: the calls differ between runs: {[per_operation(r.sequence) for r in runs]}")
+    first, calls = runs[0], [per_operation(run.sequence) for run in runs]
+    if any(made != calls[0] for made in calls):
+        raise AssertionError(f"{label}: the calls differ between runs: {calls}")
     before = calls_before(first.sequence, "PutBucketPolicy")
     wrote = len(before) < len(first.sequence)
-    connect_before = per_operation(before, CONNECT)
-    row = counts(first.sequence)
-    row.update(
-        {
-            "outcomes": first.outcomes(),
-            "wrote": wrote,
-            "calls_before_write": len(before),
-            "connect_before_write": connect_before,
-            "connect_before_write_total": sum(connect_before.values()),
-            # The lock is back when PutBucketPolicy is sent: the Connect calls before it at the quota.
-            "least_seconds_to_lock": least(before) if wrote else None,
-            "modelled_seconds_to_lock": least(before, latency=LATENCY) if wrote else None,
-            "dynamodb": first.dynamodb,
-            "moto_seconds": spread([r.seconds for r in runs]),
-            "moto_seconds_to_lock": spread([r.seconds_to_write for r in runs if r.seconds_to_write is not None])
-            if wrote
-            else None,
-            "runs": len(runs),
-        }
-    )
-    return row
+    connect_before = per_operation(before, "connect")
+    return counts(first.sequence) | {
+        "outcomes": first.outcomes(),
+        "connect_before_write": connect_before,
+        "connect_before_write_total": sum(connect_before.values()),
+        # The lock is back when PutBucketPolicy is sent: the Connect calls before it at the quota.
+        "least_seconds_to_lock": least(before) if wrote else None,
+        "modelled_seconds_to_lock": least(before, latency=LATENCY) if wrote else None,
+        "dynamodb": first.dynamodb,
+        "moto_seconds": spread([run.seconds for run in runs]),
+        "moto_seconds_to_lock": spread([float(run.seconds_to_write or 0.0) for run in runs]) if wrote else None,
+        "runs": len(runs),
+    }
 
 
 def expect(run: Run, outcomes: list[str], label: str) -> Run:
     if run.outcomes() != sorted(outcomes):
-        raise AssertionError(
-            f"{label}: expected {sorted(outcomes)}, got {run.outcomes()} ({run.document.get('ignored')})"
-        )
+        raise AssertionError(f"{label}: expected {sorted(outcomes)}, got {run.outcomes()} ({run.document})")
     return run
 
 
@@ -241,64 +195,43 @@ def build(server: MotoProcess, count: int) -> Estate:
     world = client_world(server.endpoint, server.estate(instances=specs(count), other_buckets=OTHER_BUCKETS))
     world.create_index_table(TABLE)
     world.client("scheduler").create_schedule_group(Name=SCHEDULE_GROUP)
-    first = world.instances[0]
-    return Estate(world, server.endpoint, first, world.instances[-1], first)
+    return Estate(world, server.endpoint, world.instances[0], world.instances[-1], world.instances[0])
+
+
+def together(runs: list[Run]) -> dict[str, Any]:
+    """Several invocations counted together: calls per API, their times at the quota, DynamoDB's units summed."""
+    units: Counter[str] = Counter()
+    for run in runs:
+        units.update(run.dynamodb)
+    return {
+        **counts([made for run in runs for made in run.sequence]),
+        "invocations": len(runs),
+        "dynamodb": dict(units),
+    }
 
 
 def simulated_sweep(estate: Estate, *, time: str = SWEEP_TIME) -> dict[str, Any]:
     """A scheduled sweep with the index, each invocation in a new execution environment on one virtual clock,
     every continuation it hands over run in turn (its time set to the virtual time)."""
-    clock = VirtualClock()
-    base = datetime.strptime(time, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    event = load_event("scheduled-event")
-    event["time"] = time
-    queue: list[dict[str, Any]] = [event]
-    parts: list[dict[str, Any]] = []
-    sequence: list[tuple[str, str]] = []
-    outcomes: Counter[str] = Counter()
-    units: Counter[str] = Counter()
-    real = 0.0
+    clock, base = VirtualClock(), datetime.fromisoformat(time)
+    queue: list[dict[str, Any]] = [{**load_event("scheduled-event"), "time": time}]
+    runs: list[Run] = []
     while queue:
         env = environment(estate, index=True, clock=clock)
-        run = call(env, queue.pop(0))
-        real += run.seconds
-        for payload in env.handed_over:
-            payload["time"] = (base + timedelta(seconds=clock.now)).strftime("%Y-%m-%dT%H:%M:%SZ")
-            queue.append(payload)
-        outcomes.update(run.outcomes())
-        units.update(run.dynamodb)
-        sequence += run.sequence
-        connect_positions = [n for n, (service, _) in enumerate(run.sequence) if service == CONNECT]
-        after_reads = run.sequence[connect_positions[-1] + 1 :] if connect_positions else run.sequence
-        parts.append(
-            {
-                "modelled_seconds": run.virtual_seconds,
-                "calls": per_operation(run.sequence),
-                "connect_calls": sum(1 for s, _ in run.sequence if s == CONNECT),
-                "total_calls": len(run.sequence),
-                "calls_after_connect": len(after_reads),
-                "continued": bool(env.handed_over),
-                "results": len(run.document["results"]),
-                "index_degraded": run.document.get("index_degraded"),
-            }
-        )
-        log(f"time-to-lock: sweep part {len(parts)}: {run.virtual_seconds:.1f} modelled s, {len(run.sequence)} calls")
-    total = counts(sequence)
-    durations = [float(p["modelled_seconds"]) for p in parts]
-    total.update(
-        {
-            "invocations": len(parts),
-            "parts": parts,
-            "outcomes": dict(sorted(outcomes.items())),
-            "dynamodb": dict(units),
-            # On the one virtual clock: the parts one after the other, hand-overs included.
-            "modelled_seconds": clock.now,
-            "longest_invocation_seconds": max(durations),
-            "within_timeout": max(durations) <= FUNCTION_TIMEOUT,
-            "moto_seconds": real,
-        }
-    )
-    return total
+        runs.append(run := call(env, queue.pop(0)))
+        now = (base + timedelta(seconds=clock.now)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        queue += [{**payload, "time": now} for payload in env.handed_over]
+        log(f"time-to-lock: sweep part {len(runs)}: {run.virtual_seconds:.1f} modelled s, {len(run.sequence)} calls")
+    longest = max(float(run.virtual_seconds or 0.0) for run in runs)
+    return together(runs) | {
+        "parts": [{"modelled_seconds": run.virtual_seconds, "calls": per_operation(run.sequence)} for run in runs],
+        "outcomes": dict(sorted(Counter(outcome for run in runs for outcome in run.outcomes()).items())),
+        # On the one virtual clock: the parts one after the other, hand-overs included.
+        "modelled_seconds": clock.now,
+        "longest_invocation_seconds": longest,
+        "within_timeout": longest <= FUNCTION_TIMEOUT,
+        "moto_seconds": sum(run.seconds for run in runs),
+    }
 
 
 def time_to_lock(estate: Estate, bucket: str, *, index: bool, warm: bool, runs: int) -> dict[str, Any]:
@@ -347,12 +280,6 @@ def drift(estate: Estate, bucket: str) -> dict[str, Any]:
     )
 
 
-def public_policy(bucket: str) -> dict[str, Any]:
-    """The drift: someone replaces the lock with a public-read policy."""
-    statement = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}
-    return {"Version": "2012-10-17", "Statement": [{"Sid": "PublicRead", **statement}]}
-
-
 def new_instance(server: MotoProcess, estate: Estate) -> dict[str, Any]:
     """A new instance as the cost model counts it, each event in a new execution environment: CreateInstance
     (no storage yet: pending, re-check 1 scheduled), its call recordings associated with a new bucket
@@ -369,20 +296,18 @@ def new_instance(server: MotoProcess, estate: Estate) -> dict[str, Any]:
     def step(label: str, event: Any, outcomes: list[str]) -> None:
         steps.append((label, expect(call(environment(estate, index=True), event), outcomes, label)))
 
+    def associate(resource_type: str) -> None:
+        config = {"StorageType": "S3", "S3Config": {"BucketName": bucket, "BucketPrefix": resource_type.lower()}}
+        world.client("connect").associate_instance_storage_config(
+            InstanceId=instance_id, ResourceType=resource_type, StorageConfig=config
+        )
+
     step("CreateInstance (pending)", load_event("connect-CreateInstance", instance_id=instance_id), ["pending"])
-    world.client("connect").associate_instance_storage_config(
-        InstanceId=instance_id,
-        ResourceType="CALL_RECORDINGS",
-        StorageConfig={"StorageType": "S3", "S3Config": {"BucketName": bucket, "BucketPrefix": "calls"}},
-    )
+    associate("CALL_RECORDINGS")
     association = load_event("connect-AssociateInstanceStorageConfig", bucket=bucket, instance_id=instance_id)
     step("AssociateInstanceStorageConfig, call recordings (remediated)", association, ["remediated"])
     steps.append(("PutBucketPolicy by the enforcer (ignored)", own_write_echo(estate, bucket)))
-    world.client("connect").associate_instance_storage_config(
-        InstanceId=instance_id,
-        ResourceType="CHAT_TRANSCRIPTS",
-        StorageConfig={"StorageType": "S3", "S3Config": {"BucketName": bucket, "BucketPrefix": "chats"}},
-    )
+    associate("CHAT_TRANSCRIPTS")
     step("AssociateInstanceStorageConfig, chat transcripts (compliant)", association, ["compliant"])
     recheck = recheck_event(instance_id, 1, str(uuid.uuid4()), SWEEP_TIME)
     step("re-check 1 (compliant)", recheck, ["compliant"])
@@ -391,74 +316,50 @@ def new_instance(server: MotoProcess, estate: Estate) -> dict[str, Any]:
 
 def invocations(steps: list[tuple[str, Run]]) -> dict[str, Any]:
     """Several invocations counted together, and each on its own."""
-    sequence = [made for _, run in steps for made in run.sequence]
-    total = counts(sequence)
-    units: Counter[str] = Counter()
-    for _, run in steps:
-        units.update(run.dynamodb)
-    total.update(
-        {
-            "invocations": len(steps),
-            "dynamodb": dict(units),
-            # The invocations are minutes apart (Connect's quota refills in between): their times add up.
-            "least_seconds": sum(least(run.sequence) for _, run in steps),
-            "modelled_seconds": sum(least(run.sequence, latency=LATENCY) for _, run in steps),
-            "steps": [
-                {"event": label, "outcomes": run.outcomes(), **counts(run.sequence), "dynamodb": run.dynamodb}
-                for label, run in steps
-            ],
-        }
-    )
-    return total
+    runs = [run for _, run in steps]
+    return together(runs) | {
+        # The invocations are minutes apart (Connect's quota refills in between): their times add up.
+        "least_seconds": sum(least(run.sequence) for run in runs),
+        "modelled_seconds": sum(least(run.sequence, latency=LATENCY) for run in runs),
+        "steps": [
+            {"event": label, "outcomes": run.outcomes(), **counts(run.sequence), "dynamodb": run.dynamodb}
+            for label, run in steps
+        ],
+    }
 
 
 def orphan_search(server: MotoProcess) -> dict[str, Any]:
     """The daily sweep (00:00 UTC) against an hourly one on the smallest estate: what the orphan search adds."""
     estate = build(server, SIZES[0])
-    simulated_sweep(estate)
-    hourly = simulated_sweep(estate)
-    daily = simulated_sweep(estate, time=ORPHAN_SWEEP_TIME)
+    simulated_sweep(estate)  # the first sweep, which fills the index
+    hourly, daily = simulated_sweep(estate), simulated_sweep(estate, time=ORPHAN_SWEEP_TIME)
     extra = Counter(daily["calls"])
     extra.subtract(hourly["calls"])
-    buckets_used = SIZES[0] + 1
+    kept = ("calls", "total_calls", "invocations")
     return {
         "instances": SIZES[0],
-        "buckets_used_by_connect": buckets_used,
+        "buckets_used_by_connect": SIZES[0] + 1,
         "other_buckets": OTHER_BUCKETS,
-        "hourly": {k: hourly[k] for k in ("calls", "total_calls", "invocations")},
-        "daily": {k: daily[k] for k in ("calls", "total_calls", "invocations")},
+        "hourly": {k: hourly[k] for k in kept},
+        "daily": {k: daily[k] for k in kept},
         "extra_calls": {k: v for k, v in sorted(extra.items()) if v},
     }
 
 
 def measure_estate(server: MotoProcess, count: int, *, runs: int) -> dict[str, Any]:
-    started = perf_counter()
-    estate = build(server, count)
-    set_up = perf_counter() - started
-    target = own_bucket(count - 1)
-    row: dict[str, Any] = {
-        "instances": count,
-        "buckets": count + 1,
-        "target_bucket_instances": 1,
-        "shared_bucket_instances": min(SHARED_BY, count),
-        "set_up_seconds": set_up,
-    }
-    log(f"time-to-lock: {count} instances, first sweep")
+    estate, target = build(server, count), own_bucket(count - 1)
+    row: dict[str, Any] = {"instances": count, "buckets": count + 1, "shared_bucket_instances": min(SHARED_BY, count)}
+    log(f"time-to-lock: {count} instances, first and hourly sweeps, then the events")
     row["first_sweep"] = simulated_sweep(estate)
-    log(f"time-to-lock: {count} instances, hourly sweep (idle)")
     row["hourly_sweep"] = simulated_sweep(estate)
-    lock: dict[str, Any] = {}
-    for index in (True, False):
-        variant = "index" if index else "fresh"
-        for warm in (False, True):
-            mode = "warm" if warm else "cold"
-            log(f"time-to-lock: {count} instances, {variant}, {mode}")
-            # The fresh reads cost a whole inventory per run on moto: one run (the counts are exact anyway).
-            lock.setdefault(variant, {})[mode] = time_to_lock(
-                estate, target, index=index, warm=warm, runs=runs if index else 1
-            )
-    row["time_to_lock"] = lock
-    log(f"time-to-lock: {count} instances, shared bucket and unrelated bucket")
+    # The fresh reads cost a whole inventory per run on moto: one run (the counts are exact anyway).
+    row["time_to_lock"] = {
+        variant: {
+            mode: time_to_lock(estate, target, index=variant == "index", warm=mode == "warm", runs=times)
+            for mode in ("cold", "warm")
+        }
+        for variant, times in (("index", runs), ("fresh", 1))
+    }
     row["shared_bucket"] = {
         mode: time_to_lock(estate, SHARED_BUCKET, index=True, warm=mode == "warm", runs=1) for mode in ("cold", "warm")
     }
@@ -466,19 +367,16 @@ def measure_estate(server: MotoProcess, count: int, *, runs: int) -> dict[str, A
         "index": {mode: unrelated(estate, index=True, warm=mode == "warm") for mode in ("cold", "warm")},
         "fresh": {"cold": unrelated(estate, index=False, warm=False)},
     }
-    log(f"time-to-lock: {count} instances, drift and new instance")
     row["drift"] = drift(estate, target)
     row["new_instance"] = new_instance(server, estate)
-    row["measured_seconds"] = perf_counter() - started
     return row
 
 
 def run(server: MotoProcess, *, sizes: tuple[int, ...] = SIZES, runs: int = 3) -> dict[str, Any]:
     from connect_lockdown.continuation import SWEEP_RESERVE_SECONDS
-    from connect_lockdown.inventory import MAX_PARALLEL_INSTANCES, NON_S3_RESOURCE_TYPES
+    from connect_lockdown.inventory import NON_S3_RESOURCE_TYPES
 
-    known = warm_resource_types()
-    read = len([t for t in known if t not in NON_S3_RESOURCE_TYPES])
+    read = len([t for t in warm_resource_types() if t not in NON_S3_RESOURCE_TYPES])
     estates = [measure_estate(server, count, runs=runs) for count in sizes]
     return {
         "stress_sweep": stress_sweep(server, estates[-1], read),
@@ -488,12 +386,7 @@ def run(server: MotoProcess, *, sizes: tuple[int, ...] = SIZES, runs: int = 3) -
             "latency": LATENCY,
             "function_timeout": FUNCTION_TIMEOUT,
             "sweep_reserve": SWEEP_RESERVE_SECONDS,
-            "sweep_interval": SWEEP_INTERVAL_SECONDS,
-            "max_parallel_instances": MAX_PARALLEL_INSTANCES,
-            "resource_types_known": len(known),
             "resource_types_read": read,
-            "other_buckets": OTHER_BUCKETS,
-            "shared_by": SHARED_BY,
         },
         "runs": runs,
         "estates": estates,
@@ -522,114 +415,6 @@ def stress_sweep(server: MotoProcess, largest: dict[str, Any], resource_types_re
         return None
     count = worst_size(largest["instances"], per_part)
     if count == largest["instances"]:
-        return {"instances": count, "same_as_largest": True, "instances_per_invocation": per_part}
+        return {"instances": count, "same_as_largest": True}
     log(f"time-to-lock: {count} instances (the last invocation reads a full share), first sweep")
-    estate = build(server, count)
-    return {
-        "instances": count,
-        "same_as_largest": False,
-        "instances_per_invocation": per_part,
-        "first_sweep": simulated_sweep(estate),
-    }
-
-
-# --- the plot ------------------------------------------------------------------------------------------
-
-
-def plot(section: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    estates = section["estates"]
-    model = section["model"]
-    timeout = model["function_timeout"]
-    sizes = [row["instances"] for row in estates]
-    figure, (left, middle, right) = plt.subplots(1, 3, figsize=(18, 5.2))
-    names = {"fresh": "without the index", "index": "with the index", "cold": "new environment", "warm": "warm"}
-    colours = {("fresh", "cold"): "tab:red", ("fresh", "warm"): "tab:orange"}
-    colours |= {("index", "cold"): "tab:blue", ("index", "warm"): "tab:cyan"}
-
-    def draw(
-        axes: Any, variant: str, key: str, what: str, colour: dict[str, str] | None = None, shared: bool = False
-    ) -> None:
-        """The new-environment and warm series of one variant (of the shared bucket's event: `shared`); one line when
-        they are within 2% of each other everywhere (they would draw on top of each other), labelled so."""
-        series = {
-            mode: [(row["shared_bucket"] if shared else row["time_to_lock"][variant])[mode][key] for row in estates]
-            for mode in ("cold", "warm")
-        }
-        name = names[variant] + (", shared bucket" if shared else "")
-        marker = "s" if variant == "fresh" else "o"
-        gap = max(abs(a - b) / max(abs(a), abs(b), 1e-9) for a, b in zip(*series.values(), strict=True))
-        if gap <= 0.02:
-            alike = "equal" if gap == 0 else f"within {max(gap * 100, 0.1):.1f}%"
-            label = f"{name}, new environment and warm ({alike}){what}"
-            color = (colour or {}).get("cold") or colours[(variant, "cold")]
-            axes.plot(sizes, series["cold"], marker=marker, label=label, color=color)
-            return
-        for mode, values in series.items():
-            style = {"linestyle": "-", "markersize": 8} if mode == "cold" else {"linestyle": "--", "markersize": 4}
-            color = (colour or {}).get(mode) or colours[(variant, mode)]
-            axes.plot(sizes, values, marker=marker, label=f"{name}, {names[mode]}{what}", color=color, **style)
-
-    for variant in ("fresh", "index"):
-        draw(left, variant, "modelled_seconds_to_lock", "")
-        draw(middle, variant, "connect_before_write_total", ": before the write")
-    shared_colours = {"cold": "tab:green", "warm": "yellowgreen"}
-    draw(left, "index", "modelled_seconds_to_lock", "", shared_colours, shared=True)
-    draw(middle, "index", "connect_before_write_total", ": before the write", shared_colours, shared=True)
-    left.axhline(timeout, color="grey", linestyle=":", label=f"the function's timeout ({timeout:g} s)")
-    left.set_yscale("log")
-    left.set_xlabel("Connect instances in the Region (one bucket each)")
-    left.set_ylabel("seconds until the lock is written")
-    left.set_title(
-        f"Time to lock a bucket whose policy was deleted:\nConnect at {model['connect_rate']:g} requests/s per API "
-        f"(burst {model['connect_burst']:g}), {model['latency'] * 1000:.0f} ms a request"
-    )
-    left.legend(fontsize=8)
-    middle.axhline(model["connect_burst"], color="grey", linestyle=":", label="Connect's burst per API")
-    middle.set_yscale("symlog", linthresh=1)
-    middle.set_ylim(-0.3, 1e6)  # room for the legend above the lines
-    middle.set_xlabel("Connect instances in the Region (one bucket each)")
-    middle.set_ylabel("Connect calls for the event")
-    middle.set_title("Connect calls for that event")
-    middle.legend(fontsize=7, loc="upper left")
-    for kind, key, style in (
-        ("first sweep (all remediated)", "first_sweep", dict(marker="s", color="tab:purple", markersize=8)),
-        ("hourly sweep (idle)", "hourly_sweep", dict(marker="o", color="tab:blue", linestyle="--", markersize=5)),
-    ):
-        points = [(row["instances"], row[key]) for row in estates]
-        stress = section.get("stress_sweep")
-        if key == "first_sweep" and stress and not stress.get("same_as_largest"):
-            points.append((stress["instances"], stress["first_sweep"]))
-        right.plot(
-            [count for count, _ in points],
-            [sweep["longest_invocation_seconds"] for _, sweep in points],
-            label=f"{kind}: longest invocation",
-            **style,
-        )
-        for count, sweep in points:
-            if sweep["invocations"] > 1 and key == "hourly_sweep":
-                right.annotate(
-                    f"{sweep['invocations']} invocations,\n{sweep['modelled_seconds'] / 60:.1f} min",
-                    (count, sweep["longest_invocation_seconds"]),
-                    textcoords="offset points",
-                    xytext=(0, 10),
-                    fontsize=7,
-                    ha="center",
-                )
-    right.axhline(timeout, color="grey", linestyle=":", label=f"the function's timeout ({timeout:g} s)")
-    right.axhline(
-        timeout - model["sweep_reserve"], color="grey", linestyle="-.", label="hand-over point (timeout - reserve)"
-    )
-    right.set_ylim(0, timeout * 1.15)
-    right.set_xlabel("Connect instances in the Region (one bucket each)")
-    right.set_ylabel("seconds (modelled)")
-    right.set_title("Sweeps with the index: the longest invocation")
-    right.legend(fontsize=8, loc="lower right")
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    return {"instances": count, "same_as_largest": False, "first_sweep": simulated_sweep(build(server, count))}

@@ -53,7 +53,8 @@ def test_every_block_is_rendered_from_the_committed_results(rendered: str) -> No
 
 @pytest.mark.parametrize("name", sorted(report.BLOCKS))
 def test_no_placeholder_survives_rendering(results: dict[str, Any], name: str) -> None:
-    body = report.BLOCKS[name](results)
+    _, build = report.BLOCKS[name]
+    body = build(results)
     assert PLACEHOLDER.findall(body) == []
 
 
@@ -64,7 +65,8 @@ def test_no_placeholder_survives_in_the_rendered_page(rendered: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(report.BLOCKS))
 def test_no_absolute_path_in_a_rendered_block(results: dict[str, Any], name: str) -> None:
-    body = report.BLOCKS[name](results)
+    _, build = report.BLOCKS[name]
+    body = build(results)
     assert ABSOLUTE_PATH.findall(body) == []
     assert str(ROOT) not in body
 

@@ -77,7 +77,6 @@ def test_the_virtual_clock_never_waits_for_real(common: ModuleType) -> None:
         model.request("ListInstanceStorageConfigs")
     assert clock.now == pytest.approx(2.0)
     assert model.waited == pytest.approx(2.0)
-    assert not model.throttled
 
 
 def test_calls_before_an_operation(common: ModuleType) -> None:

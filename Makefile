@@ -91,8 +91,7 @@ checkov: $(STAMP) $(CHECKOV_STAMP) ## checkov on template.yaml (offline), with e
 	$(BIN)/python -m devtools.cfn --deployed template.yaml $(VENV)/template-lean.json $(EVERY_OPTION) \
 		Encryption=aws-owned Alarms=dead-letters
 	$(CHECKOV) --file template.yaml --file $(ALL_RESOURCES) --file $(VENV)/template-default.json \
-		--file $(VENV)/template-existing-key.json --file nested/slack-channel.yaml --file nested/trail.yaml \
-		--file nested/dashboard.yaml
+		--file $(VENV)/template-existing-key.json $(addprefix --file ,$(wildcard nested/*.yaml))
 	$(CHECKOV) --file $(VENV)/template-lean.json --skip-check $(LEAN_SKIPS)
 
 # The tests run in one process per core (pytest-xdist); PYTEST_WORKERS=0 runs them in this process, in order.

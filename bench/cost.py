@@ -104,13 +104,13 @@ class Line:
 
 
 def _deployed(profile: str) -> tuple[list[str], bool, float, bool]:
-    """Read on the template as the profile deploys: resource types, a KMS key in use, months of logs kept, and
-    whether the index has point-in-time recovery."""
+    """Read on the template as the profile deploys: resource types (its nested stacks' too: the alarms), a KMS key
+    in use, months of logs kept, and whether the index has point-in-time recovery."""
     from devtools import cfn  # the template evaluator, shared with the tests
 
     stack = cfn.Stack(cfn.load(), PROFILES[profile])
-    created = stack.resources()
-    recovery = created["InventoryTable"]["Properties"]["PointInTimeRecoverySpecification"]
+    created = stack.tree()
+    recovery = created[("InventoryTable",)]["Properties"]["PointInTimeRecoverySpecification"]
     months = int(stack.parameters["LogRetentionInDays"]) / DAYS_PER_MONTH
     types = [resource["Type"] for resource in created.values()]
     return types, stack.condition("UseKmsKey"), months, recovery["PointInTimeRecoveryEnabled"] is True

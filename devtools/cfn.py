@@ -4,7 +4,9 @@ A small evaluator, enough for this project's template: it evaluates Conditions (
 Fn::Or, Condition) on parameter values (defaults, then overrides; CommaDelimitedList as lists) and the pseudo
 parameters, and resolves a value's Ref, Fn::If, Fn::Sub, Fn::GetAtt, Fn::Join, Fn::Select, Fn::Split and
 Fn::FindInMap, dropping AWS::NoValue. References to resources resolve through a map the caller gives (for
-example the ARN of a topic created on moto), or to a readable placeholder.
+example the ARN of a topic created on moto), or to a readable placeholder. A nested stack with a local TemplateURL
+is evaluated too, with the parameter values its parent passes (`nested`, `tree`), so that `Fn::GetAtt
+Stack.Outputs.Name` resolves to its output.
 
 It reads the template with cfn-lint's decoder (short-form tags become their long forms). It is also a command
 (see USAGE): `make checkov` scans each profile as deployed, since checkov itself does not evaluate Fn::If.
@@ -29,6 +31,9 @@ TEMPLATE_PATH = ROOT / "template.yaml"
 
 NO_VALUE = object()
 
+# The part CloudFormation appends to a nested stack's name (<parent>-<logical ID>-<suffix>); any 13 characters.
+NESTED_SUFFIX = "0A1B2C3D4E5F6"
+
 PARTITION_OF = {"cn-": "aws-cn", "us-gov-": "aws-us-gov"}
 
 
@@ -52,6 +57,8 @@ class Stack:
     stack_name: str = "connect-bucket-lockdown"
     # Logical ID (Ref) or "LogicalId.Attribute" (Fn::GetAtt) -> value.
     refs: Mapping[str, Any] = field(default_factory=dict)
+    # A nested stack's TemplateURL -> its file, where that is not ROOT / TemplateURL (a released version's).
+    templates: Mapping[str, Path] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         parameters = self.template.get("Parameters", {})
@@ -137,6 +144,33 @@ class Stack:
         deployed["Resources"] = resources
         return deployed
 
+    def nested(self, logical_id: str) -> Stack:
+        """The nested stack `logical_id` (AWS::CloudFormation::Stack, a local TemplateURL) as this deployment
+        creates it: the parameter values passed, the same Region and account, a nested stack's name."""
+        resource = self.template["Resources"][logical_id]
+        if resource["Type"] != "AWS::CloudFormation::Stack":
+            raise ValueError(f"{logical_id} is a {resource['Type']}, not a nested stack")
+        if "Condition" in resource and not self.condition(resource["Condition"]):
+            raise KeyError(f"{logical_id} is not created with these parameters")
+        properties = self.resolve(resource["Properties"])
+        url = properties["TemplateURL"]
+        values = {
+            name: ",".join(map(str, value)) if isinstance(value, list) else str(value)
+            for name, value in properties.get("Parameters", {}).items()
+        }
+        name = f"{self.stack_name}-{logical_id}-{NESTED_SUFFIX}"
+        template = load(Path(self.templates.get(url, ROOT / url)))
+        return Stack(template, values, self.region, self.account, name, templates=self.templates)
+
+    def tree(self) -> dict[tuple[str, ...], dict[str, Any]]:
+        """Every resource this deployment creates, its nested stacks' included, keyed by the path of logical IDs."""
+        created: dict[tuple[str, ...], dict[str, Any]] = {}
+        for name, resource in self.resources().items():
+            created[(name,)] = resource
+            if resource["Type"] == "AWS::CloudFormation::Stack":
+                created |= {(name, *path): inner for path, inner in self.nested(name).tree().items()}
+        return created
+
     def types(self) -> dict[str, str]:
         return {name: resource["Type"] for name, resource in self.resources().items()}
 
@@ -174,6 +208,9 @@ class Stack:
             return self.refs[key]
         if not self._known(name):
             raise KeyError(f"Fn::GetAtt on an unknown resource: {name}")
+        nested = self.template["Resources"].get(name, {}).get("Type") == "AWS::CloudFormation::Stack"
+        if nested and attribute.startswith("Outputs."):
+            return self.nested(name).outputs()[attribute.removeprefix("Outputs.")]
         return f"<{key}>"
 
     def _sub(self, text: str, variables: Mapping[str, Any]) -> str:

@@ -33,7 +33,8 @@ TEMPLATE_PATH = ROOT / "template.yaml"
 SLACK_TEMPLATE_PATH = ROOT / "nested" / "slack-channel.yaml"
 TRAIL_TEMPLATE_PATH = ROOT / "nested" / "trail.yaml"
 DASHBOARD_TEMPLATE_PATH = ROOT / "nested" / "dashboard.yaml"
-NESTED_TEMPLATES = [SLACK_TEMPLATE_PATH, TRAIL_TEMPLATE_PATH, DASHBOARD_TEMPLATE_PATH]
+ALARMS_TEMPLATE_PATH = ROOT / "nested" / "alarms.yaml"
+NESTED_TEMPLATES = [SLACK_TEMPLATE_PATH, TRAIL_TEMPLATE_PATH, DASHBOARD_TEMPLATE_PATH, ALARMS_TEMPLATE_PATH]
 MAKEFILE = ROOT / "Makefile"
 SAMCONFIG_PATH = ROOT / "samconfig.toml"
 ORGANIZATIONS_DOC = ROOT / "docs" / "organizations.md"
@@ -874,41 +875,67 @@ def test_failed_invocations_go_to_the_queue(function: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("alarm", "namespace", "metric", "dimension"),
+    ("alarm", "name", "namespace", "metric", "dimension"),
     [
-        ("EnforcerErrorsAlarm", "AWS/Lambda", "Errors", {"Name": "FunctionName", "Value": {"Ref": FUNCTION}}),
-        ("EnforcerThrottlesAlarm", "AWS/Lambda", "Throttles", {"Name": "FunctionName", "Value": {"Ref": FUNCTION}}),
+        ("EnforcerErrorsAlarm", "alarm-enforcer-errors", "AWS/Lambda", "Errors", ("FunctionName", f"<{FUNCTION}>")),
+        (
+            "EnforcerThrottlesAlarm",
+            "alarm-enforcer-throttles",
+            "AWS/Lambda",
+            "Throttles",
+            ("FunctionName", f"<{FUNCTION}>"),
+        ),
         (
             "DeadLetterQueueAlarm",
+            "alarm-dead-letters",
             "AWS/SQS",
             "ApproximateNumberOfMessagesVisible",
-            {"Name": "QueueName", "Value": {"Fn::GetAtt": [DLQ, "QueueName"]}},
+            ("QueueName", f"<{DLQ}.QueueName>"),
         ),
     ],
 )
 def test_alarms_notify_the_topic_on_the_first_occurrence(
-    resources: dict[str, Any], alarm: str, namespace: str, metric: str, dimension: dict[str, Any]
+    template: dict[str, Any], alarm: str, name: str, namespace: str, metric: str, dimension: tuple[str, str]
 ) -> None:
-    properties = resources[alarm]["Properties"]
+    """The alarms live in nested/alarms.yaml; read as the stack deploys them, on the parent's function and queue."""
+    stack = _deploy(template, NotificationEmail="security@example.com")
+    properties = stack.tree()[("AlarmsStack", alarm)]["Properties"]
     assert (properties["Namespace"], properties["MetricName"]) == (namespace, metric)
-    assert properties["Dimensions"] == [dimension]
+    assert properties["Dimensions"] == [dict(zip(("Name", "Value"), dimension, strict=True))]
     # The results' topic, and for an email-only setup the alarms' own topic (tests/integration/test_routing.py).
-    assert properties["AlarmActions"][0] == TOPIC_ARN
+    assert properties["AlarmActions"] == [f"<{TOPIC}>", "<AlarmEmailTopic>"]
     assert properties["TreatMissingData"] == "notBreaching"
+    assert (properties["Period"], properties["EvaluationPeriods"]) == (300, 1)
     # "> 0" or ">= 1": one error, one throttle, one dead letter is enough.
     threshold = (properties["ComparisonOperator"], properties["Threshold"])
     assert threshold in {("GreaterThanThreshold", 0), ("GreaterThanOrEqualToThreshold", 1)}
-    # The topic policy admits this stack's alarms by name prefix.
-    assert properties["AlarmName"]["Fn::Sub"].startswith("${AWS::StackName}-")
+    assert properties["AlarmName"] == f"{stack.stack_name}-{name}"
+    # The topic policies admit this stack's alarms by name: the alarm's ARN matches their condition.
+    arn = f"arn:aws:cloudwatch:eu-west-1:{cfn.ACCOUNT}:alarm:{properties['AlarmName']}"
+    for policy in ("NotificationTopicPolicy", "AlarmEmailTopicPolicy"):
+        [allow] = [
+            s for s in stack.resources()[policy]["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"
+        ]
+        assert fnmatch.fnmatchcase(arn, allow["Condition"]["ArnLike"]["aws:SourceArn"]), policy
+    # A central topic: the alarms notify it alone.
+    central = "arn:aws:sns:eu-west-1:111122223333:connect-lockdown-alerts"
+    nested = _deploy(template, ExistingTopicArn=central).tree()[("AlarmsStack", alarm)]["Properties"]
+    assert nested["AlarmActions"] == [central]
+
+
+def test_the_alarms_are_a_nested_stack_always_created_that_chooses_its_alarms(template: dict[str, Any]) -> None:
+    stack = template["Resources"]["AlarmsStack"]
+    assert stack["Type"] == "AWS::CloudFormation::Stack" and "Condition" not in stack
+    assert (ROOT / stack["Properties"]["TemplateURL"]) == ALARMS_TEMPLATE_PATH
+    assert stack["Properties"]["Parameters"]["Alarms"] == {"Ref": "Alarms"}
+    assert not [name for name, r in template["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"]
 
 
 # --- the optional trail ----------------------------------------------------------------------------------
 
 
 def _trail_stack(**overrides: str) -> cfn.Stack:
-    return cfn.Stack(
-        cfn.load(TRAIL_TEMPLATE_PATH), {"TrailName": "connect-bucket-lockdown-management-events"} | overrides
-    )
+    return cfn.Stack(cfn.load(TRAIL_TEMPLATE_PATH), {"TrailName": "connect-bucket-lockdown-trail"} | overrides)
 
 
 def test_trail_is_an_optional_nested_stack_multi_region_management_events_encrypted_and_validated(
@@ -919,13 +946,15 @@ def test_trail_is_an_optional_nested_stack_multi_region_management_events_encryp
     assert nested["Type"] == "AWS::CloudFormation::Stack"
     assert (ROOT / nested["Properties"]["TemplateURL"]) == TRAIL_TEMPLATE_PATH
     assert set(nested["Properties"]["Parameters"]) <= set(cfn.load(TRAIL_TEMPLATE_PATH)["Parameters"])
-    trail = _trail_stack().resources()["ManagementEventsTrail"]["Properties"]
+    trail = (
+        _deploy(template, CreateTrail="true").nested("TrailStack").resources()["ManagementEventsTrail"]["Properties"]
+    )
     assert trail["IsMultiRegionTrail"] is True
     assert trail["IsLogging"] is True
     assert trail["IncludeGlobalServiceEvents"] is True
     assert trail["EnableLogFileValidation"] is True
     assert trail["EventSelectors"] == [{"ReadWriteType": "All", "IncludeManagementEvents": True}]
-    assert trail["TrailName"] == "connect-bucket-lockdown-management-events"
+    assert trail["TrailName"] == "connect-bucket-lockdown-trail"
 
 
 def test_the_trail_its_bucket_and_key_outlive_the_stack_and_its_logs_expire() -> None:
@@ -939,7 +968,7 @@ def test_the_trail_its_bucket_and_key_outlive_the_stack_and_its_logs_expire() ->
 
 @pytest.mark.parametrize("stack_name", ["amazon-connect-lockdown", "connect-bucket-lockdown"])
 def test_the_trail_bucket_name_never_matches_a_connect_bucket_pattern(stack_name: str) -> None:
-    stack = cfn.Stack(cfn.load(TRAIL_TEMPLATE_PATH), {"TrailName": f"{stack_name}-management-events"})
+    stack = cfn.Stack(cfn.load(TRAIL_TEMPLATE_PATH), {"TrailName": f"{stack_name}-trail"})
     stack.pseudo["AWS::StackId"] = (
         f"arn:aws:cloudformation:eu-west-1:{cfn.ACCOUNT}:stack/{stack_name}-TrailStack-ABC/"
         "0a1b2c3d-1111-2222-3333-444455556666"
@@ -960,9 +989,7 @@ def test_trail_bucket_is_locked_down() -> None:
     allows = [s for s in statements if s["Effect"] == "Allow"]
     assert {s["Principal"]["Service"] for s in allows} == {"cloudtrail.amazonaws.com"}
     for statement in allows:  # only this trail, not any trail in any account
-        assert statement["Condition"]["StringEquals"]["aws:SourceArn"].endswith(
-            ":trail/connect-bucket-lockdown-management-events"
-        )
+        assert statement["Condition"]["StringEquals"]["aws:SourceArn"].endswith(":trail/connect-bucket-lockdown-trail")
     denies = {s["Sid"] for s in statements if s["Effect"] == "Deny"}
     assert denies == {"DenyLogDeletion", "DenyWithoutTls"}
 
@@ -1214,6 +1241,59 @@ def test_every_profile_lets_the_function_use_exactly_the_keys_of_what_it_writes_
     assert granted == used
 
 
+# The key a consumer encrypts with: Encryption=stack-key, existing-key or aws-owned (none).
+KMS_KEY = {
+    "Fn::If": [
+        "UseStackKey",
+        {"Fn::GetAtt": [KEY, "Arn"]},
+        {"Fn::If": ["UseExistingKey", {"Ref": "EncryptionKeyArn"}, {"Ref": "AWS::NoValue"}]},
+    ]
+}
+KEY_PROPERTIES = {"KmsMasterKeyId", "KmsKeyId", "KMSMasterKeyId"}
+
+
+def _nodes(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    yield path, node
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else []
+    for key, child in items:
+        yield from _nodes(child, (*path, key))
+
+
+def _names_a_key(node: Any) -> bool:
+    return any(n in ({"Fn::GetAtt": [KEY, "Arn"]}, {"Ref": "EncryptionKeyArn"}) for _, n in _nodes(node))
+
+
+def test_every_consumer_of_the_key_chooses_it_with_the_same_expression(template: dict[str, Any]) -> None:
+    """CloudFormation has no local values: the three-way choice is repeated at each consumer, and must not drift."""
+    consumers = {path for path, node in _nodes(template["Resources"]) if node == KMS_KEY}
+    # Every property that names a key at rest uses it, and so does the function's grant on the key.
+    at_rest = {path for path, node in _nodes(template["Resources"]) if path and path[-1] in KEY_PROPERTIES}
+    assert at_rest <= consumers, at_rest - consumers
+    assert {path[0] for path in consumers} == {
+        "NotificationTopic",
+        "AlarmEmailTopic",
+        "DeadLetterQueue",
+        "EnforcerLogGroup",
+        "InitialSweepLogGroup",
+        "InventoryTable",
+        "EnforcerKeyUsePolicy",
+    }
+    # Nowhere else a choice between the stack's key and EncryptionKeyArn: no variant of the expression.
+    variants = {
+        path
+        for path, node in _nodes(template["Resources"])
+        if isinstance(node, dict)
+        and "Fn::If" in node
+        and _names_a_key(node)
+        and not any(path[: len(consumer)] == consumer for consumer in consumers)
+    }
+    assert variants == set()
+    # The output is the expression without its AWS::NoValue branch, which its Condition (UseKmsKey) never reaches.
+    output = template["Outputs"]["EncryptionKeyArn"]
+    assert output["Condition"] == "UseKmsKey"
+    assert output["Value"] == {"Fn::If": ["UseStackKey", {"Fn::GetAtt": [KEY, "Arn"]}, {"Ref": "EncryptionKeyArn"}]}
+
+
 @pytest.mark.parametrize(
     ("overrides", "rule"),
     [
@@ -1228,11 +1308,19 @@ def test_a_half_given_existing_key_is_refused(template: dict[str, Any], override
 
 def test_no_dashboard_is_created_per_region_unless_asked(template: dict[str, Any]) -> None:
     regions = ["us-east-1", "eu-west-1", "eu-central-1", "ap-southeast-2"]
+
     # Defaults: none anywhere.
-    assert not [r for r in regions if "Dashboard" in _deploy(template, region=r).types()]
+    def dashboards(stack: cfn.Stack) -> list[str]:
+        return [
+            r["Properties"]["DashboardName"] for r in stack.tree().values() if r["Type"] == "AWS::CloudWatch::Dashboard"
+        ]
+
+    assert not [r for r in regions if dashboards(_deploy(template, region=r))]
     # A stack set deployed to four Regions with DashboardRegion=eu-west-1: one dashboard, in eu-west-1.
-    with_dashboard = [r for r in regions if "Dashboard" in _deploy(template, r, DashboardRegion="eu-west-1").types()]
-    assert with_dashboard == ["eu-west-1"]
+    with_dashboard = {r: dashboards(_deploy(template, r, DashboardRegion="eu-west-1")) for r in regions}
+    assert {r: names for r, names in with_dashboard.items() if names} == {
+        "eu-west-1": ["connect-bucket-lockdown-dashboard-eu-west-1"]
+    }
 
 
 @pytest.mark.parametrize(
@@ -1249,12 +1337,13 @@ def test_the_dashboard_link_opens_the_console_of_its_partition(
     stack = _deploy(template, region, DashboardRegion=region)
     url = stack.outputs()["DashboardUrl"]
     assert url.startswith(console)
-    assert f"region={region}" in url and url.endswith("#dashboards:name=<Dashboard.Outputs.DashboardName>")
+    # The nested stack's output: a Ref to its dashboard.
+    assert f"region={region}" in url and url.endswith("#dashboards:name=<Dashboard>")
     assert "DashboardUrl" not in _deploy(template, region).outputs()
 
 
 def test_the_dashboard_shows_the_metrics_the_function_emits(template: dict[str, Any]) -> None:
-    parent = _deploy(template, DashboardRegion="eu-west-1").resources()["Dashboard"]["Properties"]
+    parent = _deploy(template, DashboardRegion="eu-west-1").resources()["DashboardStack"]["Properties"]
     assert (ROOT / parent["TemplateURL"]) == DASHBOARD_TEMPLATE_PATH
     stack = cfn.Stack(cfn.load(DASHBOARD_TEMPLATE_PATH), parent["Parameters"])
     body = json.loads(_of_type(stack, "AWS::CloudWatch::Dashboard")["Dashboard"]["DashboardBody"])
@@ -1294,10 +1383,12 @@ def test_security_hub_is_granted_only_when_enabled_on_the_default_product_and_hu
 
 
 def test_the_lean_profile_keeps_the_dead_letter_alarm(template: dict[str, Any]) -> None:
-    alarms = {name for name, t in _deploy(template, **LEAN).types().items() if t == "AWS::CloudWatch::Alarm"}
-    assert alarms == {"DeadLetterQueueAlarm"}
-    full = {name for name, t in _deploy(template).types().items() if t == "AWS::CloudWatch::Alarm"}
-    assert full == {"EnforcerErrorsAlarm", "EnforcerThrottlesAlarm", "DeadLetterQueueAlarm"}
+    def alarms(stack: cfn.Stack) -> set[tuple[str, ...]]:
+        return {path for path, r in stack.tree().items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+
+    assert alarms(_deploy(template, **LEAN)) == {("AlarmsStack", "DeadLetterQueueAlarm")}
+    full = {("AlarmsStack", name) for name in ("EnforcerErrorsAlarm", "EnforcerThrottlesAlarm", "DeadLetterQueueAlarm")}
+    assert alarms(_deploy(template)) == full
 
 
 def test_routine_metrics_are_opt_in(template: dict[str, Any]) -> None:
@@ -1531,7 +1622,14 @@ def test_nothing_is_locked_before_every_resource_of_the_stack_exists(template: d
         created = stack.resources()
         assert created["EnforcerFunction"]["Properties"]["RecursiveLoop"] == "Allow"
         hook_itself = {"InitialSweep", "InitialSweepFunction", "InitialSweepFunctionRole", "InitialSweepLogGroup"}
-        assert set(created) - hook_itself - _created_before(translated["Resources"], "InitialSweep") == set()
+        before = _created_before(translated["Resources"], "InitialSweep")
+        assert set(created) - hook_itself - before == set()
+        # A nested stack is complete only once each of its resources is: the alarms are among them.
+        tree = stack.tree()
+        assert {path for path in tree if len(path) > 1 and path[0] not in before} == set()
+        assert {path[0] for path, r in tree.items() if r["Type"] == "AWS::CloudWatch::Alarm"} == {"AlarmsStack"}
+    # Always created, the alarms' stack is named in DependsOn (WaitsFor is for the optional resources).
+    assert "AlarmsStack" in template["Resources"]["InitialSweep"]["DependsOn"]
 
 
 def _created_before(resources: dict[str, Any], name: str) -> set[str]:

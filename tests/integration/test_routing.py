@@ -249,7 +249,7 @@ def test_rules_deliver_exactly_the_events_the_enforcer_acts_on(bus: Bus, name: s
 
 EMAIL = "security@example.com"
 ALARM_MESSAGE = {
-    "AlarmName": "connect-bucket-lockdown-enforcer-errors",
+    "AlarmName": "connect-bucket-lockdown-alarm-enforcer-errors",
     "AlarmDescription": "The Connect Bucket Lockdown function raised an error",
     "AWSAccountId": ACCOUNT,
     "NewStateValue": "ALARM",
@@ -288,9 +288,10 @@ class Alerts:
             arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
             self.sns.subscribe(TopicArn=properties["TopicArn"], Protocol="sqs", Endpoint=arn, Attributes=attributes)
             self.email_queues.append(url)
+        # The alarms are in a nested stack (nested/alarms.yaml), which gets the topics' ARNs as parameters.
         self.alarm_actions = {
-            name: resource["Properties"]["AlarmActions"]
-            for name, resource in resources.items()
+            path[-1]: resource["Properties"]["AlarmActions"]
+            for path, resource in stack.tree().items()
             if resource["Type"] == "AWS::CloudWatch::Alarm"
         }
         function = resources["EnforcerFunction"]["Properties"]
@@ -358,8 +359,9 @@ def test_with_a_central_topic_the_stack_subscribes_nothing_and_alarms_notify_tha
     central = f"arn:aws:sns:{REGION}:{ACCOUNT}:connect-lockdown-alerts"
     template = cfn.load()
     stack = cfn.Stack(template, {"ExistingTopicArn": central}, region=REGION, account=ACCOUNT)
-    resources = stack.resources()
+    resources = stack.tree()
     assert not [name for name, r in resources.items() if r["Type"].startswith("AWS::SNS::")]
-    for name, resource in resources.items():
-        if resource["Type"] == "AWS::CloudWatch::Alarm":
-            assert resource["Properties"]["AlarmActions"] == [central], name
+    alarms = {name: r for name, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert len(alarms) == 3
+    for name, resource in alarms.items():
+        assert resource["Properties"]["AlarmActions"] == [central], name

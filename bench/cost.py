@@ -23,7 +23,6 @@ PRICES_PATH = ROOT / "bench" / "prices.json"
 ASSUMPTIONS_PATH = ROOT / "bench" / "assumptions.json"
 RESULTS_PATH = ROOT / "bench" / "results" / "latest.json"
 DOCUMENT = ROOT / "docs" / "cost.md"
-TRAIL_TEMPLATE = ROOT / "nested" / "trail.yaml"
 
 GB = 1024**3
 HOURS = 730.0
@@ -203,8 +202,7 @@ def trail_month(profile: str) -> list[Line]:
     """CreateTrail=true, per account: the trail's bucket (log files kept as nested/trail.yaml says) and its key."""
     from devtools import cfn
 
-    encryption = PROFILES[profile].get("Encryption", "stack-key")
-    trail = cfn.Stack(cfn.load(TRAIL_TEMPLATE), {"TrailName": "management-events", "Encryption": encryption})
+    trail = cfn.Stack(cfn.load(), PROFILES[profile] | {"CreateTrail": "true"}).nested("TrailStack")
     keys = sum(r["Type"] == "AWS::KMS::Key" for r in trail.resources().values())
     months = int(trail.parameters["LogFileRetentionInDays"]) / DAYS_PER_MONTH
     files = assumption("trail_regions") * assumption("trail_log_files_per_region_hour") * HOURS

@@ -14,8 +14,8 @@ from typing import Any
 
 from bench.common import ROOT, log
 
-# What sam build reads: the template and the two code directories.
-SOURCES = ("template.yaml", "functions", "layers")
+# What sam build reads: the template, its nested templates and the two code directories.
+SOURCES = ("template.yaml", "nested", "functions", "layers")
 # The SDK the layer ships rather than taking the Lambda runtime's.
 SDK = ("boto3", "botocore", "s3transfer")
 LAYER_REQUIREMENTS = ROOT / "layers" / "lockdown" / "requirements.txt"

@@ -90,6 +90,8 @@ class Organization:
     endpoint: str
     accounts: list[str] = field(default_factory=list)
     _sessions: dict[str, boto3.session.Session] = field(default_factory=dict)
+    # A client per account, service and Region: a new one loads its service model again (a third of a second).
+    _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict)
 
     def create(self, members: int) -> Organization:
         org = self.client(MANAGEMENT, "organizations")
@@ -101,8 +103,8 @@ class Organization:
 
     def session(self, account: str) -> boto3.session.Session:
         """The management account's own credentials, or the member's OrganizationAccountAccessRole."""
-        if account == MANAGEMENT:
-            return boto3.session.Session()
+        if account not in self._sessions and account == MANAGEMENT:
+            self._sessions[account] = boto3.session.Session()
         if account not in self._sessions:
             credentials = boto3.client("sts", endpoint_url=self.endpoint).assume_role(
                 RoleArn=f"arn:aws:iam::{account}:role/{ACCESS_ROLE}", RoleSessionName="test-setup"
@@ -115,7 +117,10 @@ class Organization:
         return self._sessions[account]
 
     def client(self, account: str, service: str, region: str = REGION) -> Any:
-        return self.session(account).client(service, region_name=region, endpoint_url=self.endpoint)
+        key = (account, service, region)
+        if key not in self._clients:
+            self._clients[key] = self.session(account).client(service, region_name=region, endpoint_url=self.endpoint)
+        return self._clients[key]
 
     # --- what each account holds -------------------------------------------------------------------
 

@@ -94,10 +94,17 @@ checkov: $(STAMP) $(CHECKOV_STAMP) ## checkov on template.yaml (offline), with e
 		--file $(VENV)/template-existing-key.json $(addprefix --file ,$(wildcard nested/*.yaml))
 	$(CHECKOV) --file $(VENV)/template-lean.json --skip-check $(LEAN_SKIPS)
 
-# The tests run in one process per core (pytest-xdist); PYTEST_WORKERS=0 runs them in this process, in order.
+# The checks run CHECK_JOBS at a time (the two virtualenvs install side by side, then the linters), each one's
+# output kept together; the tests then run in one process per core (pytest-xdist). PYTEST_WORKERS=0 and
+# CHECK_JOBS=1 run everything in this process, in order.
+CHECK_JOBS     ?= 2
 PYTEST_WORKERS ?= auto
 
-test: lint typecheck cfn-lint checkov ## Lint, type checks, cfn-lint, checkov and every test (unit and integration on moto)
+.PHONY: checks
+checks: lint typecheck cfn-lint checkov ## Lint, type checks, cfn-lint and checkov
+
+test: ## Lint, type checks, cfn-lint, checkov and every test (unit and integration on moto)
+	@$(MAKE) --no-print-directory --jobs=$(CHECK_JOBS) --output-sync=target checks
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 unit: $(STAMP) ## Only the pure tests: no AWS, no moto

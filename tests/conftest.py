@@ -3,6 +3,7 @@
 import os
 
 import pytest
+from botocore.loaders import Loader
 
 from devtools.account import REGION
 
@@ -17,6 +18,27 @@ for _key, _value in {
     os.environ[_key] = _value
 os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+def _share_loaded_models() -> None:
+    """Every botocore loader of the test process shares one cache of the models it has read.
+
+    botocore caches what a loader reads per loader, and each new session (the tests make thousands: per account,
+    per test, per assumed role) has a loader of its own, so each client read its service model's JSON again: a
+    third of the suite's time. The cache holds what botocore's own per-loader cache holds, keyed the same way,
+    and is shared only between loaders with the same search paths.
+    """
+    caches: dict[tuple[str, ...], dict[object, object]] = {}
+    original_init = Loader.__init__
+
+    def init(self: Loader, *args: object, **kwargs: object) -> None:
+        original_init(self, *args, **kwargs)
+        self._cache = caches.setdefault(tuple(self.search_paths), {})
+
+    Loader.__init__ = init
+
+
+_share_loaded_models()
 
 
 @pytest.fixture(autouse=True)

@@ -456,6 +456,34 @@ def _slr_session(service: str, role_name: str, role_id: str, action: str, resour
     )
 
 
+def test_a_missing_service_linked_role_is_read_again_only_when_the_cache_expires() -> None:
+    """An absence admits no one, so fresh decisions within the cache's time believe it: one GetRole, not one per
+    write; once the cache expires IAM is asked again, and a role created since is admitted."""
+    iam = _Iam({})
+    now = [1000.0]
+    resolver = PrincipalResolver(cast(Any, iam), cache_ttl=300.0, clock=lambda: now[0])
+    identity = CallerIdentity(
+        account=callers.ACCOUNT,
+        arn=f"arn:aws:sts::{callers.ACCOUNT}:assumed-role/{callers.ENFORCER_ROLE_NAME}/{callers.ENFORCER_SESSION}",
+        user_id=f"{callers.ENFORCER_ROLE_ID}:{callers.ENFORCER_SESSION}",
+    )
+    config = SERVICE_LINKED_ROLES["config"]
+
+    def decide() -> str | None:
+        resolver.begin_decision()
+        return resolver.resolve_service_linked(config, identity, fresh=True)
+
+    assert [decide() for _ in range(3)] == [None, None, None]
+    assert iam.reads == ["AWSServiceRoleForConfig"]
+
+    iam.roles["AWSServiceRoleForConfig"] = CONFIG_SLR_ID
+    now[0] += 299.0
+    assert decide() is None
+    now[0] += 1.0
+    assert decide() == CONFIG_SLR_ID
+    assert iam.reads == ["AWSServiceRoleForConfig"] * 2
+
+
 def test_service_linked_roles_are_admitted_by_unique_id_and_a_missing_one_is_skipped(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

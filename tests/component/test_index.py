@@ -313,6 +313,28 @@ def test_a_sweep_removes_instances_that_are_gone(world: World, table: str) -> No
     assert connect_calls(recorder.sequence) == 0
 
 
+def test_a_sweep_forgets_the_re_check_record_of_an_instance_that_is_gone(world: World, table: str) -> None:
+    # Given two indexed instances, each with the re-check record the enforcer writes when it schedules one
+    world.create_bucket(BUCKET)
+    world.create_bucket("recordings-of-the-gone-instance")
+    stays = world.create_instance("stays", BUCKET)
+    gone = world.create_instance("gone", "recordings-of-the-gone-instance")
+    enforcer = enforcer_for(world, table)
+    sweep(enforcer)
+    assert enforcer.index is not None
+    for instance in (stays, gone):
+        enforcer.index.record_recheck(instance.id, 2)
+
+    # When one instance is deleted and the next sweep runs
+    world.client("connect").delete_instance(InstanceId=gone.id)
+    sweep(enforcer_for(world, table))
+
+    # Then only the instance Connect still lists keeps its record
+    items = world.client("dynamodb").scan(TableName=table)["Items"]
+    assert sorted(i["sk"]["S"] for i in items if i["pk"]["S"] == "recheck") == [stays.id]
+    assert gone.id not in {i["sk"]["S"] for i in items}
+
+
 def test_an_instance_whose_storage_cannot_be_read_stays_admitted(world: World, table: str) -> None:
     # Given an indexed bucket whose instance's storage cannot be read (an SCP, say), while Connect describes it
     world.create_bucket(BUCKET)

@@ -11,7 +11,8 @@ Items (partition key `pk`, sort key `sk`, both strings):
 - `meta` / `sweep-record`: the sweep under way (`SweepRecord`): its id, start, the part expected next, the
   instances its one ListInstances listed (with what the listing said of each, while they fit in the item), the
   ids still to read when the continuation event cannot carry them, and the buckets already decided;
-- `recheck` / <instance id>: attempt, the re-check of a pending instance the enforcer last scheduled.
+- `recheck` / <instance id>: attempt, the re-check of a pending instance the enforcer last scheduled (removed
+  with the instance's other items when a complete sweep no longer sees it).
 
 Continuations and re-checks say where to look only: each must match the record the enforcer wrote here.
 """
@@ -190,7 +191,9 @@ class InventoryIndex:
             raise IndexUnavailable(f"{error.operation} on {self.table}: {error.code}") from error
 
     def forget(self, indexed: IndexedInstance) -> None:
-        keys = [(INSTANCE_PK, indexed.instance.id)]
+        """An instance a complete sweep did not see: its items go, its re-check record too (the index holds one
+        per instance Connect still lists, never one per instance ever created)."""
+        keys = [(INSTANCE_PK, indexed.instance.id), (RECHECK_PK, indexed.instance.id)]
         keys += [(bucket_pk(b), indexed.instance.id) for b in sorted(indexed.instance.buckets)]
         try:
             self.gateway.table_delete(self.table, keys)

@@ -10,11 +10,14 @@ STAMP  := $(VENV)/.installed-stamp
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): requirements-dev.txt layers/lockdown/requirements.txt pyproject.toml
+# The virtualenv itself first: the one checkov installs into lives inside it (`make test` installs both at once).
+$(VENV)/pyvenv.cfg:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
 		{ echo "error: $(PYTHON) is older than Python 3.11; run with PYTHON=python3.13 (or another 3.11+)"; exit 1; }
 	@echo "Setting up $(VENV) with $$($(PYTHON) --version) (first run takes about a minute)"
 	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(VENV)/pyvenv.cfg requirements-dev.txt layers/lockdown/requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
@@ -75,7 +78,7 @@ EVERY_OPTION    := NotificationEmail=security@example.com CreateTrail=true Slack
 EXISTING_KEY    := arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
 LEAN_SKIPS      := CKV_AWS_26,CKV_AWS_27,CKV_AWS_158,CKV_AWS_119,CKV_AWS_35
 
-$(CHECKOV_STAMP):
+$(CHECKOV_STAMP): | $(VENV)/pyvenv.cfg
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
 	@touch $@
@@ -99,12 +102,14 @@ checkov: $(STAMP) $(CHECKOV_STAMP) ## checkov on template.yaml (offline), with e
 # CHECK_JOBS=1 run everything in this process, in order.
 CHECK_JOBS     ?= 2
 PYTEST_WORKERS ?= auto
+# Each check's output together where make can (GNU make 4; macOS ships 3.81, which interleaves it).
+OUTPUT_SYNC    := $(if $(filter output-sync,$(.FEATURES)),--output-sync=target)
 
 .PHONY: checks
 checks: lint typecheck cfn-lint checkov ## Lint, type checks, cfn-lint and checkov
 
 test: ## Lint, type checks, cfn-lint, checkov and every test (unit and integration on moto)
-	@$(MAKE) --no-print-directory --jobs=$(CHECK_JOBS) --output-sync=target checks
+	@$(MAKE) --no-print-directory --jobs=$(CHECK_JOBS) $(OUTPUT_SYNC) checks
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 unit: $(STAMP) ## Only the pure tests: no AWS, no moto

@@ -764,6 +764,29 @@ def test_a_cold_remediation_reads_each_role_once(world: World) -> None:
     assert recorder.calls["PutBucketPolicy"] == 1
 
 
+def test_a_sweep_asks_for_a_missing_service_linked_role_once_and_the_next_write_asks_again(world: World) -> None:
+    # Given three unlocked buckets, each of its own instance, in an account without the default
+    # ADMIT_SERVICE_LINKED_ROLES' roles (config, access-analyzer)
+    buckets = [BUCKET, "amazon-connect-second", "amazon-connect-third"]
+    for number, bucket in enumerate(buckets):
+        world.create_bucket(bucket)
+        world.create_instance(f"contact-centre-{number}", bucket)
+    recorder = AwsHooks()
+    enforcer = enforcer_for(world, recorder)
+
+    # When a sweep locks all three
+    report = enforcer.handle_event(load_event("scheduled-event"))
+
+    # Then IAM was asked for each service role once and for each missing role once, not once per write
+    assert sorted(r.outcome for r in report.results if r.bucket) == ["remediated"] * 3
+    assert recorder.calls["GetRole"] == 3 + 2
+
+    # And the next invocation that writes asks for the missing roles again
+    world.delete_policy(BUCKET)
+    enforcer.handle_event(put_event())
+    assert recorder.calls["GetRole"] == 3 + 2 + 1 + 2
+
+
 def test_one_unreadable_resource_type_does_not_hide_the_buckets_of_the_others(world: World) -> None:
     # Given an instance with call recordings in one bucket and chat transcripts in another, and an enforcer
     # that is denied on the chat transcripts' storage (an SCP on one resource type, say)

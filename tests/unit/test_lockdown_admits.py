@@ -456,9 +456,10 @@ def _slr_session(service: str, role_name: str, role_id: str, action: str, resour
     )
 
 
-def test_a_missing_service_linked_role_is_read_again_only_when_the_cache_expires() -> None:
-    """An absence admits no one, so fresh decisions within the cache's time believe it: one GetRole, not one per
-    write; once the cache expires IAM is asked again, and a role created since is admitted."""
+def test_a_missing_service_linked_role_is_read_once_per_invocation_that_writes() -> None:
+    """An absence admits no one: the decisions of one invocation share it (one GetRole, not one per write). A write
+    in a later invocation asks IAM again, since another invocation may have admitted a role created since; a
+    cached check (no write) believes it for the cache's time."""
     iam = _Iam({})
     now = [1000.0]
     resolver = PrincipalResolver(cast(Any, iam), cache_ttl=300.0, clock=lambda: now[0])
@@ -469,18 +470,21 @@ def test_a_missing_service_linked_role_is_read_again_only_when_the_cache_expires
     )
     config = SERVICE_LINKED_ROLES["config"]
 
-    def decide() -> str | None:
+    def decide(*, fresh: bool) -> str | None:
         resolver.begin_decision()
-        return resolver.resolve_service_linked(config, identity, fresh=True)
+        return resolver.resolve_service_linked(config, identity, fresh=fresh)
 
-    assert [decide() for _ in range(3)] == [None, None, None]
+    # One invocation, three writes: IAM is asked once
+    resolver.begin_invocation()
+    assert [decide(fresh=True) for _ in range(3)] == [None, None, None]
     assert iam.reads == ["AWSServiceRoleForConfig"]
 
+    # The role is created; the next invocation's cached check still believes the absence, its write does not
     iam.roles["AWSServiceRoleForConfig"] = CONFIG_SLR_ID
-    now[0] += 299.0
-    assert decide() is None
-    now[0] += 1.0
-    assert decide() == CONFIG_SLR_ID
+    resolver.begin_invocation()
+    assert decide(fresh=False) is None
+    assert iam.reads == ["AWSServiceRoleForConfig"]
+    assert decide(fresh=True) == CONFIG_SLR_ID
     assert iam.reads == ["AWSServiceRoleForConfig"] * 2
 
 

@@ -56,11 +56,16 @@ class PrincipalResolver:
         self._clock = clock
         # arn -> (when read, unique id, the decision that read it from IAM)
         self._ids: dict[str, tuple[float, str, int]] = {}
-        # service-linked role ARN -> when IAM said it does not exist (or could not be read)
-        self._absent: dict[str, float] = {}
+        # service-linked role ARN -> (when read, the invocation) for roles IAM said do not exist (or could not read)
+        self._absent: dict[str, tuple[float, int]] = {}
         # (role, error code) already said in the log: a missing role is said once per execution environment
         self._reported: set[tuple[str, str]] = set()
         self._decision = 0
+        self._invocation = 0
+
+    def begin_invocation(self) -> None:
+        """A new event (or command): absences read before it are believed only where nothing is written."""
+        self._invocation += 1
 
     def begin_decision(self) -> None:
         """IDs read from IAM during one bucket decision count as fresh for it: each role is read once."""
@@ -82,18 +87,22 @@ class PrincipalResolver:
     def resolve_service_linked(self, role: ServiceLinkedRole, identity: CallerIdentity, *, fresh: bool) -> str | None:
         """The unique ID of a service-linked role of the account, or None when it cannot be had: admitting a
         governance service is never worth refusing a lock, so a missing (or unreadable) role is skipped and said
-        once in the log. A retryable error still raises. An absence is believed for the cache's time even when the
-        decision is fresh: it can only make a lock admit fewer, and the next decision after it reads IAM again."""
+        once in the log. A retryable error still raises. An absence read in this invocation holds for each of its
+        decisions (a sweep that writes many buckets asks IAM once), and for the cache's time only where nothing is
+        written: a write never rests on an absence another invocation read, since the role may exist now and
+        another invocation's lock may admit it."""
         arn = role.arn(identity.partition, identity.account)
         absent = self._absent.get(arn)
-        if absent is not None and self._clock() - absent < self.cache_ttl:
-            return None
+        if absent is not None:
+            read_at, invocation = absent
+            if invocation == self._invocation or (not fresh and self._clock() - read_at < self.cache_ttl):
+                return None
         try:
             return self.resolve(Principal(arn, f"{role.purpose}'s service-linked role"), identity, fresh=fresh)
         except RefusedError as refusal:
             error = refusal.__cause__
             code = error.code if isinstance(error, AwsCallError) else "unresolvable"
-        self._absent[arn] = self._clock()
+        self._absent[arn] = (self._clock(), self._invocation)
         if (arn, code) not in self._reported:
             self._reported.add((arn, code))
             logger.warning(

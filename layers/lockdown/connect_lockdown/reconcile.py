@@ -110,6 +110,7 @@ class Enforcer:
             report.ignored = cause.reason
             return report
         invocation = invocation or Invocation()
+        self.principals.begin_invocation()
         if (mismatch := self._unexpected_recheck(cause)) is not None:
             logger.warning("a re-check was ignored", extra={"reason": mismatch})
             report.ignored = mismatch

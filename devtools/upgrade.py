@@ -87,13 +87,16 @@ def _replaced(region: str, old: dict[str, Any], new: dict[str, Any]) -> bool:
 
 def replaced(old: Stack, new: Stack) -> list[Path]:
     """The resources the update replaces: same path and Type, a createOnly property or the name changed."""
-    before, after = old.tree(), new.tree()
+    return _replaced_paths(new.region, old.tree(), new.tree())
+
+
+def _replaced_paths(region: str, before: dict[Path, dict[str, Any]], after: dict[Path, dict[str, Any]]) -> list[Path]:
     return [
         path
         for path, resource in before.items()
         if path in after
         and after[path]["Type"] == resource["Type"] != "AWS::CloudFormation::Stack"
-        and _replaced(new.region, resource, after[path])
+        and _replaced(region, resource, after[path])
     ]
 
 
@@ -105,7 +108,7 @@ def hazards(old: Stack, new: Stack) -> list[Hazard]:
         for path, resource in before.items()
         if path in after and after[path]["Type"] != resource["Type"]
     ]
-    gone = [path for path in before if path not in after] + replaced(old, new)
+    gone = [path for path in before if path not in after] + _replaced_paths(new.region, before, after)
     names = {(r["Type"], physical_name(new.region, r)): path for path, r in after.items()}
     for path in gone:
         name = physical_name(old.region, before[path])

@@ -90,7 +90,7 @@ class Organization:
     endpoint: str
     accounts: list[str] = field(default_factory=list)
     _sessions: dict[str, boto3.session.Session] = field(default_factory=dict)
-    # A client per account, service and Region: a new one loads its service model again (a third of a second).
+    # A client per account, service and Region: creating one costs more than most calls made with it.
     _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict)
 
     def create(self, members: int) -> Organization:
@@ -105,7 +105,7 @@ class Organization:
         """The management account's own credentials, or the member's OrganizationAccountAccessRole."""
         if account not in self._sessions and account == MANAGEMENT:
             self._sessions[account] = boto3.session.Session()
-        if account not in self._sessions:
+        elif account not in self._sessions:
             credentials = boto3.client("sts", endpoint_url=self.endpoint).assume_role(
                 RoleArn=f"arn:aws:iam::{account}:role/{ACCESS_ROLE}", RoleSessionName="test-setup"
             )["Credentials"]
